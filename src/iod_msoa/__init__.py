@@ -1,0 +1,52 @@
+"""English Indices of Deprivation 2025 for MSOAs (or any area built from LSOAs).
+
+The public API: read the official inputs, aggregate with MHCLG's method, write the dataset.
+"""
+
+from ._aggregate import aggregate
+from ._build import BuildResult, Inputs, build, load_inputs, msoa_table
+from ._config import Config, load_config
+from ._errors import (
+    ChecksumError,
+    ConfigError,
+    IodMsoaError,
+    SchemaError,
+    SourceError,
+    UnmatchedAreaError,
+)
+from ._schema import (
+    DENOMINATORS,
+    METRICS,
+    metrics_frame,
+    read_file7,
+    read_lad_summaries,
+    read_lookup,
+    read_names,
+)
+from ._sources import MANIFEST, resolve_inputs
+
+__all__ = [
+    "DENOMINATORS",
+    "MANIFEST",
+    "METRICS",
+    "BuildResult",
+    "ChecksumError",
+    "Config",
+    "ConfigError",
+    "Inputs",
+    "IodMsoaError",
+    "SchemaError",
+    "SourceError",
+    "UnmatchedAreaError",
+    "aggregate",
+    "build",
+    "load_config",
+    "load_inputs",
+    "metrics_frame",
+    "msoa_table",
+    "read_file7",
+    "read_lad_summaries",
+    "read_lookup",
+    "read_names",
+    "resolve_inputs",
+]

@@ -1,0 +1,111 @@
+"""LSOA -> any larger area: population-weighted scores, ranks, deciles and summaries.
+
+One engine for every geography: MSOAs for the product, LADs to prove it against MHCLG's
+own local-authority summaries. Pure: tables in, table out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import _measures as measures
+from ._errors import UnmatchedAreaError
+from ._ranking import decile_from_rank, rank_most_deprived_first
+from ._schema import DENOMINATOR_SHORTS, METRICS
+
+PER_METRIC_MEASURES = ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
+
+
+def area_columns(area: str) -> list[str]:
+    """Columns of :func:`aggregate`'s result, in order."""
+    per_metric = [f"{m.short}_{s}" for m in METRICS for s in PER_METRIC_MEASURES]
+    extra = [
+        f"{m.short}_{s}" for m in METRICS for s in ("extent", "local_concentration") if m.extent
+    ]
+    extra += [f"{m.short}_scale" for m in METRICS if m.scale]
+    return [area, "n_lsoa", *DENOMINATOR_SHORTS, *per_metric, *extra]
+
+
+def assign_areas(
+    lsoa_codes: pd.Series, lookup: pd.DataFrame, area: str, *, allow_unmatched: bool = False
+) -> pd.Series:
+    """The area code of each LSOA; fails (listing them) if any LSOA has no area."""
+    codes = lookup.drop_duplicates(["lsoa21cd", area])
+    split = codes["lsoa21cd"].duplicated(keep=False)
+    if split.any():
+        shown = ", ".join(codes.loc[split, "lsoa21cd"].unique()[:5])
+        raise UnmatchedAreaError(f"lookup puts LSOAs in more than one {area}: {shown}")
+    position = pd.Index(codes["lsoa21cd"]).get_indexer(lsoa_codes)
+    area_codes = pd.Series(
+        codes[area].to_numpy()[position], index=lsoa_codes.index, name=area, dtype="string"
+    ).where(position >= 0)
+    unmatched = area_codes.isna()
+    if unmatched.any() and not allow_unmatched:
+        shown = ", ".join(lsoa_codes[unmatched].head(10))
+        more = f" and {unmatched.sum() - 10} more" if unmatched.sum() > 10 else ""
+        raise UnmatchedAreaError(
+            f"{unmatched.sum()} LSOA(s) have no {area} in the lookup: {shown}{more}. "
+            "Check that the lookup is the 2021 LSOA lookup for England and Wales."
+        )
+    return area_codes
+
+
+def aggregate(
+    lsoa: pd.DataFrame,
+    lookup: pd.DataFrame,
+    *,
+    area: str = "msoa21cd",
+    n_national: int | None = None,
+    allow_unmatched: bool = False,
+) -> pd.DataFrame:
+    """Aggregate the LSOA table (from ``read_file7``) to the areas in ``lookup``.
+
+    ``lookup`` has ``lsoa21cd`` and an ``area`` column. ``n_national`` is the number of
+    LSOAs that the national ranks run over (default: ``len(lsoa)``, right for File 7).
+    Returns one row per area, sorted by code, with the columns of :func:`area_columns`.
+    """
+    n_national = len(lsoa) if n_national is None else n_national
+    area_codes = assign_areas(lsoa["lsoa21cd"], lookup, area, allow_unmatched=allow_unmatched)
+    lsoa = lsoa[area_codes.notna()]
+    groups, areas = pd.factorize(area_codes.dropna(), sort=True)
+    n = len(areas)
+
+    def col(name: str) -> np.ndarray:
+        return lsoa[name].to_numpy(dtype="float64")
+
+    out: dict[str, object] = {
+        area: areas.astype(str),
+        "n_lsoa": np.bincount(groups, minlength=n),
+    }
+    for d in DENOMINATOR_SHORTS:
+        out[d] = measures._sum(col(d), groups, n)
+    scores = {}
+    for m in METRICS:
+        weights = col(m.denominator)
+        ranks = col(f"{m.short}_rank")
+        scores[m.short] = measures.weighted_mean(col(f"{m.short}_score"), weights, groups, n)
+        out[f"{m.short}_average_rank"] = measures.average_rank(
+            ranks, weights, groups, n, n_national
+        )
+        out[f"{m.short}_proportion_most_deprived_10"] = measures.proportion_most_deprived_10(
+            col(f"{m.short}_decile"), groups, n
+        )
+        if m.extent:
+            out[f"{m.short}_extent"] = measures.extent(ranks, weights, groups, n, n_national)
+            out[f"{m.short}_local_concentration"] = measures.local_concentration(
+                ranks, weights, groups, n, n_national
+            )
+        if m.scale:
+            out[f"{m.short}_scale"] = measures.scale(col(f"{m.short}_score"), weights, groups, n)
+
+    score_table = pd.DataFrame(scores)
+    ranks = rank_most_deprived_first(score_table)
+    deciles = decile_from_rank(ranks)
+    for m in METRICS:
+        out[f"{m.short}_score"] = score_table[m.short].to_numpy()
+        out[f"{m.short}_rank"] = ranks[m.short].array
+        out[f"{m.short}_decile"] = deciles[m.short].array
+    table = pd.DataFrame(out)
+    table[list(DENOMINATOR_SHORTS)] = table[list(DENOMINATOR_SHORTS)].round().astype("int64")
+    return table[area_columns(area)]

@@ -1,0 +1,86 @@
+"""Settings: which local files to use instead of downloads, and whether to accept unverified ones.
+
+The TOML layout is a contract shared with the site and CI::
+
+    allow_unverified = false
+    [inputs]
+    file7 = "path/to/File_7.csv"   # relative paths are relative to the config file
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ._errors import ConfigError
+
+CONFIG_ENV = "IOD_MSOA_CONFIG"
+INPUT_NAMES = ("file7", "lookup", "names", "boundaries", "lad_summaries")
+_TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir"}
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The Quarto project folder (holding ``_quarto.yml``) above ``start``, else ``start``.
+
+    Pages execute in their own folder; this lets them share one cache and output folder.
+    """
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "_quarto.yml").is_file():
+            return folder
+    return start
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where each input comes from; inputs not listed are downloaded into ``cache_dir``."""
+
+    inputs: dict[str, Path] = field(default_factory=dict)
+    allow_unverified: bool = False
+    cache_dir: Path = field(default_factory=lambda: project_root() / "data" / "raw")
+    source: Path | None = None
+
+    def with_overrides(self, *, allow_unverified: bool | None = None) -> Config:
+        if allow_unverified is None:
+            return self
+        return replace(self, allow_unverified=allow_unverified)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read a config file; ``None`` means ``$IOD_MSOA_CONFIG``, else the official sources."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return Config()
+    path = Path(path).expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read as TOML: {exc}") from exc
+    unknown = set(data) - _TOP_LEVEL_KEYS
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown key(s) {sorted(unknown)}; "
+            f"allowed: {sorted(_TOP_LEVEL_KEYS)}"
+        )
+    allow = data.get("allow_unverified", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(f"config file {path}: allow_unverified must be true or false")
+    inputs = data.get("inputs", {})
+    if not isinstance(inputs, dict):
+        raise ConfigError(f"config file {path}: [inputs] must be a table of name = path")
+    bad = set(inputs) - set(INPUT_NAMES)
+    if bad:
+        raise ConfigError(
+            f"config file {path}: unknown input(s) {sorted(bad)}; known: {list(INPUT_NAMES)}"
+        )
+    base = path.resolve().parent
+    resolved = {name: (base / Path(str(p)).expanduser()).resolve() for name, p in inputs.items()}
+    kwargs = {}
+    if "cache_dir" in data:
+        kwargs["cache_dir"] = (base / str(data["cache_dir"])).resolve()
+    return Config(inputs=resolved, allow_unverified=allow, source=path.resolve(), **kwargs)

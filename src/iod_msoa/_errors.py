@@ -1,0 +1,27 @@
+"""One family of errors, so the CLI can turn any input problem into one line."""
+
+from __future__ import annotations
+
+
+class IodMsoaError(Exception):
+    """Base class: a problem with the inputs or settings that the user can fix."""
+
+
+class ConfigError(IodMsoaError):
+    """The TOML config or a command-line option is wrong."""
+
+
+class SourceError(IodMsoaError):
+    """An input could not be downloaded or read."""
+
+
+class ChecksumError(SourceError):
+    """An input's size or sha256 differs from the pinned official value."""
+
+
+class SchemaError(IodMsoaError):
+    """An input table does not have the official shape: columns, codes, types or row count."""
+
+
+class UnmatchedAreaError(IodMsoaError):
+    """LSOAs that the lookup cannot place in a target area (or areas split across parents)."""

@@ -1,0 +1,212 @@
+"""Writing the dataset: CSV, Parquet, GeoPackage, data dictionary and provenance, atomically.
+
+Everything is written into a staging folder beside the output folder and moved into place
+only when every file is complete, so a failed build leaves an earlier good output intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+
+DATASET = "iod25_msoa"
+CSV_DECIMALS = 6
+
+FILES = {
+    "csv": f"{DATASET}.csv",
+    "parquet": f"{DATASET}.parquet",
+    "gpkg": f"{DATASET}.gpkg",
+    "dictionary_csv": f"{DATASET}_dictionary.csv",
+    "dictionary_md": f"{DATASET}_dictionary.md",
+    "provenance": "provenance.json",
+}
+
+_HIGHER_MORE = "higher = more deprived"
+_LOWER_MORE = "1 = most deprived"
+
+# Identifier and population columns: description, unit.
+_FIXED_COLUMNS = {
+    "msoa21cd": ("MSOA code (December 2021 boundaries)", "ONS code"),
+    "msoa21nm": ("MSOA name (ONS)", "text"),
+    "msoa21hclnm": ("MSOA name (House of Commons Library)", "text"),
+    "lad24cd": ("Local authority district code (2024) containing the MSOA", "ONS code"),
+    "lad24nm": ("Local authority district name (2024)", "text"),
+    "n_lsoa": ("Number of LSOAs (2021) in the MSOA", "count"),
+}
+
+# Per-metric measures: description template, unit template, direction.
+_MEASURE_DOCS = {
+    "score": (
+        "Population-weighted mean of the LSOA {label} scores (weights: {denominator})",
+        "{score_unit}",
+        _HIGHER_MORE,
+    ),
+    "rank": ("Rank of the {label} score among all MSOAs in England", "rank", _LOWER_MORE),
+    "decile": (
+        "Decile of the {label} rank among MSOAs: ceil(rank x 10 / number of MSOAs)",
+        "decile 1-10",
+        "1 = most deprived 10% of MSOAs",
+    ),
+    "average_rank": (
+        "Population-weighted mean of the LSOAs' national {label} ranks, reported MHCLG's way"
+        " as 33,756 minus the mean rank (weights: {denominator})",
+        "rank (1-33,755)",
+        _HIGHER_MORE,
+    ),
+    "proportion_most_deprived_10": (
+        "Share of the MSOA's LSOAs (by count) in the most deprived 10% of LSOAs in England"
+        " for {label}",
+        "proportion 0-1",
+        _HIGHER_MORE,
+    ),
+    "extent": (
+        "Extent: population share living in the most deprived 30% of LSOAs nationally,"
+        " weighted 1 for the most deprived 10% and sliding from 0.95 to 0.05 over percentiles"
+        " 11-30 ({label})",
+        "proportion 0-1",
+        _HIGHER_MORE,
+    ),
+    "local_concentration": (
+        "Local concentration: population-weighted mean reversed rank (33,756 - rank) of the"
+        " MSOA's most deprived LSOAs holding exactly 10% of its population ({label})",
+        "rank (1-33,755)",
+        _HIGHER_MORE,
+    ),
+    "scale": (
+        "Scale: estimated number of people {label_lower}, the sum over LSOAs of score (rate) x"
+        " {denominator}",
+        "people (estimate)",
+        "higher = more people deprived",
+    ),
+}
+
+
+def data_dictionary(columns: list[str]) -> pd.DataFrame:
+    """Describe every output column (meaning, unit, denominator, direction) from METRICS."""
+    denominators = {d.short: d.label for d in DENOMINATORS}
+    rows = []
+    for col in columns:
+        if col in _FIXED_COLUMNS:
+            desc, unit = _FIXED_COLUMNS[col]
+            rows.append((col, desc, unit, "", "", ""))
+        elif col in denominators:
+            rows.append(
+                (col, f"{denominators[col]}, summed over the MSOA's LSOAs", "people", "", "", "")
+            )
+        else:
+            short, measure = _split_metric_column(col)
+            metric = METRIC_BY_SHORT[short]
+            desc, unit, direction = _MEASURE_DOCS[measure]
+            fields = {
+                "label": metric.label,
+                "label_lower": metric.label.lower(),
+                "denominator": denominators[metric.denominator].lower(),
+                "score_unit": metric.score_unit,
+            }
+            rows.append(
+                (
+                    col,
+                    desc.format(**fields),
+                    unit.format(**fields),
+                    denominators[metric.denominator],
+                    direction,
+                    metric.short,
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["column", "description", "unit", "denominator", "direction", "metric"]
+    )
+
+
+def _split_metric_column(col: str) -> tuple[str, str]:
+    for metric in sorted(METRICS, key=lambda m: -len(m.short)):
+        prefix = f"{metric.short}_"
+        if col.startswith(prefix) and col[len(prefix) :] in _MEASURE_DOCS:
+            return metric.short, col[len(prefix) :]
+    raise KeyError(f"no description for output column {col!r}")
+
+
+def dictionary_markdown(dictionary: pd.DataFrame, provenance: dict[str, Any]) -> str:
+    """The data dictionary as a Markdown page, with the licence and sources."""
+    lines = [
+        f"# {DATASET}: data dictionary",
+        "",
+        f"English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs; "
+        f"{provenance['rows']:,} rows, one per MSOA in England. Package version "
+        f"{provenance['version']}, built {provenance['created']}.",
+        "",
+        "| column | description | unit | denominator | direction |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{r.column}` | {r.description} | {r.unit} | {r.denominator} | {r.direction} |"
+        for r in dictionary.itertuples()
+    ]
+    lines += ["", "## Sources and licences", ""]
+    lines += [
+        f"- **{i['title']}** ({i['status']}): {i['attribution']} Licence: {i['licence']}."
+        for i in provenance["inputs"].values()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
+    """Round floats to CSV_DECIMALS for a compact CSV; Parquet/GeoPackage keep full precision."""
+    floats = table.select_dtypes("float").columns
+    return table.assign(**{c: table[c].round(CSV_DECIMALS) for c in floats})
+
+
+@contextmanager
+def staged_output(out_dir: Path) -> Iterator[Path]:
+    """Yield a staging folder; on success move its files into ``out_dir``, else discard it."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    try:
+        yield staging
+        for path in staging.iterdir():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+        out_dir.mkdir(exist_ok=True)
+        for path in staging.iterdir():
+            path.replace(out_dir / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def write_dataset(
+    staging: Path,
+    table: pd.DataFrame,
+    geometry: gpd.GeoSeries,
+    provenance: dict[str, Any],
+    step: Callable[[str], None] = lambda _: None,
+) -> dict[str, Path]:
+    """Write every output file of the dataset into ``staging``; return their names."""
+    paths = {key: staging / name for key, name in FILES.items()}
+    step("CSV")
+    csv_ready(table).to_csv(paths["csv"], index=False)
+    step("Parquet")
+    table.to_parquet(paths["parquet"], index=False)
+    step("GeoPackage")
+    gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
+    gdf.to_file(paths["gpkg"], layer=DATASET, driver="GPKG", engine="pyogrio")
+    step("data dictionary")
+    dictionary = data_dictionary(list(table.columns))
+    dictionary.to_csv(paths["dictionary_csv"], index=False)
+    paths["dictionary_md"].write_text(dictionary_markdown(dictionary, provenance), encoding="utf-8")
+    write_json(paths["provenance"], provenance)
+    return {key: Path(FILES[key]) for key in FILES}

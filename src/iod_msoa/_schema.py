@@ -1,0 +1,321 @@
+"""The official column names, our metric table, and readers that check inputs on load.
+
+Everything that knows an official header lives in ``data/schema.toml``; this module turns
+it into ``METRICS`` and uses it to read File 7 and the other inputs into tidy tables with
+our short column names. Readers report every problem they find in one message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ._errors import SchemaError
+
+_SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
+
+EXPECTED_LSOAS: int = _SCHEMA["expected_lsoas"]
+LSOA_CODE_PATTERN: str = _SCHEMA["lsoa_code_pattern"]
+IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
+
+
+@dataclass(frozen=True)
+class Denominator:
+    """A population count that weights some metrics (File 7's mid-2022 denominators)."""
+
+    short: str
+    column: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One of the 16 indices, domains and sub-domains, with its File 7 columns."""
+
+    short: str
+    label: str
+    kind: str
+    score: str
+    rank: str
+    decile: str
+    denominator: str
+    score_unit: str
+    published: str = ""
+    extent: bool = False
+    scale: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedMeasure:
+    """How MHCLG's File 10 names and rounds one summary measure.
+
+    ``only`` limits it to metrics with that flag (``extent``) or that short name.
+    """
+
+    measure: str
+    ours: str
+    column: str
+    decimals: int
+    only: str = ""
+
+    def applies_to(self, metric: Metric) -> bool:
+        if not metric.published:
+            return False
+        if self.only == "extent":
+            return metric.extent
+        return not self.only or self.only == metric.short
+
+    def our_column(self, metric: Metric) -> str:
+        return self.ours.format(m=metric.short)
+
+    def published_column(self, metric: Metric) -> str:
+        return self.column.format(p=metric.published)
+
+
+DENOMINATORS: tuple[Denominator, ...] = tuple(Denominator(**d) for d in _SCHEMA["denominators"])
+METRICS: tuple[Metric, ...] = tuple(Metric(**m) for m in _SCHEMA["metrics"])
+PUBLISHED_MEASURES: tuple[PublishedMeasure, ...] = tuple(
+    PublishedMeasure(**m) for m in _SCHEMA["published_measures"]
+)
+METRIC_BY_SHORT: dict[str, Metric] = {m.short: m for m in METRICS}
+DENOMINATOR_SHORTS: tuple[str, ...] = tuple(d.short for d in DENOMINATORS)
+
+
+def metrics_frame() -> pd.DataFrame:
+    """The metric table as a DataFrame, for docs and the site's method page."""
+    return pd.DataFrame([vars(m) for m in METRICS]).set_index("short")
+
+
+def file7_columns() -> dict[str, str]:
+    """Official File 7 header -> our column name, for every column we use."""
+    cols = {official: ours for ours, official in IDENTIFIERS.items()}
+    for m in METRICS:
+        cols |= {
+            m.score: f"{m.short}_score",
+            m.rank: f"{m.short}_rank",
+            m.decile: f"{m.short}_decile",
+        }
+    cols |= {d.column: d.short for d in DENOMINATORS}
+    return cols
+
+
+def _missing_columns_message(source: str, missing: Sequence[str], present: Iterable[str]) -> str:
+    present = list(present)
+    lines = []
+    for col in missing:
+        close = difflib.get_close_matches(col, present, n=1, cutoff=0.8)
+        hint = f" (found {close[0]!r}: renamed?)" if close else ""
+        lines.append(f"{col!r}{hint}")
+    return f"{source}: {len(missing)} required column(s) missing: " + "; ".join(lines)
+
+
+def _rows(mask: pd.Series, codes: pd.Series, limit: int = 5) -> str:
+    bad = codes[mask]
+    shown = ", ".join(
+        f"row {i + 2} ({c})" for i, c in zip(bad.index[:limit], bad[:limit], strict=True)
+    )
+    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
+    return shown + more
+
+
+def check_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -> None:
+    """Fail, naming every missing column at once, if ``frame`` lacks any of ``required``."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise SchemaError(_missing_columns_message(source, missing, frame.columns))
+
+
+def check_codes(codes: pd.Series, pattern: str, what: str, source: str) -> list[str]:
+    """Problems with an area-code column: blanks, malformed codes, duplicates."""
+    problems = []
+    text = codes.astype("string")
+    malformed = text.isna() | ~text.str.fullmatch(pattern, na=False)
+    if malformed.any():
+        problems.append(
+            f"{malformed.sum()} missing or malformed {what} (expected {pattern}): "
+            + _rows(malformed, text.fillna("<blank>"))
+        )
+    duplicated = text.duplicated(keep=False) & ~malformed
+    if duplicated.any():
+        problems.append(f"{duplicated.sum()} duplicated {what}: " + _rows(duplicated, text))
+    return problems
+
+
+def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a CSV quickly (pyarrow); ``columns`` are matched case-insensitively when given."""
+    try:
+        if columns is None:
+            return pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+        by_lower = {str(c).strip().lower(): c for c in header}
+        check_columns(pd.DataFrame(columns=list(by_lower)), columns, source)
+        usecols = [by_lower[c] for c in columns]
+        table = pd.read_csv(path, engine="pyarrow", usecols=usecols, encoding="utf-8-sig")
+        return table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+
+
+def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) -> pd.DataFrame:
+    """Read IoD2025 File 7 into one row per LSOA with our short column names.
+
+    Checks the exact official headers (no name guessing: a renamed column is an error),
+    LSOA codes, numeric scores, ranks, deciles and populations, and the row count.
+    """
+    source = f"File 7 ({path})"
+    official = file7_columns()
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    check_columns(pd.DataFrame(columns=header), official, source)
+    table = _read_csv(path, source).loc[:, list(official)].rename(columns=official)
+
+    problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
+    for ours, col in ((v, k) for k, v in official.items() if v not in IDENTIFIERS):
+        if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
+            continue
+        values = pd.to_numeric(table[ours], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            problems.append(
+                f"column {col!r} has {bad.sum()} blank or non-numeric value(s): "
+                + _rows(bad, table["lsoa21cd"])
+            )
+        table[ours] = values
+    for d in DENOMINATORS:
+        negative = table[d.short] < 0
+        if negative.any():
+            problems.append(
+                f"column {d.column!r} has {negative.sum()} negative population(s): "
+                + _rows(negative, table["lsoa21cd"])
+            )
+    n = len(table)
+    for m in METRICS:
+        bad_rank = ~table[f"{m.short}_rank"].between(1, n)
+        bad_decile = ~table[f"{m.short}_decile"].between(1, 10)
+        for col, bad, rule in ((m.rank, bad_rank, f"1..{n}"), (m.decile, bad_decile, "1..10")):
+            if bad.any():
+                problems.append(
+                    f"column {col!r} has {bad.sum()} value(s) outside {rule}: "
+                    + _rows(bad, table["lsoa21cd"])
+                )
+    if expected_rows is not None and n != expected_rows:
+        problems.append(f"has {n:,} LSOA rows; the official file has {expected_rows:,}")
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+
+    ints = [f"{m.short}_{s}" for m in METRICS for s in ("rank", "decile")]
+    table[ints] = table[ints].astype("int64")
+    return table
+
+
+def read_lookup(path: Path | str) -> pd.DataFrame:
+    """Read the ONS OA/LSOA -> MSOA lookup as one row per LSOA (``lsoa21cd, msoa21cd, msoa21nm``).
+
+    ONS publishes the headers in upper case and third-party copies in lower case; both are
+    the same names, so matching ignores case. An LSOA listed under two MSOAs is an error.
+    """
+    source = f"LSOA -> MSOA lookup ({path})"
+    raw = _read_csv(path, source, ["lsoa21cd", "msoa21cd", "msoa21nm"])
+    lookup = raw.drop_duplicates()
+    problems = check_codes(lookup["lsoa21cd"], r"[EW]01[0-9]{6}", "LSOA codes", source)
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems) + " (an LSOA must sit in one MSOA)")
+    return lookup.reset_index(drop=True)
+
+
+def read_names(path: Path | str) -> pd.DataFrame:
+    """Read the House of Commons Library MSOA names (``msoa21cd, msoa21hclnm``)."""
+    source = f"MSOA names ({path})"
+    names = _read_csv(path, source, ["msoa21cd", "msoa21hclnm"])
+    problems = check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes", source)
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+    return names
+
+
+_FILE10_KEY = "lad24cd"
+
+
+def _clean_file10_header(header: str) -> str:
+    """File 10's xlsx headers -> the snake-case names of its published table conversion.
+
+    Mirrors how the IMD R package's table names them (e.g. "LSOAs" -> "lso_as",
+    "%" -> "percent"), so both layouts of the same data meet in one set of names.
+    """
+    text = header.strip().replace("%", " percent")
+    text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+
+
+def read_lad_summaries(path: Path | str) -> pd.DataFrame:
+    """Read MHCLG's File 10 (LAD summaries) as one row per LAD with snake-case measure names.
+
+    Takes the official xlsx (one sheet per index, a Notes sheet first) or the one-table CSV
+    conversion (``ltla24_code``, ``imd_average_score``, ...).
+    """
+    path = Path(path)
+    source = f"File 10 LAD summaries ({path})"
+    try:
+        if path.suffix.lower() in {".xlsx", ".xls"}:
+            sheets = pd.read_excel(path, sheet_name=None)
+            frames = [
+                s.rename(columns=lambda c: _clean_file10_header(str(c))).set_index(
+                    "local_authority_district_code_2024"
+                )
+                for name, s in sheets.items()
+                if name.strip().lower() != "notes"
+            ]
+            table = pd.concat(
+                [f.drop(columns="local_authority_district_name_2024") for f in frames], axis=1
+            )
+            table = table.loc[:, ~table.columns.duplicated()]
+            table.insert(0, "lad24nm", frames[0]["local_authority_district_name_2024"])
+            table = table.rename_axis(_FILE10_KEY).reset_index()
+        else:
+            table = pd.read_csv(path).rename(
+                columns={"ltla24_code": _FILE10_KEY, "ltla24_name": "lad24nm"}
+            )
+    except KeyError as exc:
+        raise SchemaError(f"{source}: no 'Local Authority District code (2024)' column") from exc
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"{source}: cannot be read: {exc}") from exc
+    required = [_FILE10_KEY] + [
+        pm.published_column(m) for m in METRICS for pm in PUBLISHED_MEASURES if pm.applies_to(m)
+    ]
+    check_columns(table, required, source)
+    return table
+
+
+def read_boundaries(path: Path | str, codes: pd.Series) -> gpd.GeoSeries:
+    """MSOA polygons (EPSG:4326) in the order of ``codes``; every code must have one.
+
+    Repairs invalid rings (ONS's BGC file has a few) so GeoPackage readers and maps agree.
+    """
+    source = f"MSOA boundaries ({path})"
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise SchemaError(f"{source}: cannot be read as a vector file: {exc}") from exc
+    frame.columns = [c if c == frame.geometry.name else str(c).lower() for c in frame.columns]
+    check_columns(frame, ["msoa21cd"], source)
+    frame = frame.drop_duplicates("msoa21cd").set_index("msoa21cd")
+    missing = codes[~codes.isin(frame.index)]
+    if len(missing):
+        shown = ", ".join(missing.head(10))
+        raise SchemaError(f"{source}: {len(missing)} MSOA(s) have no boundary: {shown}")
+    geometry = frame.geometry.loc[codes.to_numpy()]
+    if frame.crs is None:
+        raise SchemaError(f"{source}: has no coordinate reference system")
+    geometry = geometry.make_valid().to_crs(4326)
+    return gpd.GeoSeries(geometry.to_numpy(), crs=geometry.crs)
