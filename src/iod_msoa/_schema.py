@@ -65,6 +65,7 @@ class PublishedMeasure:
     column: str
     decimals: int
     only: str = ""
+    note: str = ""
 
     def applies_to(self, metric: Metric) -> bool:
         if not metric.published:

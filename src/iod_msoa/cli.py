@@ -1,0 +1,108 @@
+"""``iod-msoa build`` and ``iod-msoa validate``: one-line errors, progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ._build import build, version
+from ._config import CONFIG_ENV, load_config
+from ._errors import IodMsoaError
+from ._validate import validate
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iod-msoa",
+        description="English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML config with local input paths (default: ${CONFIG_ENV}, else download)",
+    )
+    common.add_argument(
+        "--out", type=Path, help="output folder (default: data/packages/iod25_msoa)"
+    )
+    common.add_argument(
+        "--allow-unverified",
+        action="store_true",
+        default=None,
+        help="use inputs whose checksum differs from the official one (recorded in outputs)",
+    )
+    common.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    build_cmd = commands.add_parser(
+        "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
+    )
+    build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
+    commands.add_parser(
+        "validate",
+        parents=[common],
+        help="reproduce MHCLG's local authority summaries (File 10) with the same engine",
+    )
+    return parser
+
+
+def _run_build(args: argparse.Namespace, config, console: Console) -> None:
+    result = build(config, args.out, progress=not args.quiet, force=args.force)
+    table = result.table
+    verb = "Already current" if result.skipped else "Built"
+    console.print(
+        f"{verb}: {len(table):,} MSOAs from {int(table['n_lsoa'].sum()):,} LSOAs "
+        f"in {result.seconds:.1f} s -> {result.out_dir}"
+    )
+    for path in result.paths.values():
+        console.print(f"  {path.name}  ({path.stat().st_size / 1e6:.1f} MB)")
+    if result.unverified:
+        console.print(
+            "[bold yellow]Unverified inputs[/] (checksum differs from the official file): "
+            + ", ".join(result.unverified)
+        )
+
+
+def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
+    result = validate(config, args.out, progress=not args.quiet)
+    table = Table(title="LSOA -> LAD 2024 with our engine vs MHCLG File 10")
+    for col in ("measure", "LADs matching published rounding", "max |diff|", "note"):
+        table.add_column(col)
+    for row in result.summary.itertuples():
+        table.add_row(
+            row.measure, f"{row.n_matching}/{row.n_lads}", f"{row.max_abs_diff:.6g}", row.note
+        )
+    console.print(table)
+    if result.file7_status != "verified":
+        console.print(
+            f"[bold yellow]File 7 is {result.file7_status}[/]: it is not the official file, so "
+            "differences can come from its values rather than the method; where its rows are "
+            "official, every measure but scale should match to published rounding."
+        )
+    console.print(f"Wrote {result.path}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 input problem, 2 usage)."""
+    args = _parser().parse_args(argv)
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        config = load_config(args.config).with_overrides(allow_unverified=args.allow_unverified)
+        {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
+    except IodMsoaError as exc:
+        errors.print(f"iod-msoa: error: {exc}", markup=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        errors.print("iod-msoa: interrupted; earlier outputs are unchanged", markup=False)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
