@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -19,7 +20,7 @@ from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
 from ._errors import SchemaError, UnmatchedAreaError
 from ._outputs import DATASET, FILES, staged_output, write_dataset
-from ._schema import read_boundaries, read_file7, read_lookup, read_names
+from ._schema import align_boundaries, read_boundaries, read_file7, read_lookup, read_names
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
 BUILD_INPUTS = ("file7", "lookup", "names", "boundaries")
@@ -65,16 +66,10 @@ class Inputs:
         return {name: r.path for name, r in self.resolved.items()}
 
 
-def load_inputs(
-    config: Config | None = None,
-    names: Iterable[str] = ("file7", "lookup", "names", "boundaries"),
-    *,
-    progress: bool = True,
-    reporter: Reporter | None = None,
-) -> Inputs:
-    """Resolve (download or take local) the named inputs and read the tables among them."""
-    config = config or load_config()
-    reporter = reporter or Reporter(progress)
+def resolve(
+    config: Config, names: Iterable[str], *, progress: bool, reporter: Reporter
+) -> dict[str, ResolvedInput]:
+    """Local path or cached/downloaded official file for each named input, checked."""
     names = tuple(names)
     reporter.step(f"Resolving inputs: {', '.join(names)}")
     resolved = resolve_inputs(
@@ -86,16 +81,35 @@ def load_inputs(
     )
     for r in resolved.values():
         reporter.step(f"  {r.name}: {r.path} ({r.origin}, {r.status})")
-    readers = {"file7": read_file7, "lookup": read_lookup, "names": read_names}
+    return resolved
+
+
+def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Inputs:
+    """Read and check the tabular inputs among ``resolved``."""
+    readers = {"file7": ("lsoa", read_file7), "lookup": ("lookup", read_lookup)}
+    readers["names"] = ("names", read_names)
     tables = {
-        attr: readers[name](resolved[name].path)
-        for name, attr in (("file7", "lsoa"), ("lookup", "lookup"), ("names", "names"))
+        attr: reader(resolved[name].path)
+        for name, (attr, reader) in readers.items()
         if name in resolved
     }
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
     return Inputs(resolved=resolved, **tables)
+
+
+def load_inputs(
+    config: Config | None = None,
+    names: Iterable[str] = ("file7", "lookup", "names", "boundaries"),
+    *,
+    progress: bool = True,
+    reporter: Reporter | None = None,
+) -> Inputs:
+    """Resolve (download or take local) the named inputs and read the tables among them."""
+    reporter = reporter or Reporter(progress)
+    resolved = resolve(config or load_config(), names, progress=progress, reporter=reporter)
+    return read_tables(resolved, reporter)
 
 
 def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
@@ -170,16 +184,19 @@ def build(
     config = config or load_config()
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
-    inputs = load_inputs(config, BUILD_INPUTS, progress=progress, reporter=reporter)
-    fp = fingerprint(inputs.resolved)
+    resolved = resolve(config, BUILD_INPUTS, progress=progress, reporter=reporter)
+    fp = fingerprint(resolved)
     if not force and (existing := _current(out_dir, fp)) is not None:
         reporter.step(f"Outputs in {out_dir} are current; nothing to do (use --force to rebuild)")
         table = pd.read_parquet(out_dir / FILES["parquet"])
         return BuildResult(out_dir, table, existing, skipped=True, seconds=reporter.elapsed())
 
-    table = msoa_table(inputs.lsoa, inputs.lookup, inputs.names)
-    reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} MSOAs")
-    geometry = read_boundaries(inputs.resolved["boundaries"].path, table["msoa21cd"])
+    with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL reads while pandas works
+        boundaries = pool.submit(read_boundaries, resolved["boundaries"].path)
+        inputs = read_tables(resolved, reporter)
+        table = msoa_table(inputs.lsoa, inputs.lookup, inputs.names)
+        reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} MSOAs")
+        geometry = align_boundaries(boundaries.result(), table["msoa21cd"])
     reporter.step("Read boundaries")
     provenance = {
         "dataset": DATASET,
@@ -189,9 +206,9 @@ def build(
         "rows": len(table),
         "fingerprint": fp,
         "allow_unverified": config.allow_unverified,
-        "unverified": [n for n, r in inputs.resolved.items() if r.status == "unverified"],
-        "inputs": {n: r.as_dict() for n, r in inputs.resolved.items()},
-        "official_urls": {n: MANIFEST[n].url for n in inputs.resolved},
+        "unverified": [n for n, r in resolved.items() if r.status == "unverified"],
+        "inputs": {n: r.as_dict() for n, r in resolved.items()},
+        "official_urls": {n: MANIFEST[n].url for n in resolved},
     }
     with staged_output(out_dir) as staging:
         write_dataset(

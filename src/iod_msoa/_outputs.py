@@ -11,12 +11,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
@@ -197,13 +200,21 @@ def write_dataset(
 ) -> dict[str, Path]:
     """Write every output file of the dataset into ``staging``; return their names."""
     paths = {key: staging / name for key, name in FILES.items()}
-    step("CSV")
-    csv_ready(table).to_csv(paths["csv"], index=False)
-    step("Parquet")
-    table.to_parquet(paths["parquet"], index=False)
-    step("GeoPackage")
     gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
-    gdf.to_file(paths["gpkg"], layer=DATASET, driver="GPKG", engine="pyogrio")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL writes while pyarrow writes
+        step("GeoPackage, CSV and Parquet")
+        gpkg = pool.submit(
+            gdf.to_file,
+            paths["gpkg"],
+            layer=DATASET,
+            driver="GPKG",
+            engine="pyogrio",
+            use_arrow=True,
+        )
+        arrow = pa.Table.from_pandas(csv_ready(table), preserve_index=False)
+        pa_csv.write_csv(arrow, paths["csv"], pa_csv.WriteOptions(quoting_style="needed"))
+        table.to_parquet(paths["parquet"], index=False)
+        gpkg.result()
     step("data dictionary")
     dictionary = data_dictionary(list(table.columns))
     dictionary.to_csv(paths["dictionary_csv"], index=False)

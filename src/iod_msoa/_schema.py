@@ -17,6 +17,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from ._errors import SchemaError
 
@@ -298,25 +299,35 @@ def read_lad_summaries(path: Path | str) -> pd.DataFrame:
     return table
 
 
-def read_boundaries(path: Path | str, codes: pd.Series) -> gpd.GeoSeries:
-    """MSOA polygons (EPSG:4326) in the order of ``codes``; every code must have one.
+def read_boundaries(path: Path | str) -> gpd.GeoSeries:
+    """MSOA polygons in EPSG:4326, indexed by MSOA code.
 
     Repairs invalid rings (ONS's BGC file has a few) so GeoPackage readers and maps agree.
     """
     source = f"MSOA boundaries ({path})"
     try:
-        frame = gpd.read_file(path, engine="pyogrio")
+        fields = pyogrio.read_info(path)["fields"]
+        code_field = {str(f).lower(): str(f) for f in fields}.get("msoa21cd")
+        if code_field is None:
+            raise SchemaError(_missing_columns_message(source, ["MSOA21CD"], fields))
+        frame = gpd.read_file(path, engine="pyogrio", columns=[code_field], use_arrow=True)
+    except SchemaError:
+        raise
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise SchemaError(f"{source}: cannot be read as a vector file: {exc}") from exc
-    frame.columns = [c if c == frame.geometry.name else str(c).lower() for c in frame.columns]
-    check_columns(frame, ["msoa21cd"], source)
-    frame = frame.drop_duplicates("msoa21cd").set_index("msoa21cd")
-    missing = codes[~codes.isin(frame.index)]
-    if len(missing):
-        shown = ", ".join(missing.head(10))
-        raise SchemaError(f"{source}: {len(missing)} MSOA(s) have no boundary: {shown}")
-    geometry = frame.geometry.loc[codes.to_numpy()]
     if frame.crs is None:
         raise SchemaError(f"{source}: has no coordinate reference system")
-    geometry = geometry.make_valid().to_crs(4326)
-    return gpd.GeoSeries(geometry.to_numpy(), crs=geometry.crs)
+    frame = frame.drop_duplicates(code_field).set_index(code_field).rename_axis("msoa21cd")
+    geometry = frame.geometry.make_valid().to_crs(4326)
+    geometry.attrs["source"] = source
+    return geometry
+
+
+def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeries:
+    """The polygons of ``codes``, in their order; fails naming any code without one."""
+    missing = codes[~codes.isin(boundaries.index)]
+    if len(missing):
+        shown = ", ".join(missing.head(10))
+        source = boundaries.attrs.get("source", "MSOA boundaries")
+        raise SchemaError(f"{source}: {len(missing)} MSOA(s) have no boundary: {shown}")
+    return gpd.GeoSeries(boundaries.loc[codes.to_numpy()].to_numpy(), crs=boundaries.crs)

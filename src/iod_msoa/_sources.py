@@ -1,0 +1,469 @@
+"""Fetch, check and cache the official inputs listed in ``data/sources.toml``.
+
+Inputs whose published file is fixed are pinned by size and sha256, so a build either uses
+exactly the published data or says plainly that it does not. Downloads are written to a
+temporary file and take their final name only once checked: an interrupted or damaged
+download can never pass for a good cached copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import geopandas as gpd
+import httpx
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from ._errors import ChecksumError, ConfigError, SourceError
+
+Status = Literal["verified", "unpinned", "unverified"]
+Origin = Literal["download", "cache", "local"]
+T = TypeVar("T")
+
+KINDS = ("file", "arcgis")
+ARCGIS_FORMATS = {"csv": "json", "gpkg": "geojson"}  # file written -> ArcGIS `f` asked for
+RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds to wait before each retry
+TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+ALLOW_HINT = "pass --allow-unverified (or allow_unverified = true in the config) to use it anyway"
+LOCAL_HINT = "or download it yourself and give its path as a local input"
+
+_REQUIRED = frozenset({"title", "url", "filename", "licence", "attribution", "kind"})
+_OPTIONAL = frozenset({"size", "sha256", "params"})
+_ARCGIS_REQUIRED = frozenset({"format", "where", "out_fields", "order_by", "page_size"})
+
+
+def _user_agent() -> str:
+    """Name the package in requests, so publishers can see who is downloading."""
+    try:
+        version = metadata.version("iod-msoa")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"iod-msoa/{version} (python-httpx/{httpx.__version__})"
+
+
+USER_AGENT = _user_agent()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One manifest entry: where an input comes from, how to check it and whose it is."""
+
+    name: str
+    title: str
+    url: str
+    filename: str
+    licence: str
+    attribution: str
+    kind: str
+    size: int | None = None
+    sha256: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _parse_manifest(tables: Mapping[str, Any]) -> dict[str, Source]:
+    """Check every entry and report all problems at once, so one edit fixes the manifest."""
+    problems = []
+    for name, entry in tables.items():
+        if missing := sorted(_REQUIRED - entry.keys()):
+            problems.append(f"[{name}] lacks {', '.join(missing)}")
+        if unknown := sorted(entry.keys() - _REQUIRED - _OPTIONAL):
+            problems.append(f"[{name}] has unknown keys {', '.join(unknown)}")
+        kind = entry.get("kind")
+        if kind not in KINDS:
+            problems.append(f"[{name}] kind {kind!r} is not one of {', '.join(KINDS)}")
+        if kind == "arcgis":
+            params = entry.get("params", {})
+            if missing := sorted(_ARCGIS_REQUIRED - params.keys()):
+                problems.append(f"[{name}.params] lacks {', '.join(missing)}")
+            if params.get("format") not in ARCGIS_FORMATS:
+                problems.append(f"[{name}.params] format must be one of csv, gpkg")
+            elif params["format"] == "gpkg" and "out_sr" not in params:
+                problems.append(f"[{name}.params] lacks out_sr (needed for gpkg)")
+    if problems:
+        raise ConfigError("The source manifest is invalid: " + "; ".join(problems) + ".")
+    return {name: Source(name=name, **entry) for name, entry in tables.items()}
+
+
+def load_manifest() -> dict[str, Source]:
+    """Read the packaged manifest: the single list of inputs, URLs, pins and licences."""
+    text = resources.files("iod_msoa").joinpath("data/sources.toml").read_text(encoding="utf-8")
+    return _parse_manifest(tomllib.loads(text))
+
+
+MANIFEST: dict[str, Source] = load_manifest()
+
+
+@dataclass(frozen=True)
+class ResolvedInput:
+    """A checked local copy of one input, with what provenance.json needs to say about it."""
+
+    name: str
+    path: Path
+    url: str | None
+    sha256: str
+    size: int
+    expected_sha256: str | None
+    status: Status
+    origin: Origin
+    title: str
+    licence: str
+    attribution: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, for provenance.json."""
+        return {**asdict(self), "path": str(self.path)}
+
+
+class _TransientError(Exception):
+    """A failure that may pass if the request is repeated (network, HTTP 429 or 5xx)."""
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks so large inputs need little memory."""
+    with Path(path).open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _pin_mismatches(source: Source, *, size: int, sha256: str) -> list[str]:
+    """Say how a file differs from the pinned size and sha256 (empty: it matches)."""
+    problems = []
+    if source.size is not None and size != source.size:
+        problems.append(f"size: expected {source.size} bytes, got {size}")
+    if source.sha256 is not None and sha256 != source.sha256.lower():
+        problems.append(f"sha256: expected {source.sha256}, got {sha256}")
+    return problems
+
+
+def _decide_status(
+    source: Source, *, size: int, sha256: str, allow_unverified: bool, where: str
+) -> Status:
+    """Verified, unpinned, or unverified by the user's choice; otherwise a ChecksumError."""
+    if source.size is None and source.sha256 is None:
+        return "unpinned"
+    problems = _pin_mismatches(source, size=size, sha256=sha256)
+    if not problems:
+        return "verified"
+    if allow_unverified:
+        return "unverified"
+    raise ChecksumError(
+        f"{source.name} from {where} is not the pinned official file "
+        f"({'; '.join(problems)}). It may be a re-issued release or a damaged copy; "
+        f"check it, or {ALLOW_HINT}."
+    )
+
+
+def _arcgis_query(params: Mapping[str, Any], offset: int) -> dict[str, str | int]:
+    """Query string for one page of an ArcGIS layer, in a stable order so pages do not overlap."""
+    query: dict[str, str | int] = {
+        "where": params["where"],
+        "outFields": ",".join(params["out_fields"]),
+        "orderByFields": params["order_by"],
+        "resultOffset": offset,
+        "resultRecordCount": params["page_size"],
+        "f": ARCGIS_FORMATS[params["format"]],
+    }
+    if params["format"] == "gpkg":
+        query["outSR"] = params["out_sr"]
+    else:
+        query["returnGeometry"] = "false"
+    return query
+
+
+def _exceeded_transfer_limit(page: Mapping[str, Any]) -> bool:
+    """Whether more pages follow (GeoJSON answers put the flag under ``properties``)."""
+    properties = page.get("properties") or {}
+    return bool(page.get("exceededTransferLimit") or properties.get("exceededTransferLimit"))
+
+
+def _resolved(
+    source: Source, path: Path, *, origin: Origin, status: Status, size: int, sha256: str
+) -> ResolvedInput:
+    """Join what was found on disk with what the manifest says about the input."""
+    return ResolvedInput(
+        name=source.name,
+        path=path,
+        url=None if origin == "local" else source.url,
+        sha256=sha256,
+        size=size,
+        expected_sha256=source.sha256,
+        status=status,
+        origin=origin,
+        title=source.title,
+        licence=source.licence,
+        attribution=source.attribution,
+    )
+
+
+def _progress(show: bool, *columns: ProgressColumn | str) -> Progress:
+    """A progress display on stderr, silent unless asked for and stderr is a terminal."""
+    console = Console(stderr=True)
+    return Progress(*columns, console=console, disable=not (show and console.is_terminal))
+
+
+@contextmanager
+def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """Use the caller's client (left open) or a new one closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=True) as new:
+        yield new
+
+
+@contextmanager
+def _temporary_beside(target: Path) -> Iterator[Path]:
+    """A temporary file next to ``target`` (so os.replace is atomic), removed on failure."""
+    fd, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.stem}.", suffix=f".part{target.suffix}"
+    )
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _install(source: Source, tmp: Path, target: Path, *, allow_unverified: bool) -> ResolvedInput:
+    """Flush, check and move a finished download into place; a bad file never gets the name."""
+    with tmp.open("r+b") as fh:
+        os.fsync(fh.fileno())
+    size, sha256 = tmp.stat().st_size, sha256_file(tmp)
+    status = _decide_status(
+        source, size=size, sha256=sha256, allow_unverified=allow_unverified, where=source.url
+    )
+    tmp.replace(target)
+    return _resolved(source, target, origin="download", status=status, size=size, sha256=sha256)
+
+
+def _retrying(source: Source, attempt: Callable[[], T]) -> T:
+    """Run a request, retrying with backoff only failures that may pass."""
+    for delay in RETRY_DELAYS:
+        try:
+            return attempt()
+        except _TransientError:
+            time.sleep(delay)
+    try:
+        return attempt()
+    except _TransientError as exc:
+        raise SourceError(
+            f"Could not download {source.name} from {source.url} after "
+            f"{len(RETRY_DELAYS) + 1} attempts: {exc}. Try again later, {LOCAL_HINT}."
+        ) from exc
+
+
+def _check_status(source: Source, response: httpx.Response) -> None:
+    """Raise for an HTTP error: transient ones are retried, others (404, 403...) are final."""
+    if response.is_success:
+        return
+    status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+    if response.status_code == 429 or response.status_code >= 500:
+        raise _TransientError(status)
+    raise SourceError(
+        f"Could not download {source.name} from {response.url}: {status}. The publisher may "
+        f"have moved it: check the URL in sources.toml, {LOCAL_HINT}."
+    )
+
+
+def _stream_to(http: httpx.Client, source: Source, tmp: Path, show: bool) -> None:
+    """One download attempt into ``tmp``, with a progress bar; a cut-off body is transient."""
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    try:
+        with http.stream("GET", source.url, headers=headers, follow_redirects=True) as response:
+            _check_status(source, response)
+            length = response.headers.get("Content-Length")
+            columns = (
+                TextColumn(source.name),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+            )
+            with tmp.open("wb") as fh, _progress(show, *columns) as bar:
+                task = bar.add_task(source.name, total=int(length) if length else source.size)
+                for chunk in response.iter_bytes():
+                    fh.write(chunk)
+                    bar.advance(task, len(chunk))
+    except httpx.TransportError as exc:
+        # Includes a body shorter than its Content-Length: httpx refuses it as a protocol error.
+        raise _TransientError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _download_file(
+    http: httpx.Client, source: Source, target: Path, *, allow_unverified: bool, show: bool
+) -> ResolvedInput:
+    """Download a plain file, retrying transient failures, and install it once checked."""
+    with _temporary_beside(target) as tmp:
+        _retrying(source, functools.partial(_stream_to, http, source, tmp, show))
+        return _install(source, tmp, target, allow_unverified=allow_unverified)
+
+
+def _get_page(http: httpx.Client, source: Source, offset: int) -> dict[str, Any]:
+    """One page of an ArcGIS query; an error object in the answer is final, not retried."""
+    try:
+        response = http.get(
+            source.url,
+            params=_arcgis_query(source.params, offset),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+    except httpx.TransportError as exc:
+        raise _TransientError(f"{type(exc).__name__}: {exc}") from exc
+    _check_status(source, response)
+    try:
+        page = response.json()
+    except ValueError as exc:
+        raise SourceError(
+            f"The ArcGIS service for {source.name} did not return JSON from {response.url}."
+        ) from exc
+    if "error" in page:
+        error = page["error"]
+        details = " ".join(str(d) for d in error.get("details") or [])
+        raise SourceError(
+            f"The ArcGIS service for {source.name} returned error {error.get('code')} "
+            f"from {response.url}: {error.get('message')} {details}".rstrip()
+            + ". The service name or fields in sources.toml may be out of date."
+        )
+    return page
+
+
+def _fetch_features(http: httpx.Client, source: Source, show: bool) -> list[dict[str, Any]]:
+    """Every feature of an ArcGIS layer, page by page until the server says there are no more."""
+    features: list[dict[str, Any]] = []
+    columns = (SpinnerColumn(), TextColumn(source.name), TextColumn("{task.completed:,} features"))
+    with _progress(show, *columns) as bar:
+        task = bar.add_task(source.name, total=None)
+        while True:
+            page = _retrying(source, functools.partial(_get_page, http, source, len(features)))
+            batch = page.get("features") or []
+            features.extend(batch)
+            bar.update(task, completed=len(features))
+            if not batch or not _exceeded_transfer_limit(page):
+                return features
+
+
+def _select_fields(source: Source, table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Pick ``names`` from ``table`` ignoring case, since field case varies between layers."""
+    found = {str(column).lower(): column for column in table.columns}
+    if missing := [name for name in names if name.lower() not in found]:
+        raise SourceError(
+            f"The ArcGIS layer for {source.name} at {source.url} has no field "
+            f"{', '.join(missing)} (it has {', '.join(map(str, table.columns))}). "
+            "The fields in sources.toml may be out of date."
+        )
+    return table.rename(columns={found[name.lower()]: name for name in names})[names]
+
+
+def _download_arcgis(
+    http: httpx.Client, source: Source, target: Path, *, allow_unverified: bool, show: bool
+) -> ResolvedInput:
+    """Page through an ArcGIS layer and write it as one CSV or GeoPackage in the cache."""
+    features = _fetch_features(http, source, show)
+    if not features:
+        raise SourceError(
+            f"The ArcGIS service for {source.name} at {source.url} returned no features."
+        )
+    fields = list(source.params["out_fields"])
+    with _temporary_beside(target) as tmp:
+        if source.params["format"] == "gpkg":
+            crs = f"EPSG:{source.params['out_sr']}"
+            layer = gpd.GeoDataFrame.from_features(features, crs=crs)
+            _select_fields(source, layer, [*fields, "geometry"]).to_file(
+                tmp, driver="GPKG", layer=Path(source.filename).stem
+            )
+        else:
+            rows = pd.DataFrame.from_records([f.get("attributes") or {} for f in features])
+            table = _select_fields(source, rows, fields).rename(columns=str.lower)
+            table.to_csv(tmp, index=False)
+        return _install(source, tmp, target, allow_unverified=allow_unverified)
+
+
+def _resolve_local(source: Source, path: Path, *, allow_unverified: bool) -> ResolvedInput:
+    """Check the user's own copy where it is: it is never copied into the cache."""
+    if not path.is_file():
+        raise SourceError(f"The local file given for {source.name} does not exist: {path}")
+    size, sha256 = path.stat().st_size, sha256_file(path)
+    status = _decide_status(
+        source, size=size, sha256=sha256, allow_unverified=allow_unverified, where=str(path)
+    )
+    return _resolved(source, path, origin="local", status=status, size=size, sha256=sha256)
+
+
+def resolve_input(
+    source: Source,
+    *,
+    local_path: Path | None,
+    cache_dir: Path,
+    allow_unverified: bool,
+    progress: bool = True,
+    client: httpx.Client | None = None,
+) -> ResolvedInput:
+    """Return a checked copy of one input: the user's file, the cache, or a fresh download."""
+    if local_path is not None:
+        return _resolve_local(source, Path(local_path), allow_unverified=allow_unverified)
+    target = Path(cache_dir) / source.filename
+    if target.is_file():
+        size, sha256 = target.stat().st_size, sha256_file(target)
+        if not _pin_mismatches(source, size=size, sha256=sha256):
+            status = _decide_status(
+                source, size=size, sha256=sha256, allow_unverified=False, where=str(target)
+            )
+            return _resolved(
+                source, target, origin="cache", status=status, size=size, sha256=sha256
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    download = _download_file if source.kind == "file" else _download_arcgis
+    with _http(client) as http:
+        return download(http, source, target, allow_unverified=allow_unverified, show=progress)
+
+
+def resolve_inputs(
+    names: Iterable[str],
+    *,
+    local_paths: Mapping[str, Path],
+    cache_dir: Path,
+    allow_unverified: bool,
+    progress: bool = True,
+    manifest: Mapping[str, Source] | None = None,
+) -> dict[str, ResolvedInput]:
+    """Resolve several inputs over one connection pool, stopping at the first that fails."""
+    manifest = MANIFEST if manifest is None else manifest
+    names = list(names)
+    if unknown := sorted({*names, *local_paths} - manifest.keys()):
+        raise ConfigError(
+            f"Unknown input {', '.join(unknown)}: the inputs are {', '.join(manifest)}."
+        )
+    with _http(None) as http:
+        return {
+            name: resolve_input(
+                manifest[name],
+                local_path=local_paths.get(name),
+                cache_dir=cache_dir,
+                allow_unverified=allow_unverified,
+                progress=progress,
+                client=http,
+            )
+            for name in names
+        }
