@@ -99,13 +99,11 @@ def aggregate(
         if m.scale:
             out[f"{m.short}_scale"] = measures.scale(col(f"{m.short}_score"), weights, groups, n)
 
-    score_table = pd.DataFrame(scores)
-    ranks = rank_most_deprived_first(score_table)
-    deciles = decile_from_rank(ranks)
     for m in METRICS:
-        out[f"{m.short}_score"] = score_table[m.short].to_numpy()
-        out[f"{m.short}_rank"] = ranks[m.short].array
-        out[f"{m.short}_decile"] = deciles[m.short].array
+        ranks = rank_most_deprived_first(scores[m.short])
+        out[f"{m.short}_score"] = scores[m.short]
+        out[f"{m.short}_rank"] = ranks
+        out[f"{m.short}_decile"] = decile_from_rank(ranks)
     table = pd.DataFrame(out)
     table[list(DENOMINATOR_SHORTS)] = table[list(DENOMINATOR_SHORTS)].round().astype("int64")
     return table[area_columns(area)]

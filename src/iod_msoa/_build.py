@@ -124,7 +124,7 @@ def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) ->
         raise UnmatchedAreaError(f"MSOAs split across local authorities (2024): {shown}")
     ids = lads.set_index("msoa21cd")[["msoa21nm", "lad24cd", "lad24nm"]]
     hcl = names.drop_duplicates("msoa21cd").set_index("msoa21cd")["msoa21hclnm"]
-    unnamed = codes[~codes.isin(hcl.index)]
+    unnamed = codes[hcl.reindex(codes.to_numpy()).isna().to_numpy()]
     if len(unnamed):
         raise SchemaError(
             f"MSOA names: {len(unnamed)} MSOA(s) have no House of Commons Library name: "

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 
-def rank_most_deprived_first(scores: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+def rank_most_deprived_first(scores: ArrayLike) -> pd.arrays.IntegerArray:
     """Rank so the highest score is 1; ties share the lowest rank (1, 2, 2, 4).
 
-    Areas with no score (no population in the denominator) get no rank.
+    Areas with no score (NaN: no population in the denominator) get no rank.
     """
-    return scores.rank(method="min", ascending=False, na_option="keep").astype("Int64")
+    x = np.asarray(scores, dtype="float64")
+    valid = ~np.isnan(x)
+    descending = np.sort(-x[valid])
+    # How many valid scores are strictly higher, plus one: the "min" rank of each score.
+    ranks = np.searchsorted(descending, -x, side="left") + 1
+    return pd.arrays.IntegerArray(ranks.astype("int64"), ~valid)
 
 
-def decile_from_rank(ranks: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+def decile_from_rank(ranks: pd.arrays.IntegerArray) -> pd.arrays.IntegerArray:
     """Decile 1 = the most deprived 10%: ``ceil(rank * 10 / n)`` with ``n`` ranked areas.
 
     Uses the rank, not ``qcut`` on scores, so tied areas always share a decile and the
     deciles follow MHCLG's definition for LSOAs.
     """
-    n = ranks.count()
-    deciles = np.ceil(ranks.astype("float64") * 10 / n)
-    return deciles.astype("Int64")
+    missing = np.asarray(ranks.isna())
+    n = (~missing).sum()
+    values = np.asarray(ranks.to_numpy(dtype="float64", na_value=np.nan))
+    deciles = np.ceil(np.where(missing, 1, values) * 10 / max(n, 1)).astype("int64")
+    return pd.arrays.IntegerArray(deciles, missing)

@@ -1,0 +1,107 @@
+"""Time load + aggregate + rank on the full data, in-process and as whole processes.
+
+    python benchmarks/run.py [--inputs ../shared/data/inputs] [--repeat 7]
+
+Compares iod_msoa with the blog-post method (benchmarks/blog_method.py) on the same files
+and prints a table; numbers are medians (and minimums) of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from blog_method import blog_method  # noqa: E402
+
+from iod_msoa import aggregate, msoa_table, read_file7, read_lookup, read_names  # noqa: E402
+
+FILES = {
+    "file7": "File_7_IoD2025_STANDIN.csv",
+    "lookup": "OA21_LSOA21_MSOA21_LAD22_EW_LU.csv",
+    "names": "MSOA-Names-2.x.csv",
+    "boundaries": "MSOA_2021_EW_BGC.gpkg",
+}
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs), min(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=Path, default=HERE.parent.parent / "shared/data/inputs")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    paths = {k: args.inputs / v for k, v in FILES.items()}
+    lsoa = read_file7(paths["file7"])
+    lookup = read_lookup(paths["lookup"])
+    names = read_names(paths["names"])
+    lads = lsoa[["lsoa21cd", "lad24cd"]]
+
+    rows = [
+        ("read File 7 (checked)", timed(lambda: read_file7(paths["file7"]), args.repeat)),
+        ("aggregate -> MSOA, all measures", timed(lambda: aggregate(lsoa, lookup), args.repeat)),
+        (
+            "aggregate -> LAD, all measures",
+            timed(lambda: aggregate(lsoa, lads, area="lad24cd"), args.repeat),
+        ),
+        (
+            "MSOA table with names + LAD",
+            timed(lambda: msoa_table(lsoa, lookup, names), args.repeat),
+        ),
+        (
+            "blog method in-process (read + aggregate)",
+            timed(lambda: blog_method(paths["file7"], paths["lookup"]), args.repeat),
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bench.toml"
+        config.write_text(
+            "allow_unverified = true\n[inputs]\n"
+            + "".join(f'{k} = "{v.resolve()}"\n' for k, v in paths.items())
+        )
+        env = {**os.environ, "IOD_MSOA_CONFIG": str(config)}
+        build = [sys.executable, "-m", "iod_msoa.cli", "build", "--quiet", "--force"]
+        blog = [sys.executable, str(HERE / "blog_method.py"), str(paths["file7"])]
+        blog += [str(paths["lookup"]), str(Path(tmp) / "blog.csv")]
+        rows += [
+            (
+                "whole process: iod-msoa build (all outputs)",
+                timed(
+                    lambda: subprocess.run(
+                        [*build, "--out", str(Path(tmp) / "out")],
+                        env=env,
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    ),
+                    args.repeat,
+                ),
+            ),
+            (
+                "whole process: blog method (CSV only)",
+                timed(lambda: subprocess.run(blog, check=True), args.repeat),
+            ),
+        ]
+    width = max(len(name) for name, _ in rows)
+    print(f"{'step':<{width}}  median s    min s   ({args.repeat} runs)")
+    for name, (median, best) in rows:
+        print(f"{name:<{width}}  {median:8.3f} {best:8.3f}")
+
+
+if __name__ == "__main__":
+    main()
