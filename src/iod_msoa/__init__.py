@@ -24,6 +24,7 @@ from ._schema import (
     read_names,
 )
 from ._sources import MANIFEST, resolve_inputs
+from ._validate import ValidationResult, validate
 
 __all__ = [
     "DENOMINATORS",
@@ -38,6 +39,7 @@ __all__ = [
     "SchemaError",
     "SourceError",
     "UnmatchedAreaError",
+    "ValidationResult",
     "aggregate",
     "build",
     "load_config",
@@ -49,4 +51,5 @@ __all__ = [
     "read_lookup",
     "read_names",
     "resolve_inputs",
+    "validate",
 ]

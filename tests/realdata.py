@@ -1,0 +1,34 @@
+"""Where the development inputs are, for tests marked ``realdata``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INPUTS = Path(os.environ.get("IOD_MSOA_INPUTS", ROOT.parent / "shared" / "data" / "inputs"))
+FILES = {
+    "file7": "File_7_IoD2025_STANDIN.csv",
+    "lookup": "OA21_LSOA21_MSOA21_LAD22_EW_LU.csv",
+    "names": "MSOA-Names-2.x.csv",
+    "boundaries": "MSOA_2021_EW_BGC.gpkg",
+    "lad_summaries": "File_10_IoD2025_LAD_summaries_v2_as_table.csv",
+}
+# The six local authorities whose File 7 rows are official in the stand-in.
+OFFICIAL_LADS = ["E08000002", "E06000009", "E07000133", "E06000053", "E07000218", "E07000223"]
+
+needs_inputs = pytest.mark.skipif(
+    not (INPUTS / FILES["file7"]).is_file(), reason=f"development inputs not found in {INPUTS}"
+)
+
+
+def write_config(folder: Path, *, allow_unverified: bool = True, **overrides: Path) -> Path:
+    """A config for the development inputs, with some inputs replaced by other files."""
+    paths = {name: INPUTS / file for name, file in FILES.items()} | overrides
+    config = folder / "config.toml"
+    lines = [f"allow_unverified = {str(allow_unverified).lower()}", "[inputs]"]
+    lines += [f'{name} = "{path.resolve()}"' for name, path in paths.items()]
+    config.write_text("\n".join(lines) + "\n")
+    return config

@@ -1,0 +1,158 @@
+"""Real-data tests: the whole build and validation on the development inputs."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import iod_msoa
+from iod_msoa._outputs import FILES
+from iod_msoa._schema import METRICS
+
+from .realdata import FILES as INPUT_FILES
+from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config
+
+pytestmark = [pytest.mark.realdata, needs_inputs]
+
+CONTRACT_METRICS = [
+    "imd", "income", "employment", "education", "health", "crime", "barriers", "living_env",
+    "idaci", "idaopi", "cyp", "adult_skills", "geo_barriers", "wider_barriers", "indoors",
+    "outdoors",
+]  # fmt: skip
+CONTRACT_COLUMNS = [
+    "msoa21cd", "msoa21nm", "msoa21hclnm", "lad24cd", "lad24nm", "n_lsoa",
+    "pop_total", "pop_children_0_15", "pop_older_60_plus", "pop_working_age_18_66",
+    *[
+        f"{m}_{s}"
+        for m in CONTRACT_METRICS
+        for s in ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
+    ],
+    "imd_extent", "imd_local_concentration", "income_scale", "employment_scale",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("build")
+    config = iod_msoa.load_config(write_config(folder))
+    return iod_msoa.build(config, folder / "out", progress=False)
+
+
+@pytest.fixture(scope="module")
+def lsoa():
+    return iod_msoa.read_file7(INPUTS / INPUT_FILES["file7"])
+
+
+def test_one_row_per_msoa_with_contract_columns(built):
+    table = pd.read_csv(built.paths["csv"])
+    assert len(table) == 6856
+    assert list(table.columns) == CONTRACT_COLUMNS
+    assert table["msoa21cd"].is_unique
+    assert table["msoa21cd"].str.fullmatch(r"E02\d{6}").all()
+    assert table[["msoa21hclnm", "lad24cd", "lad24nm"]].notna().all().all()
+
+
+def test_parquet_and_geopackage_hold_the_same_rows(built):
+    parquet = pd.read_parquet(built.paths["parquet"])
+    gpkg = gpd.read_file(built.paths["gpkg"])
+    assert len(parquet) == len(gpkg) == 6856
+    assert gpkg.crs.to_epsg() == 4326
+    assert gpkg.geometry.is_valid.all()
+    pd.testing.assert_series_equal(parquet["imd_score"], gpkg["imd_score"], check_names=False)
+
+
+def test_population_and_lsoas_conserved(built, lsoa):
+    table = built.table
+    assert table["n_lsoa"].sum() == len(lsoa) == 33755
+    for col in ("pop_total", "pop_children_0_15", "pop_older_60_plus", "pop_working_age_18_66"):
+        assert table[col].sum() == lsoa[col].sum()
+
+
+@pytest.mark.parametrize("metric", CONTRACT_METRICS)
+def test_ranks_follow_scores_and_deciles_are_even(built, metric):
+    table = built.table.sort_values(f"{metric}_score", ascending=False)
+    ranks = table[f"{metric}_rank"].to_numpy()
+    assert ranks[0] == 1
+    assert (np.diff(ranks) >= 0).all()
+    sizes = table[f"{metric}_decile"].value_counts().sort_index()
+    assert list(sizes.index) == list(range(1, 11))
+    assert set(sizes) <= {685, 686}
+
+
+def test_scores_lie_within_their_lsoas(built, lsoa):
+    links = iod_msoa.read_lookup(INPUTS / INPUT_FILES["lookup"])
+    joined = lsoa.merge(links, on="lsoa21cd")
+    for m in METRICS:
+        bounds = joined.groupby("msoa21cd")[f"{m.short}_score"].agg(["min", "max"])
+        scores = built.table.set_index("msoa21cd")[f"{m.short}_score"]
+        assert (scores >= bounds["min"] - 1e-9).all()
+        assert (scores <= bounds["max"] + 1e-9).all()
+
+
+def test_provenance_records_the_unverified_stand_in(built):
+    provenance = json.loads(built.paths["provenance"].read_text())
+    assert provenance["unverified"] == ["file7"]
+    assert provenance["inputs"]["file7"]["status"] == "unverified"
+    assert provenance["inputs"]["file7"]["expected_sha256"].startswith("b1b716aa")
+    assert provenance["rows"] == 6856
+
+
+def test_dictionary_covers_exactly_the_columns(built):
+    dictionary = pd.read_csv(built.paths["dictionary_csv"])
+    assert list(dictionary["column"]) == list(built.table.columns)
+    assert dictionary["description"].str.len().gt(10).all()
+    markdown = built.paths["dictionary_md"].read_text()
+    assert all(f"`{c}`" in markdown for c in built.table.columns)
+
+
+def test_second_build_is_skipped_when_current(built):
+    config = iod_msoa.load_config(write_config(built.out_dir.parent))
+    again = iod_msoa.build(config, built.out_dir, progress=False)
+    assert again.skipped
+    assert len(again.table) == 6856
+
+
+@pytest.fixture(scope="module")
+def validation(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("validate")
+    config = iod_msoa.load_config(write_config(folder))
+    return iod_msoa.validate(config, folder, progress=False)
+
+
+def test_validation_file_has_contract_columns(validation):
+    table = pd.read_csv(validation.path)
+    assert list(table.columns[:7]) == [
+        "lad24cd", "lad24nm", "measure", "ours", "published", "diff",
+        "matches_published_rounding",
+    ]  # fmt: skip
+    assert table["lad24cd"].nunique() == 296
+
+
+def test_official_lads_reproduce_file10_to_published_rounding(validation):
+    rows = validation.table[validation.table["lad24cd"].isin(OFFICIAL_LADS)]
+    exact = rows[~rows["measure"].str.endswith("_scale")]
+    assert exact["lad24cd"].nunique() == 6
+    assert exact["measure"].nunique() == 8 * 3 + 2
+    mismatched = exact[~exact["matches_published_rounding"]]
+    assert mismatched.empty, mismatched.to_string()
+
+
+def test_proportion_matches_everywhere_as_it_needs_only_ranks(validation):
+    rows = validation.table[validation.table["measure"].str.endswith("most_deprived_10")]
+    assert rows["matches_published_rounding"].all()
+
+
+def test_scale_is_close_but_flagged_as_an_estimate(validation):
+    rows = validation.table[validation.table["measure"].str.endswith("_scale")]
+    assert (rows["note"].str.contains("estimate")).all()
+    official = rows[rows["lad24cd"].isin(OFFICIAL_LADS) & (rows["published"] > 1000)]
+    relative = (official["diff"].abs() / official["published"]).max()
+    assert 0 < relative < 0.01
+
+
+def test_every_file_is_listed(built):
+    assert {p.name for p in built.out_dir.iterdir()} >= set(FILES.values())
