@@ -109,12 +109,17 @@ def file7_columns() -> dict[str, str]:
     return cols
 
 
+def _normalised(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def _missing_columns_message(source: str, missing: Sequence[str], present: Iterable[str]) -> str:
-    present = list(present)
+    """Name every missing column; suggest a present one that looks like it (never use it)."""
+    by_norm = {_normalised(str(p)): str(p) for p in present}
     lines = []
     for col in missing:
-        close = difflib.get_close_matches(col, present, n=1, cutoff=0.8)
-        hint = f" (found {close[0]!r}: renamed?)" if close else ""
+        close = difflib.get_close_matches(_normalised(col), list(by_norm), n=1, cutoff=0.85)
+        hint = f" (found {by_norm[close[0]]!r}: renamed?)" if close else ""
         lines.append(f"{col!r}{hint}")
     return f"{source}: {len(missing)} required column(s) missing: " + "; ".join(lines)
 

@@ -1,0 +1,168 @@
+"""The command line: exit codes, one-line errors, and outputs never half written."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from iod_msoa import cli
+from iod_msoa._sources import MANIFEST, Source
+
+from .realdata import FILES, INPUTS, needs_inputs, write_config
+
+pytestmark = [pytest.mark.realdata, needs_inputs]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def good_output(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("good")
+    config = write_config(folder)
+    assert (
+        cli.main(["build", "--config", str(config), "--out", str(folder / "out"), "--quiet"]) == 0
+    )
+    return folder / "out"
+
+
+@pytest.fixture
+def earlier(good_output, tmp_path) -> Path:
+    """A folder holding an earlier good build, which a failed build must leave alone."""
+    out = tmp_path / "site" / "out"
+    shutil.copytree(good_output, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def file7_text() -> pd.DataFrame:
+    return pd.read_csv(INPUTS / FILES["file7"], dtype=str, keep_default_na=False)
+
+
+def run_failing(config: Path, out: Path, capsys, *extra: str) -> str:
+    before = snapshot(out)
+    status = cli.main(["build", "--config", str(config), "--out", str(out), "--quiet", *extra])
+    err = capsys.readouterr().err.strip()
+    assert status == 1
+    assert err.startswith("iod-msoa: error: ")
+    assert "Traceback" not in err
+    assert snapshot(out) == before
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no staging folder left
+    return err
+
+
+def test_build_writes_every_output(good_output):
+    names = {p.name for p in good_output.iterdir()}
+    assert {"iod25_msoa.csv", "iod25_msoa.parquet", "iod25_msoa.gpkg"} <= names
+    assert {"iod25_msoa_dictionary.csv", "iod25_msoa_dictionary.md", "provenance.json"} <= names
+
+
+def test_checksum_mismatch_is_refused_without_allow_unverified(earlier, tmp_path, capsys):
+    config = write_config(tmp_path, allow_unverified=False)
+    err = run_failing(config, earlier, capsys)
+    assert "sha256" in err
+    assert "b1b716aa2e476449f987b9de3e08255b4794eabfd270626de5de18b2f5eff3ef" in err
+    assert "--allow-unverified" in err
+
+
+def test_allow_unverified_flag_overrides_the_config(earlier, tmp_path, capsys):
+    config = write_config(tmp_path, allow_unverified=False)
+    status = cli.main(
+        ["build", "--config", str(config), "--out", str(earlier), "--quiet", "--allow-unverified"]
+    )
+    assert status == 0
+    assert "Unverified inputs" in capsys.readouterr().out
+
+
+def test_missing_column(earlier, tmp_path, capsys, file7_text):
+    bad = tmp_path / "file7.csv"
+    file7_text.drop(columns="Dependent Children aged 0-15: mid 2022").to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path, file7=bad), earlier, capsys)
+    assert "'Dependent Children aged 0-15: mid 2022'" in err
+
+
+def test_renamed_column_suggests_the_match(earlier, tmp_path, capsys, file7_text):
+    bad = tmp_path / "file7.csv"
+    file7_text.rename(columns={"Crime Score": "crime_score"}).to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path, file7=bad), earlier, capsys)
+    assert "'Crime Score'" in err
+    assert "renamed?" in err
+
+
+def test_duplicate_lsoa(earlier, tmp_path, capsys, file7_text):
+    bad = tmp_path / "file7.csv"
+    pd.concat([file7_text, file7_text.iloc[[5]]]).to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path, file7=bad), earlier, capsys)
+    assert "duplicated LSOA codes" in err
+    assert file7_text.iloc[5]["LSOA code (2021)"] in err
+
+
+def test_non_numeric_population(earlier, tmp_path, capsys, file7_text):
+    bad = tmp_path / "file7.csv"
+    broken = file7_text.copy()
+    broken.loc[10, "Total population: mid 2022"] = "n/a"
+    broken.to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path, file7=bad), earlier, capsys)
+    assert "'Total population: mid 2022'" in err
+    assert "non-numeric" in err
+    assert broken.loc[10, "LSOA code (2021)"] in err
+
+
+def test_wrong_row_count(earlier, tmp_path, capsys, file7_text):
+    bad = tmp_path / "file7.csv"
+    file7_text.iloc[:-3].to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path, file7=bad), earlier, capsys)
+    assert "33,752 LSOA rows" in err
+
+
+def test_unmatched_lsoa(earlier, tmp_path, capsys):
+    lookup = pd.read_csv(INPUTS / FILES["lookup"], dtype=str)
+    bad = tmp_path / "lookup.csv"
+    lookup[lookup["lsoa21cd"] != "E01000001"].to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path, lookup=bad), earlier, capsys)
+    assert "1 LSOA(s) have no msoa21cd" in err
+    assert "E01000001" in err
+
+
+def test_missing_config_file(earlier, tmp_path, capsys):
+    err = run_failing(tmp_path / "nope.toml", earlier, capsys)
+    assert "nope.toml does not exist" in err
+
+
+def test_truncated_download_leaves_nothing(earlier, tmp_path, capsys, httpserver, monkeypatch):
+    body = b"LSOA code (2021),LSOA name (2021)\nE01000001,City of London 001A\n"
+    pinned = hashlib.sha256(body + b"E01000002,City of London 001B\n").hexdigest()
+    httpserver.expect_request("/file7.csv").respond_with_data(body)
+    source = Source(
+        **{**MANIFEST["file7"].__dict__, "url": httpserver.url_for("/file7.csv")}
+        | {"size": len(body) + 30, "sha256": pinned}
+    )
+    monkeypatch.setitem(MANIFEST, "file7", source)
+    config = write_config(tmp_path, allow_unverified=False)
+    text = config.read_text().splitlines()
+    config.write_text("\n".join(line for line in text if not line.startswith("file7")) + "\n")
+    cache = tmp_path / "cache"
+    config.write_text(f'cache_dir = "{cache}"\n' + config.read_text())
+    err = run_failing(config, earlier, capsys)
+    assert httpserver.url_for("/file7.csv") in err
+    assert not any(cache.glob("*")), "a failed download must leave no file in the cache"
+
+
+def test_console_script_exits_non_zero_without_traceback(tmp_path):
+    script = Path(sys.executable).parent / "iod-msoa"
+    result = subprocess.run(
+        [str(script), "build", "--config", str(tmp_path / "missing.toml"), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stderr
