@@ -71,13 +71,19 @@ def _run_build(args: argparse.Namespace, config, console: Console) -> None:
 def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
     result = validate(config, args.out, progress=not args.quiet)
     table = Table(title="LSOA -> LAD 2024 with our engine vs MHCLG File 10")
-    for col in ("measure", "LADs matching published rounding", "max |diff|", "note"):
+    for col in ("measure", "LADs matching published rounding", "max |diff|"):
         table.add_column(col)
+    notes = dict.fromkeys(n for n in result.summary["note"] if n)
+    marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
     for row in result.summary.itertuples():
         table.add_row(
-            row.measure, f"{row.n_matching}/{row.n_lads}", f"{row.max_abs_diff:.6g}", row.note
+            row.measure + marks.get(row.note, ""),
+            f"{row.n_matching}/{row.n_lads}",
+            f"{row.max_abs_diff:.6g}",
         )
     console.print(table)
+    for note, mark in marks.items():
+        console.print(f"{mark} {note}")
     if result.file7_status != "verified":
         console.print(
             f"[bold yellow]File 7 is {result.file7_status}[/]: it is not the official file, so "
