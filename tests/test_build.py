@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
 import pytest
 
 import iod_msoa
@@ -156,3 +159,26 @@ def test_scale_is_close_but_flagged_as_an_estimate(validation):
 
 def test_every_file_is_listed(built):
     assert {p.name for p in built.out_dir.iterdir()} >= set(FILES.values())
+
+
+def test_datapackage_describes_every_file(built):
+    package = json.loads(built.paths["datapackage"].read_text())
+    readers = {"csv": pd.read_csv, "parquet": pd.read_parquet, "gpkg": gpd.read_file}
+    described = {r["path"] for r in package["resources"]}
+    assert described == set(FILES.values()) - {"datapackage.json"}
+    for resource in package["resources"]:
+        path = built.out_dir / resource["path"]
+        assert path.stat().st_size == resource["bytes"]
+        assert resource["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        if resource["name"] in readers:
+            frame = readers[resource["name"]](path)
+            assert len(frame) == resource["rows"] == 6856
+            fields = [f["name"] for f in resource["schema"]["fields"]]
+            assert fields == [c for c in frame.columns if c != "geometry"]
+
+
+def test_unverified_inputs_recorded_inside_parquet_and_geopackage(built):
+    about = json.loads(pq.read_schema(built.paths["parquet"]).metadata[b"iod_msoa"])
+    assert about["unverified"] == ["file7"]
+    layer = pyogrio.read_info(built.paths["gpkg"])["layer_metadata"]
+    assert layer["unverified_inputs"] == "file7"

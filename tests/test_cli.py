@@ -166,3 +166,11 @@ def test_console_script_exits_non_zero_without_traceback(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "Traceback" not in result.stderr
+
+
+def test_local_input_option_overrides_the_config(earlier, tmp_path, capsys, file7_text):
+    bad = tmp_path / "other.csv"
+    file7_text.drop(columns="Crime Score").to_csv(bad, index=False)
+    err = run_failing(write_config(tmp_path), earlier, capsys, "--file7", str(bad))
+    assert str(bad) in err
+    assert "'Crime Score'" in err

@@ -42,10 +42,23 @@ class Config:
     cache_dir: Path = field(default_factory=lambda: project_root() / "data" / "raw")
     source: Path | None = None
 
-    def with_overrides(self, *, allow_unverified: bool | None = None) -> Config:
-        if allow_unverified is None:
-            return self
-        return replace(self, allow_unverified=allow_unverified)
+    def with_overrides(
+        self,
+        *,
+        allow_unverified: bool | None = None,
+        inputs: dict[str, Path] | None = None,
+        cache_dir: Path | None = None,
+    ) -> Config:
+        """This config with command-line choices on top (``None`` keeps the config's)."""
+        config = self
+        if allow_unverified is not None:
+            config = replace(config, allow_unverified=allow_unverified)
+        if inputs:
+            resolved = {name: Path(p).expanduser().resolve() for name, p in inputs.items()}
+            config = replace(config, inputs={**config.inputs, **resolved})
+        if cache_dir is not None:
+            config = replace(config, cache_dir=cache_dir.expanduser().resolve())
+        return config
 
 
 def load_config(path: str | Path | None = None) -> Config:

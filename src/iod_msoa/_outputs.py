@@ -20,8 +20,10 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from ._sources import sha256_file
 
 DATASET = "iod25_msoa"
 CSV_DECIMALS = 6
@@ -33,6 +35,14 @@ FILES = {
     "dictionary_csv": f"{DATASET}_dictionary.csv",
     "dictionary_md": f"{DATASET}_dictionary.md",
     "provenance": "provenance.json",
+    "datapackage": "datapackage.json",
+}
+TABLE_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+TABLE_FORMATS["gpkg"] = "application/geopackage+sqlite3"
+LICENCE = {
+    "name": "OGL-UK-3.0",
+    "title": "Open Government Licence v3.0",
+    "path": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
 }
 
 _HIGHER_MORE = "higher = more deprived"
@@ -164,6 +174,58 @@ def dictionary_markdown(dictionary: pd.DataFrame, provenance: dict[str, Any]) ->
     return "\n".join(lines) + "\n"
 
 
+def _field_type(dtype: Any) -> str:
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "number"
+    return "string"
+
+
+def datapackage(
+    folder: Path, table: pd.DataFrame, dictionary: pd.DataFrame, provenance: dict[str, Any]
+) -> dict[str, Any]:
+    """A Frictionless data package describing every file: rows, bytes, sha256 and fields.
+
+    Lets users (and our tests) check a download against its description.
+    """
+    fields = [
+        {"name": r.column, "type": _field_type(table[r.column].dtype), "description": r.description}
+        | ({"unit": r.unit} if r.unit else {})
+        for r in dictionary.itertuples()
+    ]
+    resources = []
+    for key, name in FILES.items():
+        if key == "datapackage":
+            continue
+        path = folder / name
+        resource: dict[str, Any] = {
+            "name": key,
+            "path": name,
+            "bytes": path.stat().st_size,
+            "hash": f"sha256:{sha256_file(path)}",
+        }
+        if key in TABLE_FORMATS:
+            resource |= {
+                "mediatype": TABLE_FORMATS[key],
+                "rows": len(table),
+                "schema": {"fields": fields, "primaryKey": "msoa21cd"},
+            }
+        resources.append(resource)
+    return {
+        "name": DATASET.replace("_", "-"),
+        "title": "English Indices of Deprivation 2025 for MSOAs (2021)",
+        "version": provenance["version"],
+        "created": provenance["created"],
+        "licenses": [LICENCE],
+        "sources": [
+            {"title": i["title"], "path": provenance["official_urls"][n], "status": i["status"]}
+            for n, i in provenance["inputs"].items()
+        ],
+        "resources": resources,
+    }
+
+
 def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
     """Round floats to CSV_DECIMALS for a compact CSV; Parquet/GeoPackage keep full precision."""
     floats = table.select_dtypes("float").columns
@@ -210,14 +272,22 @@ def write_dataset(
             driver="GPKG",
             engine="pyogrio",
             use_arrow=True,
+            layer_metadata={
+                "version": str(provenance["version"]),
+                "unverified_inputs": ",".join(provenance["unverified"]) or "none",
+            },
         )
         arrow = pa.Table.from_pandas(csv_ready(table), preserve_index=False)
         pa_csv.write_csv(arrow, paths["csv"], pa_csv.WriteOptions(quoting_style="needed"))
-        table.to_parquet(paths["parquet"], index=False)
+        about = json.dumps({k: provenance[k] for k in ("version", "created", "unverified")})
+        full = pa.Table.from_pandas(table, preserve_index=False)
+        metadata = {**(full.schema.metadata or {}), b"iod_msoa": about.encode()}
+        pq.write_table(full.replace_schema_metadata(metadata), paths["parquet"])
         gpkg.result()
     step("data dictionary")
     dictionary = data_dictionary(list(table.columns))
     dictionary.to_csv(paths["dictionary_csv"], index=False)
     paths["dictionary_md"].write_text(dictionary_markdown(dictionary, provenance), encoding="utf-8")
     write_json(paths["provenance"], provenance)
+    write_json(paths["datapackage"], datapackage(staging, table, dictionary, provenance))
     return {key: Path(FILES[key]) for key in FILES}

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ._build import build, version
-from ._config import CONFIG_ENV, load_config
+from ._config import CONFIG_ENV, INPUT_NAMES, load_config
 from ._errors import IodMsoaError
+from ._sources import MANIFEST
 from ._validate import validate
 
 
@@ -39,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
         help="use inputs whose checksum differs from the official one (recorded in outputs)",
     )
     common.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    common.add_argument(
+        "--cache-dir", type=Path, help="where downloads are kept (default: data/raw)"
+    )
+    local = common.add_argument_group("local inputs (instead of downloading; override the config)")
+    for name in INPUT_NAMES:
+        local.add_argument(
+            f"--{name.replace('_', '-')}", type=Path, metavar="PATH", help=MANIFEST[name].title
+        )
     build_cmd = commands.add_parser(
         "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
     )
@@ -99,7 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
     try:
-        config = load_config(args.config).with_overrides(allow_unverified=args.allow_unverified)
+        inputs = {n: getattr(args, n) for n in INPUT_NAMES if getattr(args, n) is not None}
+        config = load_config(args.config).with_overrides(
+            allow_unverified=args.allow_unverified, inputs=inputs, cache_dir=args.cache_dir
+        )
         {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
     except IodMsoaError as exc:
         errors.print(f"iod-msoa: error: {exc}", markup=False, soft_wrap=True)
