@@ -1,7 +1,11 @@
 """English Indices of Deprivation 2025 for MSOAs (or any area built from LSOAs).
 
 The public API: read the official inputs, aggregate with MHCLG's method, write the dataset.
+``maps`` draws the figures and ``pages`` holds the website's small helpers.
 """
+
+import importlib
+from types import ModuleType
 
 from ._aggregate import aggregate
 from ._build import BuildResult, Inputs, build, load_inputs, msoa_table
@@ -44,8 +48,10 @@ __all__ = [
     "build",
     "load_config",
     "load_inputs",
+    "maps",
     "metrics_frame",
     "msoa_table",
+    "pages",
     "read_file7",
     "read_lad_summaries",
     "read_lookup",
@@ -53,3 +59,11 @@ __all__ = [
     "resolve_inputs",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import ``maps`` and ``pages`` on first use: they need the ``site`` extra (matplotlib)."""
+    private = {"maps": "._maps", "pages": "._site"}
+    if name in private:
+        return importlib.import_module(private[name], __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

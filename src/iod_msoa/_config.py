@@ -68,6 +68,9 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None:
         return Config()
     path = Path(path).expanduser()
+    if not path.is_absolute() and not path.exists():
+        # Pages execute in their own folder; a relative path names one in the project.
+        path = project_root() / path
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

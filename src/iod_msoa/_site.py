@@ -1,0 +1,394 @@
+"""What the site's pages show besides maps: banners, download links, checks, worked examples.
+
+Every function takes the build's outputs (or the checked input tables) and returns a table
+or a Markdown string, so a page cell stays one or two lines and the logic is tested here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._config import project_root
+from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+
+EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
+DOWNLOADS = {  # output key -> what the file is, in the order the download box lists them
+    "csv": "One row per MSOA, every measure (CSV, opens in a spreadsheet)",
+    "gpkg": "The same table with MSOA boundaries (GeoPackage, EPSG:4326, for GIS)",
+    "parquet": "The same table, typed and compact (Parquet, for pandas, R, DuckDB)",
+    "dictionary_csv": "Data dictionary: every column's meaning, unit and direction (CSV)",
+    "dictionary_md": "Data dictionary with sources and licences (Markdown)",
+    "provenance": "Provenance: inputs, checksums, package version (JSON)",
+    "datapackage": "Frictionless Data Package: files, fields, licence (JSON)",
+}
+
+
+def asset(*parts: str) -> Path:
+    """A file under the project's ``assets/`` folder, wherever the page runs from."""
+    return project_root().joinpath("assets", *parts)
+
+
+def page_link(path: str | Path, page_dir: str | Path | None = None) -> str:
+    """``path`` relative to the page being rendered (Quarto runs each page in its folder)."""
+    page_dir = Path(page_dir) if page_dir is not None else Path.cwd()
+    return Path(os.path.relpath(Path(path).resolve(), page_dir.resolve())).as_posix()
+
+
+def human_size(n_bytes: int) -> str:
+    """File size for people: ``4.3 MB``, ``19 kB``."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return (
+                f"{n_bytes / size:.1f} {unit}"
+                if n_bytes < 10 * size
+                else f"{n_bytes / size:.0f} {unit}"
+            )
+    return f"{n_bytes} B"
+
+
+def unverified_banner(provenance: Mapping[str, Any]) -> str:
+    """A Quarto warning callout naming each unverified input, or ``""`` if there are none.
+
+    Emit it from a cell with ``#| output: asis``.
+    """
+    names = list(provenance.get("unverified", []))
+    if not names:
+        return ""
+    inputs = provenance["inputs"]
+    items = "\n".join(
+        f"- **{inputs[n]['title']}**: `{Path(inputs[n]['path']).name}` has sha256 "
+        f"`{inputs[n]['sha256'][:12]}…`, the published file `"
+        f"{(inputs[n].get('expected_sha256') or 'unknown')[:12]}…`."
+        for n in names
+    )
+    return (
+        "::: {.callout-warning}\n"
+        "## Built from unverified inputs\n\n"
+        "This page was built from input files that are not the official published ones "
+        "(their checksums differ), so its figures may differ from the official release:\n\n"
+        f"{items}\n\n"
+        "Rebuild from the official downloads (`iod-msoa build` with no local config) before "
+        "relying on these numbers.\n"
+        ":::\n"
+    )
+
+
+def downloads(paths: Mapping[str, Path], page_dir: str | Path | None = None) -> pd.DataFrame:
+    """The built files to offer: name, link relative to the page, description, size."""
+    keys = list(DOWNLOADS)
+    files = [Path(paths[k]) for k in keys]
+    return pd.DataFrame(
+        {
+            "file": [f.name for f in files],
+            "link": [page_link(f, page_dir) for f in files],
+            "description": [DOWNLOADS[k] for k in keys],
+            "size": [human_size(f.stat().st_size) for f in files],
+        },
+        index=pd.Index(keys, name="key"),
+    )
+
+
+def downloads_markdown(paths: Mapping[str, Path], page_dir: str | Path | None = None) -> str:
+    """The download box's table in Markdown, each link a real download of a built file."""
+    table = downloads(paths, page_dir)
+    rows = (
+        "| ["
+        + table["file"]
+        + "]("
+        + table["link"]
+        + '){download="'
+        + table["file"]
+        + '"} | '
+        + table["description"]
+        + " | "
+        + table["size"]
+        + " |"
+    )
+    header = [
+        "| File | What it holds | Size |",
+        "|:----------|:----------------------------|-----:|",
+    ]
+    return "\n".join([*header, *rows]) + "\n"  # dashes set the columns' relative widths
+
+
+def source_note(provenance: Mapping[str, Any]) -> str:
+    """A figure's source line, flagging unverified inputs."""
+    note = (
+        "Source: MHCLG, English Indices of Deprivation 2025 (OGL v3.0); MSOA boundaries: ONS "
+        "(OGL v3.0, contains OS data © Crown copyright and database right); aggregation: iod-msoa."
+    )
+    if provenance.get("unverified"):
+        note += " Built from unverified inputs: " + ", ".join(provenance["unverified"]) + "."
+    return note
+
+
+def sanity_checks(table: pd.DataFrame, lsoa: pd.DataFrame) -> pd.DataFrame:
+    """Checks of the MSOA table against File 7: counts, populations, ranks and deciles."""
+    n = len(table)
+    pops = [d.short for d in DENOMINATORS]
+    lsoa_pop = lsoa[pops].sum()
+    msoa_pop = table[pops].sum()
+    scores = table[[f"{m.short}_score" for m in METRICS]].to_numpy(dtype=float)
+    ranks = table[[f"{m.short}_rank" for m in METRICS]].to_numpy(dtype=float, na_value=np.nan)
+    order = np.argsort(-scores, axis=0, kind="stable")
+    steps = np.diff(np.take_along_axis(ranks, order, axis=0), axis=0)
+    monotone = (np.isnan(steps) | (steps >= 0)).all(axis=0)
+    sizes = decile_sizes(table)
+    low, high = int(sizes.to_numpy().min()), int(sizes.to_numpy().max())
+    rows = [
+        ("MSOAs in England", f"{EXPECTED_MSOAS:,}", f"{n:,}", n == EXPECTED_MSOAS),
+        (
+            "LSOAs aggregated (every row of File 7)",
+            f"{len(lsoa):,}",
+            f"{int(table['n_lsoa'].sum()):,}",
+            int(table["n_lsoa"].sum()) == len(lsoa),
+        ),
+        *(
+            (
+                f"Population conserved: {d.label}",
+                f"{round(lsoa_pop[d.short]):,}",
+                f"{round(msoa_pop[d.short]):,}",
+                abs(lsoa_pop[d.short] - msoa_pop[d.short]) <= n,  # MSOA sums are rounded
+            )
+            for d in DENOMINATORS
+        ),
+        (
+            "Ranks rise as scores fall (all measures)",
+            f"{len(METRICS)} of {len(METRICS)}",
+            f"{int(monotone.sum())} of {len(METRICS)}",
+            bool(monotone.all()),
+        ),
+        (
+            "Ranks run from 1 to the number of MSOAs",
+            f"1 to {n:,}",
+            f"{int(np.nanmin(ranks)):,} to {int(np.nanmax(ranks)):,}",
+            np.nanmin(ranks) == 1 and np.nanmax(ranks) <= n,
+        ),
+        (
+            "MSOAs per decile (all measures)",
+            f"{n // 10} to {-(-n // 10)}",
+            f"{low} to {high}",
+            n // 10 - 1 <= low and high <= -(-n // 10) + 1,  # ties may move one MSOA
+        ),
+    ]
+    frame = pd.DataFrame(rows, columns=["check", "expected", "observed", "ok"])
+    frame["ok"] = frame["ok"].map({True: "✔", False: "✘ check"})
+    return frame.set_index("check")
+
+
+def decile_sizes(table: pd.DataFrame) -> pd.DataFrame:
+    """MSOAs in each decile (columns 1-10) of each measure (rows)."""
+    deciles = table[[f"{m.short}_decile" for m in METRICS]]
+    counts = deciles.apply(lambda col: col.value_counts()).T.fillna(0).astype(int)
+    counts.index = [m.label for m in METRICS]
+    counts.columns = counts.columns.astype(int)
+    return counts.sort_index(axis=1)
+
+
+def worked_example(
+    lsoa: pd.DataFrame,
+    lookup: pd.DataFrame,
+    table: pd.DataFrame,
+    msoa21cd: str,
+    metric: str = "imd",
+) -> tuple[pd.DataFrame, float]:
+    """One MSOA's LSOAs with their weights and weighted scores, and the dataset's MSOA score.
+
+    The last row sums the weights (1) and the weighted scores: that sum is the MSOA score.
+    """
+    m = METRIC_BY_SHORT[metric]
+    codes = lookup.loc[lookup["msoa21cd"] == msoa21cd, "lsoa21cd"]
+    rows = lsoa[lsoa["lsoa21cd"].isin(codes)].sort_values("lsoa21cd")
+    weights = rows[m.denominator] / rows[m.denominator].sum()
+    contribution = weights * rows[f"{metric}_score"]
+    example = pd.DataFrame(
+        {
+            "LSOA": rows["lsoa21cd"].to_numpy(),
+            "LSOA name": rows["lsoa21nm"].to_numpy(),
+            "people": rows[m.denominator].round().astype(int).to_numpy(),
+            "weight": weights.round(4).to_numpy(),
+            "LSOA score": rows[f"{metric}_score"].round(3).to_numpy(),
+            "weight × score": contribution.round(3).to_numpy(),
+        }
+    )
+    total = pd.DataFrame(
+        {
+            "LSOA": ["MSOA"],
+            "LSOA name": [f"{msoa21cd} (sum)"],
+            "people": [int(example["people"].sum())],
+            "weight": [round(float(weights.sum()), 4)],
+            "LSOA score": [""],
+            "weight × score": [round(float(contribution.sum()), 3)],
+        }
+    )
+    published = float(table.loc[table["msoa21cd"] == msoa21cd, f"{metric}_score"].iloc[0])
+    example["LSOA score"] = example["LSOA score"].astype(object)  # the sum row leaves it blank
+    return pd.concat([example, total], ignore_index=True).set_index("LSOA"), published
+
+
+def measures_table() -> pd.DataFrame:
+    """The 16 measures: name, kind, and the population that weighs each LSOA's score."""
+    denominators = {d.short: d.label for d in DENOMINATORS}
+    return pd.DataFrame(
+        {
+            "measure": [m.label for m in METRICS],
+            "kind": [m.kind for m in METRICS],
+            "LSOAs weighted by": [denominators[m.denominator] for m in METRICS],
+        },
+        index=pd.Index([m.short for m in METRICS], name="column prefix"),
+    )
+
+
+def most_deprived_msoa(table: pd.DataFrame, lad24cd: str, metric: str = "imd") -> pd.Series:
+    """The row of the most deprived MSOA (by ``metric`` rank) in a local authority."""
+    rows = table[table["lad24cd"] == lad24cd]
+    return rows.loc[rows[f"{metric}_rank"].astype(float).idxmin()]
+
+
+def validation_overview(summary: pd.DataFrame) -> pd.DataFrame:
+    """``validate().summary`` for people: LADs matching to published rounding, largest gap."""
+    return pd.DataFrame(
+        {
+            "measure": summary["measure"],
+            "LADs matching MHCLG": summary["n_matching"].astype(int).astype(str)
+            + " of "
+            + summary["n_lads"].astype(int).astype(str),
+            "largest difference": summary["max_abs_diff"].map("{:.4g}".format),
+            "note": summary["note"].fillna(""),
+        }
+    ).set_index("measure")
+
+
+def exact_lads(comparison: pd.DataFrame) -> pd.Index:
+    """LADs where every measure not flagged as an estimate matches MHCLG to its rounding."""
+    exact = comparison[comparison["note"].fillna("") == ""]
+    matches = exact.groupby("lad24cd")["matches_published_rounding"].all()
+    return matches.index[matches]
+
+
+def lad_lsoas(lsoa: pd.DataFrame, lookup: pd.DataFrame, lad24cd: str) -> pd.DataFrame:
+    """The LSOAs of one local authority with the MSOA each lies in."""
+    return msoa_lsoas(lsoa[lsoa["lad24cd"] == lad24cd], lookup)
+
+
+def local_table(table: pd.DataFrame, lad24cd: str, metric: str = "imd") -> pd.DataFrame:
+    """One local authority's MSOAs by name, most deprived first, with national rank and decile.
+
+    ``#`` numbers them as ``_maps.local_map`` does (1 = most deprived).
+    """
+    rows = table[table["lad24cd"] == lad24cd].sort_values(f"{metric}_rank", kind="stable")
+    return pd.DataFrame(
+        {
+            "#": range(1, len(rows) + 1),
+            "MSOA": rows["msoa21cd"].to_numpy(),
+            "name (House of Commons Library)": rows["msoa21hclnm"].to_numpy(),
+            "LSOAs": rows["n_lsoa"].to_numpy(),
+            "people": rows["pop_total"].map("{:,}".format).to_numpy(),
+            "score": rows[f"{metric}_score"].round(2).to_numpy(),
+            f"rank of {len(table):,}": rows[f"{metric}_rank"].to_numpy(),
+            "decile": rows[f"{metric}_decile"].to_numpy(),
+            "LSOAs in most deprived 10%": rows[f"{metric}_proportion_most_deprived_10"]
+            .map("{:.0%}".format)
+            .to_numpy(),
+        }
+    ).set_index("#")
+
+
+def score_correlations(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Spearman rank correlations between the metrics' scores, labelled by short name."""
+    scores = table[[f"{m}_score" for m in metrics]].set_axis(metrics, axis=1)
+    return scores.corr(method="spearman")
+
+
+def msoa_lsoas(lsoa: pd.DataFrame, lookup: pd.DataFrame) -> pd.DataFrame:
+    """Every LSOA with the MSOA it lies in."""
+    return lsoa.merge(lookup[["lsoa21cd", "msoa21cd"]], on="lsoa21cd", how="left")
+
+
+def within_msoa_spread(
+    lsoas: pd.DataFrame, table: pd.DataFrame, metric: str = "imd"
+) -> pd.DataFrame:
+    """Per MSOA: its score, and the lowest and highest score and LSOA decile inside it.
+
+    ``lsoas`` has ``msoa21cd`` (see :func:`msoa_lsoas`); widest spread first.
+    """
+    grouped = lsoas.groupby("msoa21cd")
+    spread = pd.DataFrame(
+        {
+            "lowest LSOA score": grouped[f"{metric}_score"].min(),
+            "highest LSOA score": grouped[f"{metric}_score"].max(),
+            "LSOA deciles": grouped[f"{metric}_decile"].min().astype(str)
+            + " to "
+            + grouped[f"{metric}_decile"].max().astype(str),
+        }
+    )
+    spread["range"] = spread["highest LSOA score"] - spread["lowest LSOA score"]
+    info = table.set_index("msoa21cd")[
+        ["msoa21hclnm", "lad24nm", f"{metric}_score", f"{metric}_decile"]
+    ]
+    out = info.join(spread, how="inner").rename(
+        columns={
+            "msoa21hclnm": "name",
+            "lad24nm": "local authority",
+            f"{metric}_score": "MSOA score",
+            f"{metric}_decile": "MSOA decile",
+        }
+    )
+    return out.sort_values("range", ascending=False).round(2)
+
+
+def largest_differences(comparison: pd.DataFrame, measure: str, n: int = 10) -> pd.DataFrame:
+    """The ``n`` local authorities where ours and MHCLG's differ most on ``measure``."""
+    rows = comparison[comparison["measure"] == measure]
+    top = rows.loc[rows["diff"].abs().nlargest(n).index]
+    return top[["lad24cd", "lad24nm", "ours", "published", "diff"]].round(4).set_index("lad24cd")
+
+
+def validation_note(validation: Any, exact: pd.Index) -> str:
+    """What explains the differences in ``validate()``'s comparison, as Markdown."""
+    comparison, summary = validation.table, validation.summary
+    n_lads = comparison["lad24cd"].nunique()
+    everywhere = summary.loc[summary["n_matching"] == summary["n_lads"], "measure"].tolist()
+    estimates = summary.loc[summary["note"].fillna("") != "", "measure"].tolist()
+    names = comparison.drop_duplicates("lad24cd").set_index("lad24cd")["lad24nm"]
+    lines = [
+        f"**{len(exact)} of {n_lads}** local authorities match MHCLG on every measure that "
+        "is computed exactly"
+        + (f": {', '.join(names.loc[exact].sort_values())}." if 0 < len(exact) <= 20 else ".")
+    ]
+    if everywhere:
+        lines.append(
+            f"**Everywhere** ({', '.join(f'`{m}`' for m in everywhere)}): these depend only on "
+            "the LSOAs' published deciles, not on any population weight."
+        )
+    if estimates:
+        lines.append(
+            f"**Estimates by design** ({', '.join(f'`{m}`' for m in estimates)}): scale is the "
+            "number of people deprived. MHCLG adds up the unrounded counts of deprived people; "
+            "File 7 publishes only rates rounded to three decimals, so we can only estimate "
+            "the count as rate × population, and small differences remain even with the "
+            "official file."
+        )
+    if validation.file7_status == "unverified":
+        lines.append(
+            "**Why the rest differ here.** This build's File 7 is not the official file (see "
+            "the warning at the top). The project's development and CI builds use a stand-in "
+            "whose LSOA scores, ranks and deciles are the published ones but whose population "
+            "denominators — the weights — and IDACI and IDAOPI scores are official only for a "
+            "few whole local authorities and estimated elsewhere. Different weights move "
+            "average scores, average ranks, extent and local concentration a little; where "
+            "the weights are the official ones, every exact measure matches. Built from the "
+            "official File 7, the weights are official everywhere."
+        )
+    else:
+        lines.append(
+            "Built from the official File 7, any remaining difference in an exact measure "
+            "would point at a problem: please report it."
+        )
+    return "\n\n".join(lines) + "\n"
