@@ -1,0 +1,260 @@
+/* The interactive MSOA map and table of notebooks/explore.qmd.
+ *
+ * Reads the JSON written by iod_msoa._maps.explore_data from <script id="<id>-data">,
+ * draws every MSOA once with Leaflet's canvas renderer and recolours the same polygons when
+ * another index, domain or sub-domain is chosen. The table below the map reads the same
+ * data (no second copy in the page), follows the chosen measure, and a click on a row
+ * zooms the map to that MSOA. Only the basemap tiles come from the web; without them the
+ * polygons, tooltips, legend and table still work.
+ */
+(function () {
+  "use strict";
+
+  var views = {}; // element id -> {data, map, layers, current, listeners}
+
+  // Rebuild Leaflet [lat, lng] rings from the delta-encoded arrays (see encode_geometry).
+  function decodeGeometry(g) {
+    var scale = Math.pow(10, g.decimals);
+    var x = 0, y = 0, k = 0, ring = 0, polygon = 0;
+    var areas = new Array(g.areaPolygons.length);
+    for (var a = 0; a < g.areaPolygons.length; a++) {
+      var polygons = [];
+      for (var p = 0; p < g.areaPolygons[a]; p++, polygon++) {
+        var rings = [];
+        for (var r = 0; r < g.polygonRings[polygon]; r++, ring++) {
+          var points = new Array(g.ringSizes[ring]);
+          for (var i = 0; i < points.length; i++) {
+            x += g.coords[k++];
+            y += g.coords[k++];
+            points[i] = [y / scale, x / scale];
+          }
+          rings.push(points);
+        }
+        polygons.push(rings);
+      }
+      areas[a] = polygons;
+    }
+    return areas;
+  }
+
+  function format(value, digits) {
+    if (value === null || value === undefined) return "n/a";
+    return value.toLocaleString("en-GB", { maximumFractionDigits: digits });
+  }
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  function render(elementId) {
+    var data = JSON.parse(document.getElementById(elementId + "-data").textContent);
+    var view = { data: data, current: 0, listeners: [] };
+    views[elementId] = view;
+
+    var map = L.map(elementId, { preferCanvas: true, zoomSnap: 0.25 });
+    view.map = map;
+    L.tileLayer(data.tiles.url, {
+      attribution: data.tiles.attribution + " | Boundaries: ONS (OGL v3.0)",
+      maxZoom: data.tiles.maxZoom || 18,
+    }).addTo(map);
+
+    var renderer = L.canvas({ padding: 0.5 });
+    function colour(i) {
+      var d = data.decile[view.current][i];
+      return d ? data.palette[d - 1] : data.missing;
+    }
+    function tooltip(i) {
+      var c = view.current;
+      return (
+        "<strong>" + escapeHtml(data.names[i]) + "</strong><br>" +
+        escapeHtml(data.codes[i]) + " &middot; " + escapeHtml(data.ladNames[data.lad[i]]) +
+        "<br>" + escapeHtml(data.metrics[c].label) + "<br>score " + format(data.score[c][i], 3) +
+        " &middot; rank " + format(data.rank[c][i], 0) + " of " + data.n.toLocaleString("en-GB") +
+        " &middot; decile " + format(data.decile[c][i], 0)
+      );
+    }
+
+    view.layers = decodeGeometry(data.geometry).map(function (polygons, i) {
+      var layer = L.polygon(polygons, {
+        renderer: renderer,
+        weight: 0.4,
+        color: "#ffffff",
+        opacity: 0.8,
+        fillColor: colour(i),
+        fillOpacity: 0.85,
+      });
+      layer.bindTooltip(function () { return tooltip(i); }, {
+        sticky: true,
+        className: "msoa-map-tooltip",
+      });
+      layer.on("mouseover", function () { layer.setStyle({ weight: 2, color: "#1f2a36" }); });
+      layer.on("mouseout", function () { layer.setStyle({ weight: 0.4, color: "#ffffff" }); });
+      return layer;
+    });
+    var group = L.featureGroup(view.layers).addTo(map);
+    map.fitBounds(group.getBounds());
+
+    view.select = function (j) {
+      view.current = j;
+      view.layers.forEach(function (layer, i) { layer.setStyle({ fillColor: colour(i) }); });
+      view.listeners.forEach(function (listener) { listener(j); });
+    };
+    view.zoomTo = function (i) {
+      var layer = view.layers[i];
+      map.fitBounds(layer.getBounds(), { maxZoom: 12 });
+      layer.openTooltip(layer.getBounds().getCenter());
+      document.getElementById(elementId).scrollIntoView({ behavior: "smooth", block: "center" });
+    };
+
+    // The switch: one option per index, domain and sub-domain; recolours in place.
+    var picker = L.control({ position: "topright" });
+    picker.onAdd = function () {
+      var div = L.DomUtil.create("div", "msoa-map-control");
+      var label = L.DomUtil.create("label", "", div);
+      label.textContent = "Show deciles of ";
+      label.setAttribute("for", elementId + "-metric");
+      var select = L.DomUtil.create("select", "form-select form-select-sm", div);
+      select.id = elementId + "-metric";
+      data.metrics.forEach(function (m, j) {
+        var option = document.createElement("option");
+        option.value = String(j);
+        option.textContent = m.label;
+        select.appendChild(option);
+      });
+      select.addEventListener("change", function () { view.select(Number(select.value)); });
+      view.listeners.push(function (j) { select.value = String(j); });
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    picker.addTo(map);
+
+    var legend = L.control({ position: "bottomleft" });
+    legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "msoa-map-control");
+      var html = "<strong>Decile among MSOAs</strong><br>";
+      data.palette.forEach(function (c, j) {
+        var note = j === 0 ? " most deprived 10%" : j === 9 ? " least deprived 10%" : "";
+        html += '<span class="swatch" style="background:' + c + '"></span>' + (j + 1) + note + "<br>";
+      });
+      div.innerHTML = html;
+      return div;
+    };
+    legend.addTo(map);
+    return map;
+  }
+
+  // A searchable, sortable, paged table of every MSOA, for the measure shown on the map.
+  function table(elementId, pageSize) {
+    var view = views[elementId];
+    var data = view.data;
+    var root = document.getElementById(elementId + "-table");
+    pageSize = pageSize || 15;
+    var state = { query: "", key: "rank", ascending: true, page: 0 };
+    var columns = [
+      { key: "code", label: "MSOA", value: function (i) { return data.codes[i]; } },
+      { key: "name", label: "Name", value: function (i) { return data.names[i]; } },
+      { key: "lad", label: "Local authority", value: function (i) { return data.ladNames[data.lad[i]]; } },
+      { key: "score", label: "Score", numeric: true, digits: 3, value: function (i) { return data.score[view.current][i]; } },
+      { key: "rank", label: "Rank", numeric: true, digits: 0, value: function (i) { return data.rank[view.current][i]; } },
+      { key: "decile", label: "Decile", numeric: true, digits: 0, value: function (i) { return data.decile[view.current][i]; } },
+    ];
+    var search = data.codes.map(function (code, i) {
+      return (code + " " + data.names[i] + " " + data.ladNames[data.lad[i]]).toLowerCase();
+    });
+
+    root.innerHTML =
+      '<div class="msoa-table-tools"><input type="search" class="form-control form-control-sm" ' +
+      'placeholder="Search by code, name or local authority" aria-label="Search MSOAs">' +
+      '<span class="msoa-table-measure"></span></div>' +
+      '<div class="table-responsive"><table class="table table-sm table-hover msoa-table">' +
+      "<thead><tr></tr></thead><tbody></tbody></table></div>" +
+      '<div class="msoa-table-pager"><button type="button" class="btn btn-sm btn-outline-secondary" data-step="-1">Previous</button>' +
+      '<span class="msoa-table-count"></span>' +
+      '<button type="button" class="btn btn-sm btn-outline-secondary" data-step="1">Next</button></div>';
+    var input = root.querySelector("input");
+    var head = root.querySelector("thead tr");
+    var body = root.querySelector("tbody");
+    var count = root.querySelector(".msoa-table-count");
+    var measure = root.querySelector(".msoa-table-measure");
+
+    columns.forEach(function (col) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      if (col.numeric) th.className = "text-end";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "msoa-table-sort";
+      button.textContent = col.label;
+      button.addEventListener("click", function () {
+        state.ascending = state.key === col.key ? !state.ascending : true;
+        state.key = col.key;
+        state.page = 0;
+        draw();
+      });
+      th.appendChild(button);
+      head.appendChild(th);
+    });
+
+    function rows() {
+      var q = state.query.trim().toLowerCase();
+      var col = columns.filter(function (c) { return c.key === state.key; })[0];
+      var picked = [];
+      for (var i = 0; i < data.n; i++) if (!q || search[i].indexOf(q) >= 0) picked.push(i);
+      picked.sort(function (a, b) {
+        var va = col.value(a), vb = col.value(b);
+        if (va === vb) return a - b;
+        if (va === null) return 1;
+        if (vb === null) return -1;
+        var order = col.numeric ? va - vb : String(va).localeCompare(String(vb), "en-GB");
+        return state.ascending ? order : -order;
+      });
+      return picked;
+    }
+
+    function draw() {
+      var picked = rows();
+      var pages = Math.max(1, Math.ceil(picked.length / pageSize));
+      state.page = Math.min(state.page, pages - 1);
+      var start = state.page * pageSize;
+      var shown = picked.slice(start, start + pageSize);
+      body.innerHTML = shown.map(function (i) {
+        return '<tr data-area="' + i + '" tabindex="0">' + columns.map(function (col) {
+          var v = col.value(i);
+          return col.numeric
+            ? '<td class="text-end">' + format(v, col.digits) + "</td>"
+            : "<td>" + escapeHtml(v) + "</td>";
+        }).join("") + "</tr>";
+      }).join("");
+      head.querySelectorAll("th").forEach(function (th, j) {
+        var key = columns[j].key;
+        th.setAttribute("aria-sort", key !== state.key ? "none" : state.ascending ? "ascending" : "descending");
+      });
+      measure.textContent = "Score, rank and decile: " + data.metrics[view.current].label;
+      count.textContent = picked.length
+        ? (start + 1).toLocaleString("en-GB") + "–" + (start + shown.length).toLocaleString("en-GB") +
+          " of " + picked.length.toLocaleString("en-GB") + " MSOAs"
+        : "No MSOA matches";
+    }
+
+    input.addEventListener("input", function () { state.query = input.value; state.page = 0; draw(); });
+    root.querySelectorAll("[data-step]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        state.page = Math.max(0, state.page + Number(button.getAttribute("data-step")));
+        draw();
+      });
+    });
+    function open(event) {
+      var tr = event.target.closest("tr[data-area]");
+      if (tr && (event.type === "click" || event.key === "Enter")) view.zoomTo(Number(tr.getAttribute("data-area")));
+    }
+    body.addEventListener("click", open);
+    body.addEventListener("keydown", open);
+    view.listeners.push(function () { draw(); });
+    draw();
+  }
+
+  window.IodMsoaMap = { render: render, table: table, decodeGeometry: decodeGeometry };
+})();

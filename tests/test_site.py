@@ -1,0 +1,609 @@
+"""The Quarto site without Quarto: its configuration, its links, its helpers, and every page's
+Python run in a fresh Jupyter kernel the way ``quarto render`` would run it.
+
+Pages run in a copy of the site in a temporary folder (so their build writes there), in the
+page's own folder, with ``$IOD_MSOA_CONFIG`` naming the development inputs and
+``$IOD_MSOA_OFFLINE`` set so no map waits for tiles.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import time
+import tomllib
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import yaml
+from nbclient import NotebookClient
+from packaging.requirements import Requirement
+
+import iod_msoa
+from iod_msoa import _maps, _site
+from iod_msoa._outputs import DATASET, FILES
+from iod_msoa._schema import DENOMINATORS, METRICS
+
+from .realdata import needs_inputs, write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+QUARTO = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+PAGES = ["index.qmd", *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("notebooks/*.qmd"))]
+OUTPUT_PREFIX = f"data/packages/{DATASET}/"
+N_MSOAS = 6856
+
+CELL = re.compile(
+    r"^(?P<fence>`{3,})\{python\}[^\n]*\n(?P<code>.*?)^(?P=fence)[ \t]*$", re.M | re.S
+)
+INLINE = re.compile(r"`\{python\}\s+(?P<expr>[^`]+?)`")
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+# Reading pages ---------------------------------------------------------------------------
+
+
+def page_chunks(text: str) -> list[tuple[str, str]]:
+    """A page's Python in document order: ("cell", code) and ("inline", expression)."""
+    body = re.sub(r"\A---\n.*?\n---\n", "", text, count=1, flags=re.S)
+    chunks, position = [], 0
+    for cell in CELL.finditer(body):
+        chunks += [("inline", m["expr"]) for m in INLINE.finditer(body, position, cell.start())]
+        chunks.append(("cell", cell["code"]))
+        position = cell.end()
+    chunks += [("inline", m["expr"]) for m in INLINE.finditer(body, position)]
+    return chunks
+
+
+def markdown_text(text: str) -> str:
+    """A page's Markdown without its code cells."""
+    return CELL.sub("", text)
+
+
+def quarto_setup_cell() -> str:
+    """What Quarto's Jupyter engine sets up before a page's cells: figure format and dpi."""
+    dpi = QUARTO["format"]["html"].get("fig-dpi", 96)
+    return (
+        "import matplotlib.pyplot as plt\n"
+        "from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
+        f"plt.rcParams.update({{'figure.dpi': {dpi}, 'savefig.dpi': 'figure'}})\n"
+        "set_matplotlib_formats('png')\n"
+    )
+
+
+def as_notebook(text: str) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(quarto_setup_cell(), metadata={"role": "setup"})]
+    for kind, code in page_chunks(text):
+        source = code if kind == "cell" else f"print({code.strip()})"
+        cells.append(nbformat.v4.new_code_cell(source, metadata={"role": kind}))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+# The site, copied and built once per session ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """A copy of the site's sources, with the dataset built into its data/ folder."""
+    folder = tmp_path_factory.mktemp("site")
+    shutil.copy(ROOT / "_quarto.yml", folder)
+    shutil.copy(ROOT / "index.qmd", folder)
+    shutil.copytree(
+        ROOT / "notebooks", folder / "notebooks", ignore=shutil.ignore_patterns("*_files")
+    )
+    shutil.copytree(ROOT / "assets", folder / "assets")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def site_env(tmp_path_factory) -> dict[str, str]:
+    """Environment of the pages' kernels: the development inputs, no tile fetching.
+
+    Given to the kernels only, so the rest of the test session sees the environment as is.
+    """
+    if "IOD_MSOA_INPUTS" in os.environ:
+        config = write_config(tmp_path_factory.mktemp("config"))
+    else:
+        config = ROOT / "config" / "shared-inputs.toml"
+    return {**os.environ, "IOD_MSOA_CONFIG": str(config), _maps.OFFLINE_ENV: "1"}
+
+
+@pytest.fixture(scope="session")
+def built(site, site_env):
+    """The dataset, built where the pages (and Quarto's pre-render) put it."""
+    start = time.perf_counter()
+    config = iod_msoa.load_config(site_env["IOD_MSOA_CONFIG"])
+    result = iod_msoa.build(config, site / OUTPUT_PREFIX, progress=False)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@pytest.fixture(scope="session")
+def executed(site, site_env, built):
+    """Run a page (once per session): every cell and inline expression, in order."""
+    cache: dict[str, tuple[nbformat.NotebookNode, float]] = {}
+
+    def run(page: str) -> tuple[nbformat.NotebookNode, float]:
+        if page not in cache:
+            path = site / page
+            notebook = as_notebook(path.read_text(encoding="utf-8"))
+            client = NotebookClient(
+                notebook,
+                kernel_name="python3",
+                timeout=300,
+                resources={"metadata": {"path": str(path.parent)}},
+            )
+            start = time.perf_counter()
+            client.execute(env=site_env)
+            cache[page] = (notebook, time.perf_counter() - start)
+        return cache[page]
+
+    return run
+
+
+def outputs(notebook: nbformat.NotebookNode, role: str | None = None) -> list[dict]:
+    return [
+        out
+        for cell in notebook.cells
+        if role is None or cell.metadata.get("role") == role
+        for out in cell.get("outputs", [])
+    ]
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    """What the page's cells printed: Markdown for ``output: asis`` cells."""
+    return "".join(
+        o.get("text", "") for o in outputs(notebook, "cell") if o["output_type"] == "stream"
+    )
+
+
+# Every page runs --------------------------------------------------------------------------
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_in_a_fresh_kernel(executed, page):
+    notebook, seconds = executed(page)
+    errors = [o for o in outputs(notebook) if o["output_type"] == "error"]
+    assert not errors
+    stderr = "".join(o.get("text", "") for o in outputs(notebook) if o.get("name") == "stderr")
+    assert "Traceback" not in stderr
+    print(f"{page}: {len(notebook.cells) - 1} cells and inline expressions in {seconds:.1f} s")
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_warns_about_unverified_inputs(executed, built, page):
+    notebook, _ = executed(page)
+    assert built.provenance["unverified"] == ["file7"]  # the stand-in File 7
+    text = printed(notebook)
+    assert "::: {.callout-warning}" in text and "Built from unverified inputs" in text
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+def test_inline_expressions_print_plain_values(executed):
+    """The worked example's sentence: the weighted sum is the dataset's score."""
+    notebook, _ = executed("index.qmd")
+    values = [
+        "".join(o.get("text", "") for o in cell.outputs).strip()
+        for cell in notebook.cells
+        if cell.metadata.get("role") == "inline"
+    ]
+    weighted_sum, name, code, score, rank, n, decile = values
+    assert int(rank.replace(",", "")) >= 1
+    assert weighted_sum == score
+    assert re.fullmatch(r"E02\d{6}", code) and name and not name.startswith("'")
+    assert n == f"{N_MSOAS:,}" and decile in {str(d) for d in range(1, 11)}
+
+
+# Downloads --------------------------------------------------------------------------------
+
+
+def test_the_site_offers_every_output():
+    assert set(_site.DOWNLOADS) == set(FILES)
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_build_writes_every_file_the_site_offers(built):
+    for key in _site.DOWNLOADS:
+        assert built.paths[key].is_file(), key
+    assert len(pd.read_csv(built.paths["csv"])) == N_MSOAS
+    assert len(pd.read_parquet(built.paths["parquet"])) == N_MSOAS
+    assert pyogrio.read_info(built.paths["gpkg"])["features"] == N_MSOAS
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+def test_download_links_point_at_built_files(executed, site, built):
+    notebook, _ = executed("index.qmd")
+    box = printed(notebook)
+    links = [m["target"] for m in LINK.finditer(box) if OUTPUT_PREFIX in m["target"]]
+    assert sorted(Path(t).name for t in links) == sorted(p.name for p in map(Path, FILES.values()))
+    for target in links:
+        assert (site / target).resolve() == (built.out_dir / Path(target).name).resolve()
+        assert (site / target).is_file()
+    assert re.search(r'\{download="[^"]+"\}', box)
+    assert re.search(r"\| \d+(\.\d)? (MB|kB) \|", box)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_links_in_the_pages_resolve(page):
+    """Links written in the Markdown: pages, anchors and data files the build writes."""
+    text = markdown_text((ROOT / page).read_text(encoding="utf-8"))
+    folder = (ROOT / page).parent
+    for match in LINK.finditer(text):
+        target = match["target"]
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = (folder / path).resolve()
+        if OUTPUT_PREFIX in resolved.relative_to(ROOT).as_posix():
+            assert resolved.name in FILES.values(), target
+            continue
+        assert resolved.is_file(), f"{page}: {target}"
+        if anchor:
+            assert f"{{#{anchor}" in resolved.read_text(encoding="utf-8"), f"{page}: {target}"
+
+
+# Page weight ------------------------------------------------------------------------------
+
+
+def output_bytes(notebook: nbformat.NotebookNode) -> dict[str, int]:
+    """Bytes the page's outputs add to its HTML: images (decoded) and HTML fragments."""
+    sizes = {"images": 0, "html": 0, "text": 0}
+    for out in outputs(notebook):
+        data = out.get("data", {})
+        if "image/png" in data:
+            sizes["images"] += len(base64.b64decode(data["image/png"]))
+        elif "text/html" in data:
+            sizes["html"] += len(data["text/html"].encode())
+        sizes["text"] += len(out.get("text", "").encode())
+    return sizes
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+def test_home_page_with_images_stays_under_2_mb(executed):
+    notebook, _ = executed("index.qmd")
+    sizes = output_bytes(notebook)
+    print(f"index.qmd outputs: {sizes}")
+    assert sum(sizes.values()) < 1.6e6  # leaves room for the text and Quarto's page frame
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+def test_explore_page_stays_under_5_mb(executed):
+    notebook, _ = executed("notebooks/explore.qmd")
+    sizes = output_bytes(notebook)
+    vendored = sum(
+        (ROOT / "assets" / p).stat().st_size
+        for p in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "js/explore-map.js")
+    )
+    total = sum(sizes.values()) + vendored
+    print(f"explore page: outputs {sizes}, scripts {vendored:,} B, total {total / 1e6:.2f} MB")
+    assert total < 4.0e6  # Quarto's own scripts, styles and fonts (< 1 MB) come on top
+    html = "".join(
+        o["data"]["text/html"] for o in outputs(notebook) if "text/html" in o.get("data", {})
+    )
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(
+        r'<link[^>]+href="([^"]+)"', html
+    )
+    assert scripts and not [s for s in scripts if re.match(r"(https?:)?//", s)]  # no CDN
+    assert "https://cdn" not in html and "unpkg.com/" not in html.replace(
+        "unpkg.com/dt_for_itables", ""
+    )
+
+
+# _quarto.yml ------------------------------------------------------------------------------
+
+
+def test_quarto_config_is_a_website_with_freeze_and_pre_render():
+    project = QUARTO["project"]
+    assert project["type"] == "website"
+    assert QUARTO["execute"]["freeze"] == "auto"
+    pre_render = project["pre-render"]
+    pre_render = [pre_render] if isinstance(pre_render, str) else pre_render
+    assert any(cmd.split()[:2] == ["iod-msoa", "build"] for cmd in pre_render)
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "iod-msoa" in scripts
+
+
+def test_quarto_config_renders_every_page_and_only_pages():
+    listed = sorted(
+        {p.relative_to(ROOT).as_posix() for g in QUARTO["project"]["render"] for p in ROOT.glob(g)}
+    )
+    assert listed == sorted(PAGES)
+
+
+def test_navbar_links_every_page():
+    items = QUARTO["website"]["navbar"]["left"]
+    assert [i["text"] for i in items] == [
+        "Home",
+        "Explore",
+        "Domains",
+        "Validation",
+        "Local",
+        "Downloads",
+    ]
+    for item in items:
+        path, _, anchor = item["href"].partition("#")
+        assert (ROOT / path).is_file(), item
+        if anchor:
+            assert f"{{#{anchor}" in (ROOT / path).read_text(encoding="utf-8")
+    assert {i["href"].partition("#")[0] for i in items} == set(PAGES)
+
+
+def test_outputs_are_site_resources():
+    resources = QUARTO["project"]["resources"]
+    assert sorted(r for r in resources if r.startswith(OUTPUT_PREFIX)) == sorted(
+        OUTPUT_PREFIX + name for name in FILES.values()
+    )
+    assert (ROOT / "assets" / "vendor" / "leaflet" / "leaflet.js").is_file()
+    assert "assets/vendor/**" in resources and "assets/js/**" in resources
+
+
+def test_html_format_folds_code_and_shows_source():
+    html = QUARTO["format"]["html"]
+    assert html["code-fold"] is True
+    assert html["code-tools"]["source"] is True
+    theme = html["theme"]
+    scss = [t for t in theme if t.endswith(".scss")]
+    assert scss and all((ROOT / t).is_file() for t in scss)
+    assert "/*-- scss:defaults --*/" in (ROOT / scss[0]).read_text()
+
+
+def test_pages_have_front_matter_and_banners():
+    for page in PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        front = yaml.safe_load(text.split("---\n")[1])
+        assert front["title"] and front["description"], page
+        assert "print(pages.unverified_banner(result.provenance))" in text, page
+    index = yaml.safe_load((ROOT / "index.qmd").read_text(encoding="utf-8").split("---\n")[1])
+    assert {"date", "categories", "image"} <= set(index)
+    assert (ROOT / index["image"]).is_file()
+
+
+def test_cells_are_short():
+    """Pages call the package; logic lives in _site.py and _maps.py."""
+    for page in PAGES:
+        for _kind, code in page_chunks((ROOT / page).read_text(encoding="utf-8")):
+            lines = [ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#|")]
+            assert len(lines) <= 12, f"{page}: a cell of {len(lines)} lines:\n{code}"
+
+
+# environment.yml matches pyproject.toml ---------------------------------------------------
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_environment_yml_matches_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {
+        _normalise(r.name): str(r.specifier)
+        for r in map(
+            Requirement, [*pyproject["dependencies"], *pyproject["optional-dependencies"]["site"]]
+        )
+    }
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "conda-forge" in env["channels"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip
+    specs = {}
+    for dep in conda:
+        name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", dep).groups()
+        specs[_normalise(name)] = str(Requirement(f"x{spec.replace(' ', '')}").specifier)
+    assert specs.pop("python") == pyproject["requires-python"]
+    assert "quarto" in specs and specs.pop("quarto")
+    specs.pop("pip", None)
+    assert specs == wanted
+
+
+# Helpers, on small hand-made tables --------------------------------------------------------
+
+
+def test_human_size():
+    assert _site.human_size(532) == "532 B"
+    assert _site.human_size(18_980) == "19 kB"
+    assert _site.human_size(4_347_282) == "4.3 MB"
+    assert _site.human_size(24_616_960) == "25 MB"
+
+
+def test_page_link_is_relative_to_the_page(tmp_path):
+    target = tmp_path / "data" / "packages" / "x.csv"
+    assert _site.page_link(target, tmp_path) == "data/packages/x.csv"
+    assert _site.page_link(target, tmp_path / "notebooks") == "../data/packages/x.csv"
+
+
+def provenance(unverified: list[str]) -> dict:
+    inputs = {
+        name: {
+            "title": f"Title of {name}",
+            "path": f"/somewhere/{name}.csv",
+            "sha256": "a" * 64,
+            "expected_sha256": "b" * 64 if name == "file7" else None,
+            "status": "unverified" if name in unverified else "unpinned",
+            "licence": "Open Government Licence v3.0",
+            "attribution": "Source: MHCLG" if name == "file7" else "Source: ONS",
+        }
+        for name in ("file7", "lookup", "boundaries")
+    }
+    return {"unverified": unverified, "inputs": inputs}
+
+
+def test_banner_only_for_unverified_inputs():
+    assert _site.unverified_banner(provenance([])) == ""
+    banner = _site.unverified_banner(provenance(["file7"]))
+    assert banner.startswith("::: {.callout-warning}\n") and banner.rstrip().endswith(":::")
+    assert "Title of file7" in banner and "`file7.csv`" in banner and "bbbbbbbbbbbb" in banner
+    assert "lookup" not in banner
+
+
+def test_source_note_flags_unverified_inputs():
+    assert "unverified" not in _site.source_note(provenance([]))
+    assert "unverified inputs: file7" in _site.source_note(provenance(["file7"]))
+
+
+def test_downloads_markdown_links_each_file_with_its_size(tmp_path):
+    out = tmp_path / "data" / "packages" / "ds"
+    out.mkdir(parents=True)
+    paths = {}
+    for key, name in FILES.items():
+        paths[key] = out / name
+        paths[key].write_bytes(b"x" * 2048)
+    text = _site.downloads_markdown(paths, tmp_path / "notebooks")
+    rows = text.strip().splitlines()[2:]
+    assert len(rows) == len(_site.DOWNLOADS)
+    assert rows[0] == (
+        f"| [{FILES['csv']}](../data/packages/ds/{FILES['csv']})"
+        f'{{download="{FILES["csv"]}"}} | {_site.DOWNLOADS["csv"]} | 2.0 kB |'
+    )
+
+
+@pytest.fixture
+def small():
+    """Six LSOAs in two MSOAs and the MSOA table they make (as the build would)."""
+    pops = {d.short: np.array([100, 300, 600, 200, 200, 400]) for d in DENOMINATORS}
+    lsoa = pd.DataFrame(
+        {
+            "lsoa21cd": [f"E0100000{i}" for i in range(6)],
+            "lsoa21nm": [f"L{i}" for i in range(6)],
+            "lad24cd": "E06000001",
+            **pops,
+        }
+    )
+    lookup = pd.DataFrame(
+        {"lsoa21cd": lsoa["lsoa21cd"], "msoa21cd": ["E02000001"] * 3 + ["E02000002"] * 3}
+    )
+    scores = np.array([10.0, 20.0, 40.0, 5.0, 15.0, 25.0])
+    msoa = pd.DataFrame(
+        {
+            "msoa21cd": ["E02000001", "E02000002"],
+            "msoa21hclnm": ["North", "South"],
+            "lad24cd": "E06000001",
+            "lad24nm": "Town",
+            "n_lsoa": [3, 3],
+        }
+    )
+    for d in DENOMINATORS:
+        msoa[d.short] = [1000, 800]
+    for m in METRICS:
+        lsoa[f"{m.short}_score"] = scores
+        lsoa[f"{m.short}_decile"] = [1, 1, 2, 5, 3, 2]
+        msoa[f"{m.short}_score"] = [31.0, 17.5]  # 0.1*10 + 0.3*20 + 0.6*40; .25*5+.25*15+.5*25
+        msoa[f"{m.short}_rank"] = pd.array([1, 2], dtype="Int64")
+        msoa[f"{m.short}_decile"] = pd.array([5, 10], dtype="Int64")
+        msoa[f"{m.short}_proportion_most_deprived_10"] = [2 / 3, 0.0]
+    return lsoa, lookup, msoa
+
+
+def test_worked_example_adds_up_to_the_msoa_score(small):
+    lsoa, lookup, msoa = small
+    example, score = _site.worked_example(lsoa, lookup, msoa, "E02000001")
+    assert list(example["weight"]) == [0.1, 0.3, 0.6, 1.0]
+    assert example["weight × score"].iloc[-1] == pytest.approx(score) == pytest.approx(31.0)
+    assert example.index[-1] == "MSOA"
+
+
+def test_sanity_checks_pass_and_fail(small):
+    lsoa, _, msoa = small
+    checks = _site.sanity_checks(msoa, lsoa)
+    assert checks.loc["LSOAs aggregated (every row of File 7)", "ok"] == "✔"
+    assert checks.loc["Ranks rise as scores fall (all measures)", "ok"] == "✔"
+    assert checks.loc["MSOAs in England", "ok"].startswith("✘")  # two, not 6,856
+    broken = msoa.assign(imd_rank=pd.array([2, 1], dtype="Int64"))
+    assert (
+        _site.sanity_checks(broken, lsoa).loc["Ranks rise as scores fall (all measures)", "ok"]
+        != "✔"
+    )
+    short = msoa.assign(pop_total=[1000, 500])
+    assert (
+        _site.sanity_checks(short, lsoa).loc[f"Population conserved: {DENOMINATORS[0].label}", "ok"]
+        != "✔"
+    )
+
+
+def test_measures_table_names_each_weight():
+    table = _site.measures_table()
+    assert list(table.index) == [m.short for m in METRICS]
+    assert table.loc["idaci", "LSOAs weighted by"] == "Dependent children aged 0-15, mid-2022"
+
+
+def test_decile_sizes_and_most_deprived(small):
+    _, _, msoa = small
+    sizes = _site.decile_sizes(msoa)
+    assert sizes.shape == (len(METRICS), 2) and sizes.to_numpy().sum() == 2 * len(METRICS)
+    assert _site.most_deprived_msoa(msoa, "E06000001")["msoa21cd"] == "E02000001"
+
+
+def test_local_tables(small):
+    lsoa, lookup, msoa = small
+    table = _site.local_table(msoa, "E06000001")
+    assert list(table.index) == [1, 2] and list(table["MSOA"]) == ["E02000001", "E02000002"]
+    lsoas = _site.lad_lsoas(lsoa, lookup, "E06000001")
+    spread = _site.within_msoa_spread(lsoas, msoa)
+    assert (
+        spread.loc["E02000001", "range"] == 30.0
+        and spread.loc["E02000001", "LSOA deciles"] == "1 to 2"
+    )
+
+
+def test_validation_helpers():
+    comparison = pd.DataFrame(
+        {
+            "lad24cd": ["A", "B", "A", "B", "A", "B"],
+            "lad24nm": ["Ayton", "Beeton"] * 3,
+            "measure": ["imd_average_score"] * 2
+            + ["imd_proportion_most_deprived_10"] * 2
+            + ["income_scale"] * 2,
+            "ours": [1.0, 2.2, 0.1, 0.2, 100.0, 205.0],
+            "published": [1.0, 2.0, 0.1, 0.2, 101.0, 200.0],
+            "note": ["", "", "", "", "estimate", "estimate"],
+        }
+    )
+    comparison["diff"] = comparison["ours"] - comparison["published"]
+    comparison["matches_published_rounding"] = comparison["diff"].abs() < 0.01
+    assert list(_site.exact_lads(comparison)) == ["A"]
+    summary = pd.DataFrame(
+        {
+            "measure": ["imd_average_score", "imd_proportion_most_deprived_10", "income_scale"],
+            "n_lads": [2, 2, 2],
+            "n_matching": [1, 2, 0],
+            "max_abs_diff": [0.2, 0.0, 5.0],
+            "note": ["", "", "estimate"],
+        }
+    )
+    overview = _site.validation_overview(summary)
+    assert overview.loc["imd_average_score", "LADs matching MHCLG"] == "1 of 2"
+
+    class Result:
+        table, file7_status = comparison, "unverified"
+
+    Result.summary = summary
+    note = _site.validation_note(Result, _site.exact_lads(comparison))
+    assert "**1 of 2**" in note and "Ayton" in note and "`imd_proportion_most_deprived_10`" in note
+    assert "`income_scale`" in note and "stand-in" in note
+    top = _site.largest_differences(comparison, "imd_average_score", n=1)
+    assert list(top.index) == ["B"]
+
+
+def test_asset_finds_the_project_assets(monkeypatch):
+    monkeypatch.chdir(ROOT / "notebooks")
+    assert _site.asset("palette", "deciles.json") == ROOT / "assets" / "palette" / "deciles.json"
