@@ -76,7 +76,7 @@ def main() -> None:
             + "".join(f'{k} = "{v.resolve()}"\n' for k, v in paths.items())
         )
         env = {**os.environ, "IOD_MSOA_CONFIG": str(config)}
-        build = [sys.executable, "-m", "iod_msoa.cli", "build", "--quiet", "--force"]
+        build = [sys.executable, "-m", "iod_msoa", "build", "--quiet", "--force"]
         blog = [sys.executable, str(HERE / "blog_method.py"), str(paths["file7"])]
         blog += [str(paths["lookup"]), str(Path(tmp) / "blog.csv")]
         rows += [

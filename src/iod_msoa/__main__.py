@@ -1,0 +1,5 @@
+"""``python -m iod_msoa``: the same as the ``iod-msoa`` command."""
+
+from .cli import main
+
+raise SystemExit(main())
