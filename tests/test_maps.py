@@ -355,3 +355,16 @@ def test_vendored_leaflet_keeps_its_licence():
 
 def test_short_labels_cover_exactly_the_metrics():
     assert list(_maps.SHORT_LABELS) == METRIC_SHORTS
+
+
+def test_decile_map_draws_an_inset_for_the_named_region(areas, palette):
+    areas = areas.assign(lad24cd=["E09000001"] * 5 + ["E08000025"] * (len(areas) - 5))
+    with_inset = _maps.decile_map(
+        areas, "imd_decile", palette, title="t", source="s", basemap=False
+    )
+    without = _maps.decile_map(
+        areas, "imd_decile", palette, title="t", source="s", basemap=False, inset=None
+    )
+    assert len(with_inset.axes[0].child_axes) == 1
+    assert with_inset.axes[0].child_axes[0].get_title(loc="left") == "London"
+    assert not without.axes[0].child_axes

@@ -249,8 +249,13 @@ def decile_map(
     legend: str = "Decile among MSOAs",
     basemap: bool = True,
     figsize: tuple[float, float] = (7.0, 7.6),
+    inset: tuple[str, str] | None = ("E09", "London"),
 ) -> Figure:
-    """A choropleth of one decile column: basemap tiles if reachable, else LAD outlines."""
+    """A choropleth of one decile column: basemap tiles if reachable, else LAD outlines.
+
+    ``inset`` (LAD code prefix, label) repeats one dense region larger in the empty sea at
+    the top left, so its small MSOAs can be seen; ``None`` for no inset.
+    """
     data = areas.to_crs(MAP_CRS)
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     draw_classes(ax, data.geometry, data[column], colours, alpha=0.92)
@@ -258,6 +263,14 @@ def decile_map(
     if not tiles and "lad24cd" in data:
         draw_outlines(ax, lad_outlines(data).geometry, linewidth=0.35)
         source += "\nBasemap tiles could not be fetched: local authority boundaries shown instead."
+    if inset is not None and "lad24cd" in data:
+        prefix, label = inset
+        region = data[data["lad24cd"].str.startswith(prefix)]
+        if len(region):
+            box = ax.inset_axes((0.0, 0.66, 0.34, 0.30))
+            draw_classes(box, region.geometry, region[column], colours, alpha=0.92)
+            draw_outlines(box, lad_outlines(region).geometry, linewidth=0.3)
+            box.set_title(label, fontsize=8, color=INK, loc="left")
     decile_colourbar(fig, ax, colours, legend, shrink=0.5, aspect=25, pad=0.01)
     ax.set_title(title, loc="left", fontsize=12, color=INK, fontweight="bold")
     source_line(fig, source)
