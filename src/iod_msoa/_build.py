@@ -24,6 +24,12 @@ from ._schema import align_boundaries, read_boundaries, read_file7, read_lookup,
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
 BUILD_INPUTS = ("file7", "lookup", "names", "boundaries")
+# Tabular inputs: input name -> (Inputs attribute, checking reader).
+_TABLE_READERS = {
+    "file7": ("lsoa", read_file7),
+    "lookup": ("lookup", read_lookup),
+    "names": ("names", read_names),
+}
 ID_COLUMNS = ["msoa21cd", "msoa21nm", "msoa21hclnm", "lad24cd", "lad24nm"]
 
 
@@ -86,11 +92,9 @@ def resolve(
 
 def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Inputs:
     """Read and check the tabular inputs among ``resolved``."""
-    readers = {"file7": ("lsoa", read_file7), "lookup": ("lookup", read_lookup)}
-    readers["names"] = ("names", read_names)
     tables = {
         attr: reader(resolved[name].path)
-        for name, (attr, reader) in readers.items()
+        for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
     reporter.step(
@@ -101,7 +105,7 @@ def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Input
 
 def load_inputs(
     config: Config | None = None,
-    names: Iterable[str] = ("file7", "lookup", "names", "boundaries"),
+    names: Iterable[str] = BUILD_INPUTS,
     *,
     progress: bool = True,
     reporter: Reporter | None = None,

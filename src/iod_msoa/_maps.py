@@ -239,6 +239,23 @@ def source_line(fig: Figure, text: str, fontsize: float = 7) -> None:
     )
 
 
+def finish_map(
+    fig: Figure,
+    ax: Axes,
+    colours: Sequence[str],
+    *,
+    legend: str,
+    title: str,
+    source: str,
+    shrink: float,
+) -> Figure:
+    """The frame every single map shares: decile colour bar, title, source line."""
+    decile_colourbar(fig, ax, colours, legend, shrink=shrink, aspect=25, pad=0.01)
+    ax.set_title(title, loc="left", fontsize=12, color=INK, fontweight="bold")
+    source_line(fig, source)
+    return fig
+
+
 def decile_map(
     areas: gpd.GeoDataFrame,
     column: str,
@@ -271,10 +288,7 @@ def decile_map(
             draw_classes(box, region.geometry, region[column], colours, alpha=0.92)
             draw_outlines(box, lad_outlines(region).geometry, linewidth=0.3)
             box.set_title(label, fontsize=8, color=INK, loc="left")
-    decile_colourbar(fig, ax, colours, legend, shrink=0.5, aspect=25, pad=0.01)
-    ax.set_title(title, loc="left", fontsize=12, color=INK, fontweight="bold")
-    source_line(fig, source)
-    return fig
+    return finish_map(fig, ax, colours, legend=legend, title=title, source=source, shrink=0.5)
 
 
 def small_multiples(
@@ -463,6 +477,7 @@ def local_map(
     title: str,
     source: str,
     order_by: str = "imd_rank",
+    legend: str = "IMD decile among MSOAs",
     basemap: bool = True,
 ) -> Figure:
     """A close-up decile map of a few areas, numbered 1, 2, ... by ``order_by`` (ascending).
@@ -496,10 +511,7 @@ def local_map(
             fontweight="bold",
             color="white" if on_dark else INK,
         )
-    decile_colourbar(fig, ax, colours, "IMD decile among MSOAs", shrink=0.7, aspect=25, pad=0.01)
-    ax.set_title(title, loc="left", fontsize=12, color=INK, fontweight="bold")
-    source_line(fig, source)
-    return fig
+    return finish_map(fig, ax, colours, legend=legend, title=title, source=source, shrink=0.7)
 
 
 # The interactive map ---------------------------------------------------------------------

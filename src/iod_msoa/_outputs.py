@@ -37,8 +37,11 @@ FILES = {
     "provenance": "provenance.json",
     "datapackage": "datapackage.json",
 }
-TABLE_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
-TABLE_FORMATS["gpkg"] = "application/geopackage+sqlite3"
+TABLE_FORMATS = {
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+    "gpkg": "application/geopackage+sqlite3",
+}
 LICENCE = {
     "name": "OGL-UK-3.0",
     "title": "Open Government Licence v3.0",

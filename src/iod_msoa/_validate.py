@@ -28,10 +28,9 @@ VALIDATION_COLUMNS = [
 def compare_with_published(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """Long table, one row per LAD and published measure: ours, published, difference.
 
-    ``note`` says where a difference is expected whatever the input (an estimated measure).
-
     A value matches when it lies within half a unit of the published last decimal place,
-    i.e. rounding ours the way MHCLG did gives the published figure.
+    i.e. rounding ours the way MHCLG did gives the published figure. ``note`` says where a
+    difference is expected whatever the input (an estimated measure).
     """
     ours = ours.set_index("lad24cd")
     published = published.set_index("lad24cd")
