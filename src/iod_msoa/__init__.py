@@ -2,68 +2,61 @@
 
 The public API: read the official inputs, aggregate with MHCLG's method, write the dataset.
 ``maps`` draws the figures and ``pages`` holds the website's small helpers.
+
+Names are imported on first use, so ``iod-msoa`` starts (and answers Ctrl-C) quickly and
+``maps``/``pages`` need the ``site`` extra only when used.
 """
 
+from __future__ import annotations
+
 import importlib
-from types import ModuleType
+from typing import Any
 
-from ._aggregate import aggregate
-from ._build import BuildResult, Inputs, build, load_inputs, msoa_table
-from ._config import Config, load_config
-from ._errors import (
-    ChecksumError,
-    ConfigError,
-    IodMsoaError,
-    SchemaError,
-    SourceError,
-    UnmatchedAreaError,
-)
-from ._schema import (
-    DENOMINATORS,
-    METRICS,
-    metrics_frame,
-    read_file7,
-    read_lad_summaries,
-    read_lookup,
-    read_names,
-)
-from ._sources import MANIFEST, resolve_inputs
-from ._validate import ValidationResult, validate
+# Public name -> private module that defines it.
+_WHERE = {
+    "aggregate": "_aggregate",
+    **dict.fromkeys(("BuildResult", "Inputs", "build", "load_inputs", "msoa_table"), "_build"),
+    **dict.fromkeys(("Config", "load_config"), "_config"),
+    **dict.fromkeys(
+        (
+            "ChecksumError",
+            "ConfigError",
+            "IodMsoaError",
+            "OutputError",
+            "SchemaError",
+            "SourceError",
+            "UnmatchedAreaError",
+        ),
+        "_errors",
+    ),
+    **dict.fromkeys(
+        (
+            "DENOMINATORS",
+            "METRICS",
+            "metrics_frame",
+            "read_file7",
+            "read_lad_summaries",
+            "read_lookup",
+            "read_names",
+        ),
+        "_schema",
+    ),
+    **dict.fromkeys(("MANIFEST", "resolve_inputs"), "_sources"),
+    **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
+}
+_MODULES = {"maps": "_maps", "pages": "_site"}
 
-__all__ = [
-    "DENOMINATORS",
-    "MANIFEST",
-    "METRICS",
-    "BuildResult",
-    "ChecksumError",
-    "Config",
-    "ConfigError",
-    "Inputs",
-    "IodMsoaError",
-    "SchemaError",
-    "SourceError",
-    "UnmatchedAreaError",
-    "ValidationResult",
-    "aggregate",
-    "build",
-    "load_config",
-    "load_inputs",
-    "maps",
-    "metrics_frame",
-    "msoa_table",
-    "pages",
-    "read_file7",
-    "read_lad_summaries",
-    "read_lookup",
-    "read_names",
-    "resolve_inputs",
-    "validate",
-]
+__all__ = sorted([*_WHERE, *_MODULES])
 
 
-def __getattr__(name: str) -> ModuleType:
-    """Import ``maps`` and ``pages`` on first use: they need the ``site`` extra (matplotlib)."""
-    private = {"maps": "._maps", "pages": "._site"}
-    if name in private:
-        return importlib.import_module(private[name], __name__)
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use."""
+    if name in _MODULES:
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -19,7 +19,7 @@ from rich.console import Console
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
 from ._errors import SchemaError, UnmatchedAreaError
-from ._outputs import DATASET, FILES, staged_output, write_dataset
+from ._outputs import DATASET, FILES, output_folder, staged_output, write_dataset
 from ._schema import align_boundaries, read_boundaries, read_file7, read_lookup, read_names
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
@@ -188,6 +188,14 @@ def build(
     config = config or load_config()
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
+    with output_folder(out_dir, reporter.step):
+        return _build_locked(config, out_dir, reporter, progress=progress, force=force)
+
+
+def _build_locked(
+    config: Config, out_dir: Path, reporter: Reporter, *, progress: bool, force: bool
+) -> BuildResult:
+    """The build proper, run while this process holds the output folder's lock."""
     resolved = resolve(config, BUILD_INPUTS, progress=progress, reporter=reporter)
     fp = fingerprint(resolved)
     if not force and (existing := _current(out_dir, fp)) is not None:

@@ -10,7 +10,7 @@ import pandas as pd
 from ._aggregate import aggregate
 from ._build import Reporter, default_out_dir, load_inputs
 from ._config import Config, load_config
-from ._outputs import staged_output
+from ._outputs import output_folder, staged_output
 from ._schema import METRICS, PUBLISHED_MEASURES, read_lad_summaries
 
 VALIDATION_FILE = "validation.csv"
@@ -102,7 +102,7 @@ def validate(
     reporter.step(
         f"Compared {ours.shape[0]} LADs with File 10 on {table['measure'].nunique()} measures"
     )
-    with staged_output(out_dir) as staging:
+    with output_folder(out_dir, reporter.step), staged_output(out_dir) as staging:
         table.to_csv(staging / VALIDATION_FILE, index=False)
     return ValidationResult(
         table=table,
