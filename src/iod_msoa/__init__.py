@@ -10,7 +10,6 @@ Names are imported on first use, so ``iod-msoa`` starts (and answers Ctrl-C) qui
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 # Public name -> private module that defines it.
 _WHERE = {
@@ -49,7 +48,7 @@ _MODULES = {"maps": "_maps", "pages": "_site"}
 __all__ = sorted([*_WHERE, *_MODULES])
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Import a public name's module on first use."""
     if name in _MODULES:
         return importlib.import_module(f".{_MODULES[name]}", __name__)

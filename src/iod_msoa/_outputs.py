@@ -7,6 +7,7 @@ leaves the earlier complete set. A lock on the folder keeps two runs from mixing
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -249,6 +250,7 @@ def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
 STAGING_PREFIX = ".iod-msoa-staging-"
 BACKUP_PREFIX = ".iod-msoa-backup-"
 _JOURNAL = ".swap.json"  # in the backup folder: the names being swapped; written last
+LOW_SPACE = 16_000_000  # bytes: below this, a failed write is put down to a full disk
 LOCK_WAIT = 300.0  # seconds a build waits for another build into the same folder
 
 
@@ -315,11 +317,16 @@ def _locked(out_dir: Path, report: Callable[[str], None]) -> Iterator[None]:
 
 
 def _roll_back(names: list[str], backup: Path, staging: Path, out_dir: Path) -> None:
-    """Put every earlier file back and remove new files that had no earlier version."""
+    """Undo the moves done so far: earlier files back, new files without one removed.
+
+    A name still in staging was never moved, so its earlier file was never touched.
+    """
     for name in names:
+        if (staging / name).exists():
+            continue
         if (backup / name).exists():
             (backup / name).replace(out_dir / name)
-        elif not (staging / name).exists() and (out_dir / name).exists():
+        elif (out_dir / name).exists():
             (out_dir / name).unlink()
 
 
@@ -445,7 +452,7 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
                     os.fsync(fh.fileno())
         except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise OutputError(
-                f"cannot write the outputs into {out_dir}: {_reason(exc)}; "
+                f"cannot write the outputs into {out_dir}: {_reason(exc, staging)}; "
                 "the earlier outputs are unchanged"
             ) from exc
         with _uninterrupted():
@@ -454,11 +461,18 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _reason(exc: BaseException) -> str:
-    """The first line of an error, without GDAL's file path noise."""
+def _reason(exc: BaseException, staging: Path) -> str:
+    """Why writing failed, in words: a full disk is named as such (GDAL's message is cryptic)."""
+    free = shutil.disk_usage(staging).free
+    if getattr(exc, "errno", None) == errno.ENOSPC or free < LOW_SPACE:
+        return (
+            f"no space left on the device ({free / 1e6:.0f} MB free, a build needs about "
+            "70 MB while it runs); free some space or choose another --out"
+        )
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

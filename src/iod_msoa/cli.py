@@ -6,16 +6,14 @@ Ctrl-C during start-up ends in one line, not a traceback.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ._config import CONFIG_ENV, INPUT_NAMES
-from ._errors import IodMsoaError
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 # Exit statuses: 1 a problem with inputs, settings or the output folder; 2 usage (argparse);
 # 128 + signal number when stopped by Ctrl-C (130) or SIGTERM (143), as shells do.
@@ -26,12 +24,16 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: the same clean-up, so nothing half-written stays."""
 
 
-def _on_sigterm(_signum: int, _frame: Any) -> None:
+def _on_sigterm(_signum: int, _frame: object) -> None:
     raise Terminated
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+    from pathlib import Path
+
     from ._build import version
+    from ._config import CONFIG_ENV, INPUT_NAMES
     from ._sources import MANIFEST
 
     parser = argparse.ArgumentParser(
@@ -147,7 +149,8 @@ def _say(line: str) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     from rich.console import Console
 
-    from ._config import load_config
+    from ._config import INPUT_NAMES, load_config
+    from ._errors import IodMsoaError
 
     args = _parser().parse_args(argv)
     console = Console(highlight=False)
