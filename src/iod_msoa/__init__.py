@@ -8,7 +8,7 @@ import importlib
 from types import ModuleType
 
 from ._aggregate import aggregate
-from ._build import BuildResult, Inputs, build, load_inputs, msoa_table
+from ._build import BuildResult, Inputs, build, load_inputs, msoa_table, version
 from ._config import Config, load_config
 from ._errors import (
     ChecksumError,
@@ -30,6 +30,10 @@ from ._schema import (
 from ._sources import MANIFEST, resolve_inputs
 from ._validate import ValidationResult, validate
 
+__version__ = version()
+
+# ``maps`` and ``pages`` are not in ``__all__``: ``from iod_msoa import *`` needs only the
+# base install, and they load on first use.
 __all__ = [
     "DENOMINATORS",
     "MANIFEST",
@@ -48,10 +52,8 @@ __all__ = [
     "build",
     "load_config",
     "load_inputs",
-    "maps",
     "metrics_frame",
     "msoa_table",
-    "pages",
     "read_file7",
     "read_lad_summaries",
     "read_lookup",
@@ -61,9 +63,21 @@ __all__ = [
 ]
 
 
+SITE_EXTRA_HINT = 'pip install "iod-msoa[site]"'
+
+
 def __getattr__(name: str) -> ModuleType:
     """Import ``maps`` and ``pages`` on first use: they need the ``site`` extra (matplotlib)."""
     private = {"maps": "._maps", "pages": "._site"}
-    if name in private:
+    if name not in private:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
         return importlib.import_module(private[name], __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.partition(".")[0] == __name__:
+            raise
+        raise ModuleNotFoundError(
+            f"iod_msoa.{name} needs {exc.name!r}, which comes with the site extra: "
+            f"install iod-msoa[site] ({SITE_EXTRA_HINT})",
+            name=exc.name,
+        ) from exc
