@@ -45,17 +45,32 @@ _WHERE = {
 }
 _MODULES = {"maps": "_maps", "pages": "_site"}
 
-__all__ = sorted([*_WHERE, *_MODULES])
+# ``maps`` and ``pages`` are not in ``__all__``: ``from iod_msoa import *`` needs only the
+# base install, and they load on first use.
+__all__ = sorted(_WHERE)
+
+SITE_EXTRA_HINT = 'pip install "iod-msoa[site]"'
 
 
 def __getattr__(name: str) -> object:
     """Import a public name's module on first use."""
-    if name in _MODULES:
-        return importlib.import_module(f".{_MODULES[name]}", __name__)
+    if name == "__version__":
+        return importlib.import_module("._build", __name__).version()
     if name in _WHERE:
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.partition(".")[0] == __name__:
+            raise
+        raise ModuleNotFoundError(
+            f"iod_msoa.{name} needs {exc.name!r}, which comes with the site extra: "
+            f"install iod-msoa[site] ({SITE_EXTRA_HINT})",
+            name=exc.name,
+        ) from exc
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return [*__all__, *_MODULES, "__version__"]
