@@ -71,11 +71,20 @@ def load_config(path: str | Path | None = None) -> Config:
     if not path.is_absolute() and not path.exists():
         # Pages execute in their own folder; a relative path names one in the project.
         path = project_root() / path
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder; give the path of a TOML file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start} cannot be decoded); "
+            "save it as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} cannot be read as TOML: {exc}") from exc
     unknown = set(data) - _TOP_LEVEL_KEYS
     if unknown:

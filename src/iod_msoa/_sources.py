@@ -402,6 +402,8 @@ def _download_arcgis(
 
 def _resolve_local(source: Source, path: Path, *, allow_unverified: bool) -> ResolvedInput:
     """Check the user's own copy where it is: it is never copied into the cache."""
+    if path.is_dir():
+        raise SourceError(f"The local file given for {source.name} is a folder, not a file: {path}")
     if not path.is_file():
         raise SourceError(f"The local file given for {source.name} does not exist: {path}")
     size, sha256 = path.stat().st_size, sha256_file(path)
