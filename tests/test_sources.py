@@ -259,9 +259,7 @@ def _oa(i: int) -> dict[str, object]:
     return {"attributes": {**dict(zip(LOOKUP_FIELDS, values, strict=True)), "ObjectId": i}}
 
 
-def _pager(
-    features: list[dict[str, object]], *, geojson: bool = False, count: int | None = None
-):
+def _pager(features: list[dict[str, object]], *, geojson: bool = False, count: int | None = None):
     """Serve ``features`` a page at a time, flagging more pages as ArcGIS does.
 
     Answers a ``returnCountOnly`` query with ``count`` (default: the number of features).

@@ -119,18 +119,14 @@ def aggregate(
 
 def _check_populations(out: dict[str, object], areas: pd.Index, area: str) -> None:
     """Fail naming every area that has nobody in a population some metric is weighted by."""
-    problems = []
-    for d in DENOMINATORS:
-        zero = np.asarray(out[d.short]) <= 0
-        users = [m.label for m in METRICS if m.denominator == d.short]
-        if zero.any() and users:
-            shown = ", ".join(areas[zero][:10]) + (" and more" if zero.sum() > 10 else "")
-            problems.append(
-                f"{zero.sum()} {area} area(s) have no people in '{d.label}' (the weights of "
-                f"{', '.join(users)}): {shown}"
-            )
-    if problems:
+    weights = [d for d in DENOMINATORS if any(m.denominator == d.short for m in METRICS)]
+    zero = {d.label: np.asarray(out[d.short]) <= 0 for d in weights}
+    empty = np.logical_or.reduce(list(zero.values()))
+    if empty.any():
+        shown = ", ".join(areas[empty][:10]) + (" and more" if empty.sum() > 10 else "")
+        which = "; ".join(label for label, z in zero.items() if z.any())
         raise ZeroPopulationError(
-            "; ".join(problems) + ". Their scores cannot be weighted and no real area has "
-            "nobody: check File 7's population columns and the lookup."
+            f"{empty.sum()} {area} area(s) have nobody in a population their scores are "
+            f"weighted by ({which}): {shown}. No real area has nobody: check File 7's "
+            "population columns and the lookup."
         )

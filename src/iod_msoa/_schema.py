@@ -30,7 +30,8 @@ LSOA_CODE_PATTERN: str = _SCHEMA["lsoa_code_pattern"]
 IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
 MAX_LSOA_POPULATION: int = _SCHEMA["max_lsoa_population"]
 MAX_ABS_SCORE: float = _SCHEMA["max_abs_score"]
-MAX_PROBLEMS = 4  # problems listed in one message; the rest are counted
+MAX_PROBLEMS = 3  # problems listed in one message; the rest are counted
+MAX_ROWS = 3  # rows listed for one problem
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _missing_columns_message(source: str, missing: Sequence[str], present: Itera
 
 
 def _rows(
-    mask: pd.Series, codes: pd.Series, limit: int = 5, values: pd.Series | None = None
+    mask: pd.Series, codes: pd.Series, limit: int = MAX_ROWS, values: pd.Series | None = None
 ) -> str:
     bad = codes[mask]
     shown_values = [""] * min(limit, len(bad))
@@ -261,7 +262,7 @@ def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[str]:
         for kind, top in (("rank", n_national), ("decile", 10)):
             column = f"{m.short}_{kind}"
             values = table[column]
-            check(column, getattr(m, kind), ~values.between(1, top), f"value(s) outside 1..{top}")
+            check(column, getattr(m, kind), ~values.between(1, top), f"value(s) outside 1..{top:,}")
             check(
                 column,
                 getattr(m, kind),
