@@ -199,7 +199,7 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     source = f"File 7 ({path})"
     official = file7_columns()
     try:
-        header = pd.read_csv(path, nrows=0).columns
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
     check_columns(pd.DataFrame(columns=header), official, source)
