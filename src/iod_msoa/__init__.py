@@ -8,7 +8,7 @@ import importlib
 from types import ModuleType
 
 from ._aggregate import aggregate
-from ._build import BuildResult, Inputs, build, load_inputs, msoa_table
+from ._build import BuildResult, Inputs, area_table, build, build_many, load_inputs, msoa_table
 from ._config import Config, load_config
 from ._errors import (
     ChecksumError,
@@ -18,26 +18,31 @@ from ._errors import (
     SourceError,
     UnmatchedAreaError,
 )
+from ._geographies import GEOGRAPHIES, Geography, geographies_frame
 from ._schema import (
     DENOMINATORS,
     METRICS,
     metrics_frame,
     read_file7,
+    read_geographies,
     read_lad_summaries,
     read_lookup,
     read_names,
+    read_summaries,
 )
 from ._sources import MANIFEST, resolve_inputs
 from ._validate import ValidationResult, validate
 
 __all__ = [
     "DENOMINATORS",
+    "GEOGRAPHIES",
     "MANIFEST",
     "METRICS",
     "BuildResult",
     "ChecksumError",
     "Config",
     "ConfigError",
+    "Geography",
     "Inputs",
     "IodMsoaError",
     "SchemaError",
@@ -45,7 +50,10 @@ __all__ = [
     "UnmatchedAreaError",
     "ValidationResult",
     "aggregate",
+    "area_table",
     "build",
+    "build_many",
+    "geographies_frame",
     "load_config",
     "load_inputs",
     "maps",
@@ -53,9 +61,11 @@ __all__ = [
     "msoa_table",
     "pages",
     "read_file7",
+    "read_geographies",
     "read_lad_summaries",
     "read_lookup",
     "read_names",
+    "read_summaries",
     "resolve_inputs",
     "validate",
 ]
