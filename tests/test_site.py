@@ -290,23 +290,15 @@ def test_home_page_with_images_stays_under_2_mb(executed):
 def test_explore_page_stays_under_5_mb(executed):
     notebook, _ = executed("notebooks/explore.qmd")
     sizes = output_bytes(notebook)
-    vendored = sum(
-        (ROOT / "assets" / p).stat().st_size
-        for p in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "js/explore-map.js")
-    )
-    total = sum(sizes.values()) + vendored
-    print(f"explore page: outputs {sizes}, scripts {vendored:,} B, total {total / 1e6:.2f} MB")
+    total = sum(sizes.values())  # Leaflet and the map's script are inlined in the outputs
+    print(f"explore page: outputs {sizes}, total {total / 1e6:.2f} MB")
     assert total < 4.0e6  # Quarto's own scripts, styles and fonts (< 1 MB) come on top
     html = "".join(
         o["data"]["text/html"] for o in outputs(notebook) if "text/html" in o.get("data", {})
     )
-    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(
-        r'<link[^>]+href="([^"]+)"', html
-    )
-    assert scripts and not [s for s in scripts if re.match(r"(https?:)?//", s)]  # no CDN
-    assert "https://cdn" not in html and "unpkg.com/" not in html.replace(
-        "unpkg.com/dt_for_itables", ""
-    )
+    assert "IodMsoaMap.render" in html and "Leaflet 1.9.4" in html  # inlined, not linked
+    assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # nothing to fetch, no CDN
+    assert "https://cdn" not in html and "unpkg.com/" not in html
 
 
 # _quarto.yml ------------------------------------------------------------------------------
@@ -353,8 +345,7 @@ def test_outputs_are_site_resources():
     assert sorted(r for r in resources if r.startswith(OUTPUT_PREFIX)) == sorted(
         OUTPUT_PREFIX + name for name in FILES.values()
     )
-    assert (ROOT / "assets" / "vendor" / "leaflet" / "leaflet.js").is_file()
-    assert "assets/vendor/**" in resources and "assets/js/**" in resources
+    assert not [r for r in resources if r.startswith(("assets/vendor", "assets/js"))]  # inlined
 
 
 def test_html_format_folds_code_and_shows_source():
@@ -606,6 +597,8 @@ def test_validation_helpers():
     assert list(top.index) == ["B"]
 
 
-def test_asset_finds_the_project_assets(monkeypatch):
-    monkeypatch.chdir(ROOT / "notebooks")
-    assert _site.asset("palette", "deciles.json") == ROOT / "assets" / "palette" / "deciles.json"
+def test_map_assets_come_from_the_package_wherever_the_code_runs(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert len(_maps.read_palette()) == 10
+    assert _maps.asset("palette", "deciles.json").is_file()
+    assert Path(str(_maps.asset())).is_relative_to(Path(iod_msoa.__file__).parent)

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -21,7 +22,7 @@ from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
 from ._errors import SchemaError, UnmatchedAreaError
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography, area_shapes, lsoa_coverage
-from ._outputs import DATASET, output_files, staged_output, write_dataset
+from ._outputs import DATASET, output_files, output_folder, staged_output, write_dataset
 from ._schema import (
     align_boundaries,
     read_boundaries,
@@ -285,11 +286,28 @@ def build_many(
     config = config or load_config()
     geographies = list(geographies)
     reporter = Reporter(progress)
+    folders = _out_dirs(geographies, out_dir)
+    with ExitStack() as locks:  # each folder locked for the run, always in the same order
+        for folder in folders:
+            locks.enter_context(output_folder(folder, reporter.step))
+        return _build_locked(config, geographies, folders, reporter, progress=progress, force=force)
+
+
+def _build_locked(
+    config: Config,
+    geographies: list[Geography],
+    folders: list[Path],
+    reporter: Reporter,
+    *,
+    progress: bool,
+    force: bool,
+) -> list[BuildResult]:
+    """The build proper, run while this process holds every output folder's lock."""
     needed = dict.fromkeys(n for g in geographies for n in g.inputs)
     resolved = resolve(config, needed, progress=progress, reporter=reporter)
     results: dict[str, BuildResult] = {}
     todo = []
-    for g, folder in zip(geographies, _out_dirs(geographies, out_dir), strict=True):
+    for g, folder in zip(geographies, folders, strict=True):
         own = {n: resolved[n] for n in g.inputs}
         fp = fingerprint(own, g)
         if not force and (existing := _current(folder, fp, g)) is not None:

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import project_root
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
@@ -27,11 +26,6 @@ DOWNLOADS = {  # output key -> what the file is, in the order the download box l
     "provenance": "Provenance: inputs, checksums, package version (JSON)",
     "datapackage": "Frictionless Data Package: files, fields, licence (JSON)",
 }
-
-
-def asset(*parts: str) -> Path:
-    """A file under the project's ``assets/`` folder, wherever the page runs from."""
-    return project_root().joinpath("assets", *parts)
 
 
 def page_link(path: str | Path, page_dir: str | Path | None = None) -> str:

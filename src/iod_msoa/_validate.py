@@ -12,7 +12,7 @@ import pandas as pd
 from ._build import Reporter, area_table, default_out_dir, load_inputs, members
 from ._config import Config, load_config
 from ._geographies import VALIDATED, Geography, select
-from ._outputs import staged_output
+from ._outputs import output_folder, staged_output
 from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
 
 VALIDATION_FILE = "validation.csv"
@@ -126,7 +126,7 @@ def validate(
             f"{frames[-1]['measure'].nunique()} measures"
         )
     table = pd.concat(frames, ignore_index=True)
-    with staged_output(out_dir) as staging:
+    with output_folder(out_dir, reporter.step), staged_output(out_dir) as staging:
         table.to_csv(staging / VALIDATION_FILE, index=False)
     return ValidationResult(
         table=table,

@@ -1,24 +1,43 @@
-"""``iod-msoa build`` and ``iod-msoa validate``: one-line errors, progress on stderr."""
+"""``iod-msoa build`` and ``iod-msoa validate``: one-line errors, progress on stderr.
+
+Only the standard library is imported before ``main`` has set up its handlers, so even a
+Ctrl-C during start-up ends in one line, not a traceback.
+"""
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
-from ._build import build_many, version
-from ._config import CONFIG_ENV, INPUT_NAMES, load_config
-from ._errors import IodMsoaError
-from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED, select
-from ._sources import MANIFEST
-from ._validate import DEFAULT_VALIDATION, validate
+# Exit statuses: 1 a problem with inputs, settings or the output folder; 2 usage (argparse);
+# 128 + signal number when stopped by Ctrl-C (130) or SIGTERM (143), as shells do.
+EXIT_PROBLEM = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the same clean-up, so nothing half-written stays."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+    from pathlib import Path
+
+    from ._build import version
+    from ._config import CONFIG_ENV, INPUT_NAMES
+    from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
+    from ._sources import MANIFEST
+    from ._validate import DEFAULT_VALIDATION
+
     parser = argparse.ArgumentParser(
         prog="iod-msoa",
         description="English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs "
@@ -82,7 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_build(args: argparse.Namespace, config, console: Console) -> None:
+def _run_build(args: argparse.Namespace, config, console) -> None:
+    from ._build import build_many
+    from ._geographies import select
+
     geographies = select(args.geography)
     results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
     unverified: dict[str, None] = {}
@@ -103,7 +125,11 @@ def _run_build(args: argparse.Namespace, config, console: Console) -> None:
         )
 
 
-def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
+def _run_validate(args: argparse.Namespace, config, console) -> None:
+    from rich.table import Table
+
+    from ._validate import DEFAULT_VALIDATION, validate
+
     result = validate(
         config, args.out, progress=not args.quiet, geographies=args.geography or DEFAULT_VALIDATION
     )
@@ -132,7 +158,31 @@ def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 input problem, 2 usage)."""
+    """Entry point; returns the exit status (0 ok, 1 a problem, 2 usage, 130/143 stopped)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    # GDAL would print its own "ERROR n: ..." lines as well as raising: keep only ours.
+    os.environ.setdefault("CPL_LOG", os.devnull)
+    try:
+        return _main(argv)
+    except Terminated:
+        _say("iod-msoa: stopped (SIGTERM); earlier outputs are unchanged")
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        _say("iod-msoa: interrupted; earlier outputs are unchanged")
+        return 128 + signal.SIGINT
+
+
+def _say(line: str) -> None:
+    """One line on stderr, without rich (which may not be imported yet)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from rich.console import Console
+
+    from ._config import INPUT_NAMES, load_config
+    from ._errors import IodMsoaError
+
     args = _parser().parse_args(argv)
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
@@ -144,10 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
     except IodMsoaError as exc:
         errors.print(f"iod-msoa: error: {exc}", markup=False, soft_wrap=True)
-        return 1
-    except KeyboardInterrupt:
-        errors.print("iod-msoa: interrupted; earlier outputs are unchanged", markup=False)
-        return 130
+        return EXIT_PROBLEM
+    except OSError as exc:  # the environment, not the inputs: a full disk, a vanished folder
+        where = f" ({exc.filename})" if exc.filename else ""
+        errors.print(f"iod-msoa: error: {exc.strerror or exc}{where}", markup=False, soft_wrap=True)
+        return EXIT_PROBLEM
     return 0
 
 
