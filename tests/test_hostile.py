@@ -342,10 +342,10 @@ STOPS = [
     (signal.SIGINT, IMPORTING),
     (signal.SIGINT, "Resolving inputs"),
     (signal.SIGTERM, "Read and checked"),
-    (signal.SIGINT, "Writing GeoPackage"),
-    (signal.SIGTERM, "Writing GeoPackage"),
+    (signal.SIGINT, "writing GeoPackage"),
+    (signal.SIGTERM, "writing GeoPackage"),
     (signal.SIGKILL, "Read boundaries"),
-    (signal.SIGKILL, "Writing data dictionary"),
+    (signal.SIGKILL, "writing data dictionary"),
 ]
 
 

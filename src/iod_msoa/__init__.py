@@ -14,7 +14,18 @@ import importlib
 # Public name -> private module that defines it.
 _WHERE = {
     "aggregate": "_aggregate",
-    **dict.fromkeys(("BuildResult", "Inputs", "build", "load_inputs", "msoa_table"), "_build"),
+    **dict.fromkeys(
+        (
+            "BuildResult",
+            "Inputs",
+            "area_table",
+            "build",
+            "build_many",
+            "load_inputs",
+            "msoa_table",
+        ),
+        "_build",
+    ),
     **dict.fromkeys(("Config", "load_config"), "_config"),
     **dict.fromkeys(
         (
@@ -34,12 +45,15 @@ _WHERE = {
             "METRICS",
             "metrics_frame",
             "read_file7",
+            "read_geographies",
             "read_lad_summaries",
             "read_lookup",
             "read_names",
+            "read_summaries",
         ),
         "_schema",
     ),
+    **dict.fromkeys(("GEOGRAPHIES", "Geography", "geographies_frame"), "_geographies"),
     **dict.fromkeys(("MANIFEST", "resolve_inputs"), "_sources"),
     **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
 }

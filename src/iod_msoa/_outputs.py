@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import pyogrio.errors
 
 from ._errors import OutputError
+from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import sha256_file
 
@@ -37,18 +38,25 @@ try:
 except ImportError:  # Windows: no folder lock
     fcntl = None
 
-DATASET = "iod25_msoa"
+MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
+DATASET = MSOA.dataset
 CSV_DECIMALS = 6
 
-FILES = {
-    "csv": f"{DATASET}.csv",
-    "parquet": f"{DATASET}.parquet",
-    "gpkg": f"{DATASET}.gpkg",
-    "dictionary_csv": f"{DATASET}_dictionary.csv",
-    "dictionary_md": f"{DATASET}_dictionary.md",
-    "provenance": "provenance.json",
-    "datapackage": "datapackage.json",
-}
+
+def output_files(dataset: str) -> dict[str, str]:
+    """The files of one dataset (one geography): output key -> file name."""
+    return {
+        "csv": f"{dataset}.csv",
+        "parquet": f"{dataset}.parquet",
+        "gpkg": f"{dataset}.gpkg",
+        "dictionary_csv": f"{dataset}_dictionary.csv",
+        "dictionary_md": f"{dataset}_dictionary.md",
+        "provenance": "provenance.json",
+        "datapackage": "datapackage.json",
+    }
+
+
+FILES = output_files(DATASET)
 TABLE_FORMATS = {
     "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
@@ -63,15 +71,29 @@ LICENCE = {
 _HIGHER_MORE = "higher = more deprived"
 _LOWER_MORE = "1 = most deprived"
 
-# Identifier and population columns: description, unit.
-_FIXED_COLUMNS = {
+# Identifier columns with more to say than "<label> code/name": description, unit.
+_NAMED_COLUMNS = {
     "msoa21cd": ("MSOA code (December 2021 boundaries)", "ONS code"),
     "msoa21nm": ("MSOA name (ONS)", "text"),
     "msoa21hclnm": ("MSOA name (House of Commons Library)", "text"),
-    "lad24cd": ("Local authority district code (2024) containing the MSOA", "ONS code"),
-    "lad24nm": ("Local authority district name (2024)", "text"),
-    "n_lsoa": ("Number of LSOAs (2021) in the MSOA", "count"),
 }
+
+
+def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
+    """Identifier and count columns of a geography's table: description, unit."""
+    g = geography
+    columns = {g.code: (f"{g.label} code", "ONS code"), g.name: (f"{g.label} name", "text")}
+    if g.carries_lad:
+        columns |= {
+            "lad24cd": (
+                f"Local authority district code (2024) containing the {g.noun}",
+                "ONS code",
+            ),
+            "lad24nm": ("Local authority district name (2024)", "text"),
+        }
+    columns["n_lsoa"] = (f"Number of LSOAs (2021) in the {g.noun}", "count")
+    return columns | {k: v for k, v in _NAMED_COLUMNS.items() if k.startswith(g.key)}
+
 
 # Per-metric measures: description template, unit template, direction.
 _MEASURE_DOCS = {
@@ -80,11 +102,11 @@ _MEASURE_DOCS = {
         "{score_unit}",
         _HIGHER_MORE,
     ),
-    "rank": ("Rank of the {label} score among all MSOAs in England", "rank", _LOWER_MORE),
+    "rank": ("Rank of the {label} score among all {nouns} in England", "rank", _LOWER_MORE),
     "decile": (
-        "Decile of the {label} rank among MSOAs: ceil(rank x 10 / number of MSOAs)",
+        "Decile of the {label} rank among {nouns}: ceil(rank x 10 / number of {nouns})",
         "decile 1-10",
-        "1 = most deprived 10% of MSOAs",
+        "1 = most deprived 10% of {nouns}",
     ),
     "average_rank": (
         "Population-weighted mean of the LSOAs' national {label} ranks, reported MHCLG's way"
@@ -93,7 +115,7 @@ _MEASURE_DOCS = {
         _HIGHER_MORE,
     ),
     "proportion_most_deprived_10": (
-        "Share of the MSOA's LSOAs (by count) in the most deprived 10% of LSOAs in England"
+        "Share of the {noun}'s LSOAs (by count) in the most deprived 10% of LSOAs in England"
         " for {label}",
         "proportion 0-1",
         _HIGHER_MORE,
@@ -107,7 +129,7 @@ _MEASURE_DOCS = {
     ),
     "local_concentration": (
         "Local concentration: population-weighted mean reversed rank (33,756 - rank) of the"
-        " MSOA's most deprived LSOAs holding exactly 10% of its population ({label})",
+        " {noun}'s most deprived LSOAs holding exactly 10% of its population ({label})",
         "rank (1-33,755)",
         _HIGHER_MORE,
     ),
@@ -120,18 +142,18 @@ _MEASURE_DOCS = {
 }
 
 
-def data_dictionary(columns: list[str]) -> pd.DataFrame:
+def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataFrame:
     """Describe every output column (meaning, unit, denominator, direction) from METRICS."""
     denominators = {d.short: d.label for d in DENOMINATORS}
+    fixed = _fixed_columns(geography)
     rows = []
     for col in columns:
-        if col in _FIXED_COLUMNS:
-            desc, unit = _FIXED_COLUMNS[col]
+        if col in fixed:
+            desc, unit = fixed[col]
             rows.append((col, desc, unit, "", "", ""))
         elif col in denominators:
-            rows.append(
-                (col, f"{denominators[col]}, summed over the MSOA's LSOAs", "people", "", "", "")
-            )
+            summed = f"{denominators[col]}, summed over the {geography.noun}'s LSOAs"
+            rows.append((col, summed, "people", "", "", ""))
         else:
             short, measure = _split_metric_column(col)
             metric = METRIC_BY_SHORT[short]
@@ -141,6 +163,8 @@ def data_dictionary(columns: list[str]) -> pd.DataFrame:
                 "label_lower": metric.label.lower(),
                 "denominator": denominators[metric.denominator].lower(),
                 "score_unit": metric.score_unit,
+                "noun": geography.noun,
+                "nouns": geography.nouns,
             }
             rows.append(
                 (
@@ -148,7 +172,7 @@ def data_dictionary(columns: list[str]) -> pd.DataFrame:
                     desc.format(**fields),
                     unit.format(**fields),
                     denominators[metric.denominator],
-                    direction,
+                    direction.format(**fields),
                     metric.short,
                 )
             )
@@ -165,15 +189,19 @@ def _split_metric_column(col: str) -> tuple[str, str]:
     raise KeyError(f"no description for output column {col!r}")
 
 
-def dictionary_markdown(dictionary: pd.DataFrame, provenance: dict[str, Any]) -> str:
+def dictionary_markdown(
+    dictionary: pd.DataFrame, provenance: dict[str, Any], geography: Geography = MSOA
+) -> str:
     """The data dictionary as a Markdown page, with the licence and sources."""
+    g = geography
     lines = [
-        f"# {DATASET}: data dictionary",
+        f"# {g.dataset}: data dictionary",
         "",
-        f"English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs; "
-        f"{provenance['rows']:,} rows, one per MSOA in England. Package version "
+        f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.nouns}; "
+        f"{provenance['rows']:,} rows, one per {g.noun} in England. Package version "
         f"{provenance['version']}, built {provenance['created']}.",
         "",
+        *([f"**Best fit.** {g.note}", ""] if g.note else []),
         "| column | description | unit | denominator | direction |",
         "|---|---|---|---|---|",
     ]
@@ -198,7 +226,11 @@ def _field_type(dtype: Any) -> str:
 
 
 def datapackage(
-    folder: Path, table: pd.DataFrame, dictionary: pd.DataFrame, provenance: dict[str, Any]
+    folder: Path,
+    table: pd.DataFrame,
+    dictionary: pd.DataFrame,
+    provenance: dict[str, Any],
+    geography: Geography = MSOA,
 ) -> dict[str, Any]:
     """A Frictionless data package describing every file: rows, bytes, sha256 and fields.
 
@@ -210,7 +242,7 @@ def datapackage(
         for r in dictionary.itertuples()
     ]
     resources = []
-    for key, name in FILES.items():
+    for key, name in output_files(geography.dataset).items():
         if key == "datapackage":
             continue
         path = folder / name
@@ -224,12 +256,13 @@ def datapackage(
             resource |= {
                 "mediatype": TABLE_FORMATS[key],
                 "rows": len(table),
-                "schema": {"fields": fields, "primaryKey": "msoa21cd"},
+                "schema": {"fields": fields, "primaryKey": geography.code},
             }
         resources.append(resource)
     return {
-        "name": DATASET.replace("_", "-"),
-        "title": "English Indices of Deprivation 2025 for MSOAs (2021)",
+        "name": geography.dataset.replace("_", "-"),
+        "title": f"English Indices of Deprivation 2025 for {geography.title}",
+        **({"description": geography.note} if geography.note else {}),
         "version": provenance["version"],
         "created": provenance["created"],
         "licenses": [LICENCE],
@@ -485,16 +518,18 @@ def write_dataset(
     geometry: gpd.GeoSeries,
     provenance: dict[str, Any],
     step: Callable[[str], None] = lambda _: None,
+    geography: Geography = MSOA,
 ) -> dict[str, Path]:
     """Write every output file of the dataset into ``staging``; return their names."""
-    paths = {key: staging / name for key, name in FILES.items()}
+    files = output_files(geography.dataset)
+    paths = {key: staging / name for key, name in files.items()}
     gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
     with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL writes while pyarrow writes
         step("GeoPackage, CSV and Parquet")
         gpkg = pool.submit(
             gdf.to_file,
             paths["gpkg"],
-            layer=DATASET,
+            layer=geography.dataset,
             driver="GPKG",
             engine="pyogrio",
             use_arrow=True,
@@ -511,9 +546,11 @@ def write_dataset(
         pq.write_table(full.replace_schema_metadata(metadata), paths["parquet"])
         gpkg.result()
     step("data dictionary")
-    dictionary = data_dictionary(list(table.columns))
+    dictionary = data_dictionary(list(table.columns), geography)
     dictionary.to_csv(paths["dictionary_csv"], index=False)
-    paths["dictionary_md"].write_text(dictionary_markdown(dictionary, provenance), encoding="utf-8")
+    markdown = dictionary_markdown(dictionary, provenance, geography)
+    paths["dictionary_md"].write_text(markdown, encoding="utf-8")
     write_json(paths["provenance"], provenance)
-    write_json(paths["datapackage"], datapackage(staging, table, dictionary, provenance))
-    return {key: Path(FILES[key]) for key in FILES}
+    package = datapackage(staging, table, dictionary, provenance, geography)
+    write_json(paths["datapackage"], package)
+    return {key: Path(name) for key, name in files.items()}

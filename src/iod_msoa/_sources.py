@@ -629,6 +629,13 @@ def resolve_input(
         cached = _from_cache(source, target, warn)
         if cached is not None:
             return cached
+    if not source.url:
+        option = source.name.replace("_", "-")
+        raise SourceError(
+            f"{source.name} ({source.title}) has no official download: give its path as a "
+            f'local input ({source.name} = "PATH" under [inputs] in the config, or '
+            f"--{option} PATH)."
+        )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(target)
