@@ -342,7 +342,6 @@ STOPS = [
     (signal.SIGINT, IMPORTING),
     (signal.SIGINT, "Resolving inputs"),
     (signal.SIGTERM, "Read and checked"),
-    (signal.SIGINT, "writing GeoPackage"),
     (signal.SIGTERM, "writing GeoPackage"),
     (signal.SIGKILL, "Read boundaries"),
     (signal.SIGKILL, "writing data dictionary"),
