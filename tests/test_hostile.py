@@ -790,7 +790,9 @@ def test_input_that_is_a_folder(tmp_path, capsys, config):
 
 
 @needs_inputs
-def test_row_order_and_a_bom_do_not_change_the_csv(good_output, tmp_path, capsys, config, file7_lines):
+def test_row_order_and_a_bom_do_not_change_the_csv(
+    good_output, tmp_path, capsys, config, file7_lines
+):
     rng = random.Random(7)
     rows = file7_lines[1:]
     rng.shuffle(rows)
