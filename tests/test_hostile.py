@@ -765,6 +765,15 @@ def test_a_missing_shape_is_named(
 
 
 @needs_inputs
+def test_boundaries_with_the_wrong_crs(earlier, tmp_path, capsys, config, small_boundaries):
+    bad = tmp_path / "msoa.gpkg"
+    small_boundaries.set_crs(27700, allow_override=True).to_file(bad, driver="GPKG")
+    err = build_fails(capsys, config, earlier, "--boundaries", str(bad))
+    assert "6856 area(s) lie outside England" in err
+    assert "coordinate reference system" in err
+
+
+@needs_inputs
 def test_boundaries_given_as_a_csv(earlier, capsys, config):
     names = INPUTS / INPUT_FILES["names"]
     err = build_fails(capsys, config, earlier, "--boundaries", str(names))

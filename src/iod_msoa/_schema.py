@@ -32,6 +32,7 @@ LAD_CODE_PATTERN: str = _SCHEMA["lad_code_pattern"]
 IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
 MAX_LSOA_POPULATION: int = _SCHEMA["max_lsoa_population"]
 MAX_ABS_SCORE: float = _SCHEMA["max_abs_score"]
+ENGLAND_BOUNDS: tuple[float, float, float, float] = tuple(_SCHEMA["england_bounds"])
 MAX_PROBLEMS = 3  # problems listed in one message; the rest are counted
 MAX_ROWS = 3  # rows listed for one problem
 
@@ -508,6 +509,17 @@ def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeri
         raise SchemaError(
             f"{source}: {empty.sum()} MSOA(s) have an empty, missing (NULL) or collapsed "
             f"boundary: {shown}"
+        )
+    west, south, east, north = ENGLAND_BOUNDS
+    box = aligned.to_crs(4326).bounds
+    outside = (
+        (box["minx"] < west) | (box["maxx"] > east) | (box["miny"] < south) | (box["maxy"] > north)
+    ).to_numpy()
+    if outside.any():
+        shown = ", ".join(codes[outside].head(10))
+        raise SchemaError(
+            f"{source}: {outside.sum()} area(s) lie outside England ({west}..{east} E, "
+            f"{south}..{north} N): {shown}. Is the file's coordinate reference system right?"
         )
     return aligned
 
