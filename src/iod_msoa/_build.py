@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +20,17 @@ from rich.console import Console
 
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
-from ._errors import SchemaError, UnmatchedAreaError
-from ._outputs import DATASET, FILES, staged_output, write_dataset
+from ._errors import ConfigError, SchemaError, UnmatchedAreaError
+from ._outputs import (
+    DATASET,
+    FILES,
+    VALIDATION_FILE,
+    listed_resource,
+    register_file,
+    staged_output,
+    stale_files,
+    write_dataset,
+)
 from ._schema import align_boundaries, read_boundaries, read_file7, read_lookup, read_names
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
@@ -31,6 +42,7 @@ _TABLE_READERS = {
     "names": ("names", read_names),
 }
 ID_COLUMNS = ["msoa21cd", "msoa21nm", "msoa21hclnm", "lad24cd", "lad24nm"]
+EPOCH_ENV = "SOURCE_DATE_EPOCH"  # https://reproducible-builds.org/specs/source-date-epoch/
 
 
 def version() -> str:
@@ -48,7 +60,8 @@ class Reporter:
     """Progress lines on stderr, so stdout stays clean for the summary or pipes."""
 
     def __init__(self, enabled: bool) -> None:
-        self.console = Console(stderr=True, quiet=not enabled, highlight=False)
+        # soft_wrap: a long path stays on one line (a terminal wraps it; a log keeps it whole)
+        self.console = Console(stderr=True, quiet=not enabled, highlight=False, soft_wrap=True)
         self.start = time.perf_counter()
 
     def step(self, message: str) -> None:
@@ -139,9 +152,37 @@ def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) ->
     return table[ID_COLUMNS + rest].reset_index(drop=True)
 
 
-def fingerprint(resolved: dict[str, ResolvedInput]) -> str:
-    """What the outputs depend on: package version and each input's sha256."""
-    key = {"version": version(), "inputs": {n: r.sha256 for n, r in sorted(resolved.items())}}
+def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
+    """The time the outputs record, and where it came from.
+
+    ``$SOURCE_DATE_EPOCH`` when set, else the newest input file's modification time: never
+    the clock, so two builds from the same inputs write the same bytes.
+    """
+    epoch = os.environ.get(EPOCH_ENV, "").strip()
+    if epoch:
+        try:
+            seconds = int(epoch)
+            when = datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise ConfigError(
+                f"{EPOCH_ENV}={epoch!r} is not a whole number of seconds since 1970-01-01 UTC; "
+                f"fix it or unset it"
+            ) from exc
+        source = EPOCH_ENV
+    else:
+        seconds = int(max(r.path.stat().st_mtime for r in resolved.values()))
+        when = datetime.fromtimestamp(seconds, UTC)
+        source = "modification time of the newest input file"
+    return when.isoformat(timespec="seconds"), source
+
+
+def fingerprint(resolved: dict[str, ResolvedInput], created: str) -> str:
+    """What the outputs depend on: package version, each input's sha256 and the build time."""
+    key = {
+        "version": version(),
+        "created": created,
+        "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
+    }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -158,6 +199,8 @@ class BuildResult:
 
     def __post_init__(self) -> None:
         self.paths = {key: self.out_dir / name for key, name in FILES.items()}
+        if (self.out_dir / VALIDATION_FILE).is_file():  # kept only when made from these inputs
+            self.paths["validation"] = self.out_dir / VALIDATION_FILE
 
     @property
     def unverified(self) -> list[str]:
@@ -165,16 +208,30 @@ class BuildResult:
 
 
 def _current(out_dir: Path, fp: str) -> dict[str, Any] | None:
-    """The existing provenance if the outputs there were built from the same inputs."""
+    """The existing provenance if the outputs there were built from the same inputs and
+    every file still has the sha256 that datapackage.json records (none edited or damaged).
+    """
     try:
         provenance = json.loads((out_dir / FILES["provenance"]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if provenance.get("fingerprint") != fp:
-        return None
-    if not all((out_dir / name).is_file() for name in FILES.values()):
+    if provenance.get("fingerprint") != fp or stale_files(out_dir):
         return None
     return provenance
+
+
+def _validation_to_keep(out_dir: Path, resolved: dict[str, ResolvedInput]) -> dict | None:
+    """The earlier ``validation.csv``'s entry, if it was made from this build's File 7 by this
+    version (then it still describes the new outputs); else ``None``.
+    """
+    listed = listed_resource(out_dir, VALIDATION_FILE)
+    if listed is None:
+        return None
+    made_from = listed.get("iod_msoa", {})
+    same = made_from.get("version") == version() and (
+        made_from.get("inputs", {}).get("file7") == resolved["file7"].sha256
+    )
+    return listed if same else None
 
 
 def build(
@@ -189,7 +246,8 @@ def build(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
     resolved = resolve(config, BUILD_INPUTS, progress=progress, reporter=reporter)
-    fp = fingerprint(resolved)
+    created, created_from = build_time(resolved)
+    fp = fingerprint(resolved, created)
     if not force and (existing := _current(out_dir, fp)) is not None:
         reporter.step(f"Outputs in {out_dir} are current; nothing to do (use --force to rebuild)")
         table = pd.read_parquet(out_dir / FILES["parquet"])
@@ -206,7 +264,8 @@ def build(
         "dataset": DATASET,
         "package": "iod-msoa",
         "version": version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": created,
+        "created_from": created_from,
         "rows": len(table),
         "fingerprint": fp,
         "allow_unverified": config.allow_unverified,
@@ -214,9 +273,16 @@ def build(
         "inputs": {n: r.as_dict() for n, r in resolved.items()},
         "official_urls": {n: MANIFEST[n].url for n in resolved},
     }
+    validation = _validation_to_keep(out_dir, resolved)
     with staged_output(out_dir) as staging:
         write_dataset(
             staging, table, geometry, provenance, step=lambda s: reporter.step(f"Writing {s}")
         )
+        if validation is not None:
+            shutil.copyfile(out_dir / VALIDATION_FILE, staging / VALIDATION_FILE)
+            about = {k: v for k, v in validation.items() if k not in ("bytes", "hash")}
+            register_file(staging, VALIDATION_FILE, about)
+    if validation is None:  # made from other inputs: it must not pass for this build's
+        (out_dir / VALIDATION_FILE).unlink(missing_ok=True)
     reporter.step(f"Wrote {len(FILES)} files to {out_dir}")
     return BuildResult(out_dir, table, provenance, seconds=reporter.elapsed())

@@ -25,3 +25,7 @@ class SchemaError(IodMsoaError):
 
 class UnmatchedAreaError(IodMsoaError):
     """LSOAs that the lookup cannot place in a target area (or areas split across parents)."""
+
+
+class MismatchError(IodMsoaError):
+    """``validate --strict``: measures that should reproduce MHCLG's figures do not."""

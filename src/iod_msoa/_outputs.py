@@ -1,4 +1,4 @@
-"""Writing the dataset: CSV, Parquet, GeoPackage, data dictionary and provenance, atomically.
+"""Writing the dataset: CSV, Parquet, GeoPackage, Excel, data dictionary and provenance.
 
 Everything is written into a staging folder beside the output folder and moved into place
 only when every file is complete, so a failed build leaves an earlier good output intact.
@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+import pyogrio
 
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import sha256_file
+from ._xlsx import write_xlsx
 
 DATASET = "iod25_msoa"
 CSV_DECIMALS = 6
@@ -32,16 +35,23 @@ FILES = {
     "csv": f"{DATASET}.csv",
     "parquet": f"{DATASET}.parquet",
     "gpkg": f"{DATASET}.gpkg",
+    "xlsx": f"{DATASET}.xlsx",
     "dictionary_csv": f"{DATASET}_dictionary.csv",
     "dictionary_md": f"{DATASET}_dictionary.md",
     "provenance": "provenance.json",
     "datapackage": "datapackage.json",
 }
-TABLE_FORMATS = {
-    "csv": "text/csv",
+VALIDATION_FILE = "validation.csv"  # written by ``iod-msoa validate`` into the package
+# The CSV is the package's table: Frictionless clients read and check it against its schema.
+# The other formats hold the same table but are declared as files, which clients check by
+# size and sha256 only (they cannot count rows in Parquet, GeoPackage or Excel).
+TABLE_FORMATS = {"csv": "text/csv"}
+FILE_FORMATS = {
     "parquet": "application/vnd.apache.parquet",
     "gpkg": "application/geopackage+sqlite3",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+GPKG_VERSION = "1.2"  # opens without warnings in GDAL 3.6 / QGIS LTR (GDAL >= 3.7 writes 1.4)
 LICENCE = {
     "name": "OGL-UK-3.0",
     "title": "Open Government Licence v3.0",
@@ -185,6 +195,17 @@ def _field_type(dtype: Any) -> str:
     return "string"
 
 
+def file_resource(folder: Path, name: str, key: str | None = None) -> dict[str, Any]:
+    """A data package entry for one file: its name, size and sha256."""
+    path = folder / name
+    return {
+        "name": key or path.stem.replace("_", "-"),
+        "path": name,
+        "bytes": path.stat().st_size,
+        "hash": f"sha256:{sha256_file(path)}",
+    }
+
+
 def datapackage(
     folder: Path, table: pd.DataFrame, dictionary: pd.DataFrame, provenance: dict[str, Any]
 ) -> dict[str, Any]:
@@ -201,19 +222,16 @@ def datapackage(
     for key, name in FILES.items():
         if key == "datapackage":
             continue
-        path = folder / name
-        resource: dict[str, Any] = {
-            "name": key,
-            "path": name,
-            "bytes": path.stat().st_size,
-            "hash": f"sha256:{sha256_file(path)}",
-        }
+        resource = file_resource(folder, name, key)
         if key in TABLE_FORMATS:
             resource |= {
+                "type": "table",
                 "mediatype": TABLE_FORMATS[key],
                 "rows": len(table),
                 "schema": {"fields": fields, "primaryKey": "msoa21cd"},
             }
+        elif key in FILE_FORMATS:
+            resource |= {"type": "file", "mediatype": FILE_FORMATS[key]}
         resources.append(resource)
     return {
         "name": DATASET.replace("_", "-"),
@@ -227,6 +245,44 @@ def datapackage(
         ],
         "resources": resources,
     }
+
+
+def stale_files(folder: Path) -> list[str]:
+    """Files listed in ``folder``'s datapackage.json that are missing or differ from it.
+
+    A missing or unreadable datapackage.json makes every output stale.
+    """
+    try:
+        package = json.loads((folder / FILES["datapackage"]).read_text(encoding="utf-8"))
+        listed = {r["path"]: r for r in package["resources"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return list(FILES.values())
+    stale = [name for name in FILES.values() if name not in listed and name != FILES["datapackage"]]
+    for name, resource in listed.items():
+        path = folder / name
+        if not path.is_file() or file_resource(folder, name)["hash"] != resource.get("hash"):
+            stale.append(name)
+    return stale
+
+
+def register_file(folder: Path, name: str, about: dict[str, Any]) -> None:
+    """Add (or replace) ``name``'s entry in ``folder``'s datapackage.json, with ``about``."""
+    path = folder / FILES["datapackage"]
+    package = json.loads(path.read_text(encoding="utf-8"))
+    others = [r for r in package["resources"] if r["path"] != name]
+    package["resources"] = [*others, file_resource(folder, name) | about]
+    write_json(path, package)
+
+
+def listed_resource(folder: Path, name: str) -> dict[str, Any] | None:
+    """``name``'s entry in ``folder``'s datapackage.json, if the file is there and unchanged."""
+    try:
+        package = json.loads((folder / FILES["datapackage"]).read_text(encoding="utf-8"))
+        resource = next(r for r in package["resources"] if r["path"] == name)
+        current = file_resource(folder, name)
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+    return resource if resource.get("hash") == current["hash"] else None
 
 
 def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
@@ -252,8 +308,66 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextmanager
+def gdal_config(options: dict[str, str]) -> Iterator[None]:
+    """GDAL configuration options set for the duration of a block, then unset."""
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(dict.fromkeys(options))
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def xlsx_notes(provenance: dict[str, Any], rows: int) -> list[tuple[str, str]]:
+    """The workbook's Notes: what it holds, how it was made, licence and provenance."""
+    inputs = provenance["inputs"]
+    notes = [
+        (
+            "What",
+            f"The English Indices of Deprivation 2025 (IoD2025) aggregated from LSOAs to MSOAs "
+            f"(2021): {rows:,} rows, one per MSOA in England. Rank 1 and decile 1 are the "
+            "most deprived.",
+        ),
+        (
+            "Method",
+            "Each MSOA score is the mean of its LSOAs' scores weighted by the metric's "
+            "population denominator; MSOAs are ranked by score (1 = highest) and put in "
+            "deciles with ceil(rank x 10 / number of MSOAs). The summary measures follow the "
+            "IoD2025 Technical Report and reproduce MHCLG's local authority summaries.",
+        ),
+        (
+            "Precision",
+            "Numbers rounded to 6 decimals, as in the CSV; the Parquet file has full precision.",
+        ),
+        ("Licence", f"{LICENCE['title']} ({LICENCE['path']})"),
+        *(
+            (f"Source: {i['title']}", f"{i['attribution']} Licence: {i['licence']}.")
+            for i in inputs.values()
+        ),
+        ("Package", f"iod-msoa {provenance['version']}"),
+        ("Built", f"{provenance['created']} ({provenance['created_from']})"),
+        *(
+            (
+                f"Input: {name}",
+                f"{i['file']}, {i['size']:,} bytes, sha256 {i['sha256']} ({i['status']})",
+            )
+            for name, i in inputs.items()
+        ),
+    ]
+    if provenance["unverified"]:
+        notes.append(
+            (
+                "Warning",
+                "Built from inputs whose checksum differs from the official files: "
+                + ", ".join(provenance["unverified"])
+                + ". Figures may differ from the official release.",
+            )
+        )
+    return notes
 
 
 def write_dataset(
@@ -263,11 +377,21 @@ def write_dataset(
     provenance: dict[str, Any],
     step: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Path]:
-    """Write every output file of the dataset into ``staging``; return their names."""
+    """Write every output file of the dataset into ``staging``; return their names.
+
+    Every file depends only on the table and ``provenance`` (whose ``created`` is the
+    build's fixed time), so the same inputs give the same bytes.
+    """
     paths = {key: staging / name for key, name in FILES.items()}
+    created = datetime.fromisoformat(provenance["created"])
     gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL writes while pyarrow writes
-        step("GeoPackage, CSV and Parquet")
+    dictionary = data_dictionary(list(table.columns))
+    rounded = csv_ready(table)
+    # GDAL stamps the GeoPackage with the time it is written unless told the time to use.
+    gdal_time = {"OGR_CURRENT_DATE": created.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+    # GDAL and XlsxWriter work in threads while pyarrow writes the CSV and Parquet.
+    with gdal_config(gdal_time), ThreadPoolExecutor(max_workers=2) as pool:
+        step("GeoPackage, Excel, CSV and Parquet")
         gpkg = pool.submit(
             gdf.to_file,
             paths["gpkg"],
@@ -275,20 +399,30 @@ def write_dataset(
             driver="GPKG",
             engine="pyogrio",
             use_arrow=True,
+            dataset_options={"VERSION": GPKG_VERSION},
             layer_metadata={
                 "version": str(provenance["version"]),
                 "unverified_inputs": ",".join(provenance["unverified"]) or "none",
             },
         )
-        arrow = pa.Table.from_pandas(csv_ready(table), preserve_index=False)
+        xlsx = pool.submit(
+            write_xlsx,
+            paths["xlsx"],
+            rounded,
+            dictionary,
+            xlsx_notes(provenance, len(table)),
+            title="English Indices of Deprivation 2025 for MSOAs (2021)",
+            created=created,
+        )
+        arrow = pa.Table.from_pandas(rounded, preserve_index=False)
         pa_csv.write_csv(arrow, paths["csv"], pa_csv.WriteOptions(quoting_style="needed"))
         about = json.dumps({k: provenance[k] for k in ("version", "created", "unverified")})
         full = pa.Table.from_pandas(table, preserve_index=False)
         metadata = {**(full.schema.metadata or {}), b"iod_msoa": about.encode()}
         pq.write_table(full.replace_schema_metadata(metadata), paths["parquet"])
         gpkg.result()
+        xlsx.result()
     step("data dictionary")
-    dictionary = data_dictionary(list(table.columns))
     dictionary.to_csv(paths["dictionary_csv"], index=False)
     paths["dictionary_md"].write_text(dictionary_markdown(dictionary, provenance), encoding="utf-8")
     write_json(paths["provenance"], provenance)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ._aggregate import aggregate
-from ._build import Reporter, default_out_dir, load_inputs
+from ._build import Inputs, Reporter, default_out_dir, load_inputs, version
 from ._config import Config, load_config
-from ._outputs import staged_output
+from ._errors import ConfigError
+from ._outputs import FILES, VALIDATION_FILE, register_file, staged_output
 from ._schema import METRICS, PUBLISHED_MEASURES, read_lad_summaries
 
-VALIDATION_FILE = "validation.csv"
 VALIDATION_COLUMNS = [
     "lad24cd",
     "lad24nm",
@@ -76,6 +78,13 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def exact_lads(comparison: pd.DataFrame) -> pd.Index:
+    """LADs where every measure not flagged as an estimate matches MHCLG to its rounding."""
+    exact = comparison[comparison["note"].fillna("") == ""]
+    matches = exact.groupby("lad24cd")["matches_published_rounding"].all()
+    return matches.index[matches]
+
+
 @dataclass
 class ValidationResult:
     """The comparison table, its summary, where it was written and how trustworthy the input."""
@@ -84,6 +93,43 @@ class ValidationResult:
     summary: pd.DataFrame
     path: Path
     file7_status: str
+
+    @property
+    def mismatches(self) -> pd.DataFrame:
+        """Comparisons that should match (not estimates) but do not."""
+        exact = self.table["note"].fillna("") == ""
+        return self.table[exact & ~self.table["matches_published_rounding"]]
+
+
+def _about(inputs: Inputs) -> dict:
+    """validation.csv's data package entry: what it is and the inputs it was made from."""
+    return {
+        "name": "validation",
+        "type": "table",
+        "mediatype": "text/csv",
+        "description": "LSOA -> local authority (2024) with this package's engine, compared with "
+        "MHCLG's published local authority summaries (File 10): one row per LAD and measure",
+        "iod_msoa": {
+            "version": version(),
+            "inputs": {n: r.sha256 for n, r in sorted(inputs.resolved.items())},
+        },
+    }
+
+
+def _check_same_file7(out_dir: Path, inputs: Inputs) -> None:
+    """Refuse to put a validation of one File 7 beside outputs built from another."""
+    try:
+        provenance = json.loads((out_dir / FILES["provenance"]).read_text(encoding="utf-8"))
+        built_from = provenance["inputs"]["file7"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # not a build of ours: nothing to contradict
+    ours = inputs.resolved["file7"]
+    if built_from != ours.sha256:
+        raise ConfigError(
+            f"{out_dir} holds outputs built from another File 7 (sha256 {built_from[:12]}…) "
+            f"than {ours.path.name} (sha256 {ours.sha256[:12]}…): run `iod-msoa build` with the "
+            "same inputs first, or give validate another --out folder"
+        )
 
 
 def validate(
@@ -102,8 +148,14 @@ def validate(
     reporter.step(
         f"Compared {ours.shape[0]} LADs with File 10 on {table['measure'].nunique()} measures"
     )
+    package = out_dir / FILES["datapackage"]
+    if package.is_file():
+        _check_same_file7(out_dir, inputs)
     with staged_output(out_dir) as staging:
         table.to_csv(staging / VALIDATION_FILE, index=False)
+        if package.is_file():  # the build's package lists it, with the inputs it came from
+            shutil.copyfile(package, staging / package.name)
+            register_file(staging, VALIDATION_FILE, _about(inputs))
     return ValidationResult(
         table=table,
         summary=summarise(table),

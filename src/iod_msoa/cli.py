@@ -12,9 +12,12 @@ from rich.table import Table
 
 from ._build import build, version
 from ._config import CONFIG_ENV, INPUT_NAMES, load_config
-from ._errors import IodMsoaError
+from ._errors import IodMsoaError, MismatchError
+from ._site import human_size
 from ._sources import MANIFEST
-from ._validate import validate
+from ._validate import exact_lads, validate
+
+NAMES_SHOWN = 30  # areas named in the validation summary before "and N more"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,15 +55,20 @@ def _parser() -> argparse.ArgumentParser:
         "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
-    commands.add_parser(
+    validate_cmd = commands.add_parser(
         "validate",
         parents=[common],
         help="reproduce MHCLG's local authority summaries (File 10) with the same engine",
     )
+    validate_cmd.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 if any measure that should match MHCLG (not an estimate) does not",
+    )
     return parser
 
 
-def _run_build(args: argparse.Namespace, config, console: Console) -> None:
+def _run_build(args: argparse.Namespace, config, console: Console) -> int:
     result = build(config, args.out, progress=not args.quiet, force=args.force)
     table = result.table
     verb = "Already current" if result.skipped else "Built"
@@ -69,19 +77,22 @@ def _run_build(args: argparse.Namespace, config, console: Console) -> None:
         f"in {result.seconds:.1f} s -> {result.out_dir}"
     )
     for path in result.paths.values():
-        console.print(f"  {path.name}  ({path.stat().st_size / 1e6:.1f} MB)")
+        console.print(f"  {path.name}  ({human_size(path.stat().st_size)})")
     if result.unverified:
         console.print(
             "[bold yellow]Unverified inputs[/] (checksum differs from the official file): "
             + ", ".join(result.unverified)
         )
+    return 0
 
 
-def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
+def _run_validate(args: argparse.Namespace, config, console: Console) -> int:
     result = validate(config, args.out, progress=not args.quiet)
     table = Table(title="LSOA -> LAD 2024 with our engine vs MHCLG File 10")
-    for col in ("measure", "LADs matching published rounding", "max |diff|"):
-        table.add_column(col)
+    longest = int(result.summary["measure"].str.len().max()) + 3  # room for footnote marks
+    table.add_column("measure", no_wrap=True, min_width=longest)
+    table.add_column("LADs matching", justify="right")
+    table.add_column("max |diff|", justify="right")
     notes = dict.fromkeys(n for n in result.summary["note"] if n)
     marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
     for row in result.summary.itertuples():
@@ -99,27 +110,47 @@ def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
             "differences can come from its values rather than the method; where its rows are "
             "official, every measure but scale should match to published rounding."
         )
+    exact = exact_lads(result.table)
+    n_lads = result.table["lad24cd"].nunique()
+    names = result.table.drop_duplicates("lad24cd").set_index("lad24cd")["lad24nm"]
+    shown = sorted(names.loc[exact])
+    listed = ", ".join(shown[:NAMES_SHOWN])
+    if len(shown) > NAMES_SHOWN:
+        listed += f" and {len(shown) - NAMES_SHOWN} more"
+    console.print(
+        f"{len(exact)} of {n_lads} LADs match MHCLG on every exact measure"
+        + (f": {listed}" if shown else "")
+    )
     console.print(f"Wrote {result.path}")
+    wrong = result.mismatches
+    if args.strict and len(wrong):
+        raise MismatchError(
+            f"--strict: {len(wrong):,} comparisons that should match MHCLG do not "
+            f"({wrong['lad24cd'].nunique()} LADs, {wrong['measure'].nunique()} measures); "
+            f"see {result.path}"
+        )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 input problem, 2 usage)."""
     args = _parser().parse_args(argv)
-    console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    # soft_wrap: lines are not broken at 80 columns when output goes to a file or pipe
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         inputs = {n: getattr(args, n) for n in INPUT_NAMES if getattr(args, n) is not None}
         config = load_config(args.config).with_overrides(
             allow_unverified=args.allow_unverified, inputs=inputs, cache_dir=args.cache_dir
         )
-        {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
+        run = {"build": _run_build, "validate": _run_validate}[args.command]
+        return run(args, config, console)
     except IodMsoaError as exc:
-        errors.print(f"iod-msoa: error: {exc}", markup=False, soft_wrap=True)
+        errors.print(f"iod-msoa: error: {exc}", markup=False)
         return 1
     except KeyboardInterrupt:
         errors.print("iod-msoa: interrupted; earlier outputs are unchanged", markup=False)
         return 130
-    return 0
 
 
 if __name__ == "__main__":
