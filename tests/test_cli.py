@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iod_msoa import cli
+from iod_msoa import _validate, cli
 from iod_msoa._sources import MANIFEST, Source
 
 from .realdata import FILES, INPUTS, needs_inputs, write_config
@@ -182,7 +182,7 @@ def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path,
     args = ["validate", "--config", str(config), "--out", str(good_output), "--quiet"]
     assert cli.main(args) == 0  # the stand-in differs from MHCLG outside six LADs
     out = capsys.readouterr().out
-    assert "6 of 296 LADs match MHCLG on every exact measure: Adur, Blackpool, Bury" in out
+    assert "6 of 296 local authorities match MHCLG on every exact measure: Adur, Blackpool" in out
     assert cli.main([*args, "--strict"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("iod-msoa: error: --strict: ") and "\n" not in err
@@ -190,14 +190,14 @@ def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path,
 
 
 def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_path, monkeypatch):
-    real = cli.validate
+    real = _validate.validate
 
     def only_matching(*args, **kwargs):
         result = real(*args, **kwargs)
         result.table = result.table[result.table["matches_published_rounding"]]
         return result
 
-    monkeypatch.setattr(cli, "validate", only_matching)
+    monkeypatch.setattr(_validate, "validate", only_matching)
     args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(good_output)]
     assert cli.main([*args, "--quiet", "--strict"]) == 0
 
@@ -214,7 +214,7 @@ def test_progress_and_summary_keep_long_paths_whole_when_not_a_terminal(tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert str(INPUTS / FILES["boundaries"]) in result.stderr  # not broken over lines
-    assert f"Wrote 8 files to {out}" in result.stderr
+    assert f"msoa21: wrote 8 files to {out}" in result.stderr
     assert f"-> {out}" in result.stdout
     sizes = dict(re.findall(r"^  (\S+)  \((.+)\)$", result.stdout, flags=re.M))
     assert sizes["provenance.json"].endswith(" kB") and sizes["iod25_msoa.csv"].endswith(" MB")

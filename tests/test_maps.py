@@ -211,7 +211,7 @@ def test_correlation_heatmap(areas):
 def test_validation_scatter_highlights(palette):
     comparison = pd.DataFrame(
         {
-            "lad24cd": ["A", "B", "A", "B"],
+            "area_code": ["A", "B", "A", "B"],
             "measure": ["imd_average_score", "imd_average_score", "imd_extent", "imd_extent"],
             "ours": [1.0, 2.0, 0.1, 0.2],
             "published": [1.0, 2.1, 0.1, 0.25],

@@ -569,8 +569,9 @@ def test_local_tables(small):
 def test_validation_helpers():
     comparison = pd.DataFrame(
         {
-            "lad24cd": ["A", "B", "A", "B", "A", "B"],
-            "lad24nm": ["Ayton", "Beeton"] * 3,
+            "geography": ["lad24"] * 6,
+            "area_code": ["A", "B", "A", "B", "A", "B"],
+            "area_name": ["Ayton", "Beeton"] * 3,
             "measure": ["imd_average_score"] * 2
             + ["imd_proportion_most_deprived_10"] * 2
             + ["income_scale"] * 2,
@@ -581,11 +582,12 @@ def test_validation_helpers():
     )
     comparison["diff"] = comparison["ours"] - comparison["published"]
     comparison["matches_published_rounding"] = comparison["diff"].abs() < 0.01
-    assert list(_site.exact_lads(comparison)) == ["A"]
+    assert list(_site.exact_areas(comparison)) == ["A"]
+    assert list(_site.exact_areas(comparison, "icb24")) == []
     summary = pd.DataFrame(
         {
             "measure": ["imd_average_score", "imd_proportion_most_deprived_10", "income_scale"],
-            "n_lads": [2, 2, 2],
+            "n_areas": [2, 2, 2],
             "n_matching": [1, 2, 0],
             "max_abs_diff": [0.2, 0.0, 5.0],
             "note": ["", "", "estimate"],
@@ -598,7 +600,7 @@ def test_validation_helpers():
         table, file7_status = comparison, "unverified"
 
     Result.summary = summary
-    note = _site.validation_note(Result, _site.exact_lads(comparison))
+    note = _site.validation_note(Result, _site.exact_areas(comparison))
     assert "**1 of 2**" in note and "Ayton" in note and "`imd_proportion_most_deprived_10`" in note
     assert "`income_scale`" in note and "stand-in" in note
     top = _site.largest_differences(comparison, "imd_average_score", n=1)

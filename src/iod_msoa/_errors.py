@@ -27,5 +27,9 @@ class UnmatchedAreaError(IodMsoaError):
     """LSOAs that the lookup cannot place in a target area (or areas split across parents)."""
 
 
+class OutputError(IodMsoaError):
+    """The output folder cannot be created, locked or written (permissions, space, a file)."""
+
+
 class MismatchError(IodMsoaError):
     """``validate --strict``: measures that should reproduce MHCLG's figures do not."""

@@ -379,7 +379,7 @@ def validation_scatter(
         nrows, ncols, figsize=(ncols * 2.6, nrows * 2.6), layout="constrained", squeeze=False
     )
     flat = axes.ravel()
-    data = comparison.assign(special=comparison["lad24cd"].isin(list(highlight)))
+    data = comparison.assign(special=comparison["area_code"].isin(list(highlight)))
     groups = dict(tuple(data.groupby("measure")))
     for ax, measure in zip(flat, measures, strict=False):
         rows = groups[measure]
