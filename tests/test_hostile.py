@@ -795,12 +795,14 @@ def test_input_that_is_a_folder(tmp_path, capsys, config):
 
 
 @needs_inputs
-def test_row_order_does_not_change_the_csv(good_output, tmp_path, capsys, config, file7_lines):
+def test_row_order_and_a_bom_do_not_change_the_csv(
+    good_output, tmp_path, capsys, config, file7_lines
+):
     rng = random.Random(7)
     rows = file7_lines[1:]
     rng.shuffle(rows)
-    file7 = tmp_path / "file7.csv"
-    file7.write_text(file7_lines[0] + "".join(rows), encoding="utf-8")
+    file7 = tmp_path / "file7.csv"  # saved with a byte-order mark, as Excel does
+    file7.write_text(file7_lines[0] + "".join(rows), encoding="utf-8-sig")
     lookup_lines = (INPUTS / INPUT_FILES["lookup"]).read_text(encoding="utf-8").splitlines(True)
     body = lookup_lines[1:]
     rng.shuffle(body)

@@ -561,8 +561,9 @@ def _reason(exc: BaseException, staging: Path) -> str:
     free = shutil.disk_usage(staging).free
     if getattr(exc, "errno", None) == errno.ENOSPC or free < LOW_SPACE:
         return (
-            f"no space left on the device ({free / 1e6:.0f} MB free, a build needs about "
-            "70 MB while it runs); free some space or choose another --out"
+            f"no space left on the device ({free / 1e6:.0f} MB free; the new files need room "
+            "beside the earlier ones until they replace them); free some space or choose "
+            "another --out"
         )
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
