@@ -354,7 +354,7 @@ IMPORTING = "importing"
 STOPS = [
     (signal.SIGINT, IMPORTING),
     (signal.SIGINT, "Resolving inputs"),
-    (signal.SIGTERM, "Read and checked"),
+    (signal.SIGHUP, "Read and checked"),
     (signal.SIGTERM, "writing GeoPackage"),
     (signal.SIGKILL, "Read boundaries"),
     (signal.SIGKILL, "writing data dictionary"),
