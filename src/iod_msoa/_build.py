@@ -311,7 +311,9 @@ def _build_locked(
         own = {n: resolved[n] for n in g.inputs}
         fp = fingerprint(own, g)
         if not force and (existing := _current(folder, fp, g)) is not None:
-            reporter.step(f"{g.key}: outputs in {folder} are current; nothing to do (--force)")
+            reporter.step(
+                f"Outputs in {folder} are current; nothing to do (use --force to rebuild)"
+            )
             table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
             results[g.key] = BuildResult(
                 folder, table, existing, skipped=True, seconds=reporter.elapsed(), geography=g
@@ -351,10 +353,10 @@ def _build_locked(
                     table,
                     geometry,
                     provenance,
-                    step=lambda s, g=g: reporter.step(f"{g.key}: writing {s}"),
+                    step=lambda s, g=g: reporter.step(f"Writing {s} ({g.key})"),
                     geography=g,
                 )
-            reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
+            reporter.step(f"Wrote {len(output_files(g.dataset))} files to {folder}")
             results[g.key] = BuildResult(
                 folder, table, provenance, seconds=reporter.elapsed(), geography=g
             )
