@@ -354,7 +354,7 @@ def _build_locked(
                     table,
                     geometry,
                     provenance,
-                    step=lambda s, g=g: reporter.step(f"Writing {s} ({g.key})"),
+                    step=lambda s, g=g: reporter.step(f"{g.key}: writing {s}"),
                     geography=g,
                 )
             reporter.step(f"Wrote {len(output_files(g.dataset))} files to {folder}")
