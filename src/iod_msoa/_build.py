@@ -156,7 +156,15 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
     """
     columns = ["lsoa21cd", geography.code, geography.name]
     source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
-    return source[geography.members][columns]
+    table = source[geography.members]
+    if geography.code not in table.columns:
+        where = inputs.resolved[geography.members].path
+        raise SchemaError(
+            f"LSOA geographies lookup ({where}): has no {geography.code}/{geography.name} "
+            f"columns, so {geography.nouns} cannot be built; add them or leave out "
+            f"--geography {geography.key}"
+        )
+    return table[columns]
 
 
 def area_table(
