@@ -134,12 +134,16 @@
     var legend = L.control({ position: "bottomleft" });
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "msoa-map-control");
-      var html = "<strong>Decile among MSOAs</strong><br>";
+      var html = '<strong class="msoa-map-legend-title"></strong><br>';
       data.palette.forEach(function (c, j) {
         var note = j === 0 ? " most deprived 10%" : j === 9 ? " least deprived 10%" : "";
         html += '<span class="swatch" style="background:' + c + '"></span>' + (j + 1) + note + "<br>";
       });
       div.innerHTML = html;
+      var title = div.querySelector(".msoa-map-legend-title");
+      function retitle(j) { title.textContent = data.metrics[j].label + ": decile among MSOAs"; }
+      view.listeners.push(retitle);
+      retitle(view.current);
       return div;
     };
     legend.addTo(map);
