@@ -15,6 +15,11 @@ FILES = {
     "names": "MSOA-Names-2.x.csv",
     "boundaries": "MSOA_2021_EW_BGC.gpkg",
     "lad_summaries": "File_10_IoD2025_LAD_summaries_v2_as_table.csv",
+    "geographies": "../geographies/LSOA21_geographies_EN_IoD2025.csv",
+    "lsoa_boundaries": "../boundaries/LSOA_2021_EW_BSC_V4_geographr.gpkg",
+    "utla_summaries": "../geographies/File11_IoD2025_UTLA24_average_scores_SIRSAZOFDUCK.csv",
+    "icb_summaries": "../iod2025/humaniverse_IMD/imd2025_england_icb24.csv",
+    "lrf_summaries": "../iod2025/humaniverse_IMD/imd2025_england_lrf.csv",
 }
 # The six local authorities whose File 7 rows are official in the stand-in.
 OFFICIAL_LADS = ["E08000002", "E06000009", "E07000133", "E06000053", "E07000218", "E07000223"]

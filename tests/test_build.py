@@ -128,17 +128,18 @@ def validation(tmp_path_factory):
 
 def test_validation_file_has_contract_columns(validation):
     table = pd.read_csv(validation.path)
-    assert list(table.columns[:7]) == [
-        "lad24cd", "lad24nm", "measure", "ours", "published", "diff",
+    assert list(table.columns[:8]) == [
+        "geography", "area_code", "area_name", "measure", "ours", "published", "diff",
         "matches_published_rounding",
     ]  # fmt: skip
-    assert table["lad24cd"].nunique() == 296
+    assert set(table["geography"]) == {"lad24"}
+    assert table["area_code"].nunique() == 296
 
 
 def test_official_lads_reproduce_file10_to_published_rounding(validation):
-    rows = validation.table[validation.table["lad24cd"].isin(OFFICIAL_LADS)]
+    rows = validation.table[validation.table["area_code"].isin(OFFICIAL_LADS)]
     exact = rows[~rows["measure"].str.endswith("_scale")]
-    assert exact["lad24cd"].nunique() == 6
+    assert exact["area_code"].nunique() == 6
     assert exact["measure"].nunique() == 8 * 3 + 2
     mismatched = exact[~exact["matches_published_rounding"]]
     assert mismatched.empty, mismatched.to_string()
@@ -152,7 +153,7 @@ def test_proportion_matches_everywhere_as_it_needs_only_ranks(validation):
 def test_scale_is_close_but_flagged_as_an_estimate(validation):
     rows = validation.table[validation.table["measure"].str.endswith("_scale")]
     assert (rows["note"].str.contains("estimate")).all()
-    official = rows[rows["lad24cd"].isin(OFFICIAL_LADS) & (rows["published"] > 1000)]
+    official = rows[rows["area_code"].isin(OFFICIAL_LADS) & (rows["published"] > 1000)]
     relative = (official["diff"].abs() / official["published"]).max()
     assert 0 < relative < 0.01
 

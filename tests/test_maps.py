@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,7 +24,6 @@ from iod_msoa import _maps
 from iod_msoa._schema import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
-PALETTE = ROOT / "assets" / "palette" / "deciles.json"
 METRIC_SHORTS = [m.short for m in METRICS]
 
 
@@ -37,7 +37,7 @@ def _offline(monkeypatch):
 
 @pytest.fixture
 def palette() -> list[str]:
-    return _maps.read_palette(PALETTE)
+    return _maps.read_palette()
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_correlation_heatmap(areas):
 def test_validation_scatter_highlights(palette):
     comparison = pd.DataFrame(
         {
-            "lad24cd": ["A", "B", "A", "B"],
+            "area_code": ["A", "B", "A", "B"],
             "measure": ["imd_average_score", "imd_average_score", "imd_extent", "imd_extent"],
             "ours": [1.0, 2.0, 0.1, 0.2],
             "published": [1.0, 2.1, 0.1, 0.25],
@@ -242,7 +242,7 @@ def test_lsoa_spread_and_local_map(areas, palette):
 
 
 def decode(geometry: dict) -> list[list[list[list[float]]]]:
-    """The explore page's decoder (assets/js/explore-map.js), in Python."""
+    """The explore page's decoder (the package's assets/js/explore-map.js), in Python."""
     xy = (
         np.cumsum(np.asarray(geometry["coords"]).reshape(-1, 2), axis=0)
         / 10 ** geometry["decimals"]
@@ -288,7 +288,7 @@ def test_encode_geometry_drops_points_that_round_together():
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_pages_javascript_decodes_the_same(tricky):
     encoded = _maps.encode_geometry(tricky, decimals=4)
-    script = ROOT / "assets" / "js" / "explore-map.js"
+    script = _maps.asset("js", "explore-map.js")
     program = (
         "global.window = {}; require(process.argv[1]);"
         "const g = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
@@ -329,15 +329,18 @@ def test_explore_data_has_one_value_per_area_and_metric(areas, palette):
 def test_explore_map_html_loads_nothing_from_the_web(areas, palette):
     data = _maps.explore_data(areas, palette)
     data["names"][0] = "</script><script>alert(1)</script>"
-    html = _maps.explore_map_html(data, assets="../assets")
-    sources = [part.split('"')[1] for part in html.split("src=")[1:]]
-    sources += [part.split('"')[1] for part in html.split("href=")[1:]]
-    assert sources and all(s.startswith("../assets/") for s in sources)
-    for s in sources:
-        assert (ROOT / "notebooks" / s).resolve().is_file(), s
-    assert html.count("</script>") == 4  # the name cannot close the data block
+    html = _maps.explore_map_html(data)
+    assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # scripts and styles inlined
+    assert re.findall(r"url\((?!data:|#default#VML)", html) == []  # Leaflet's images too
+    assert html.count("</script>") == 4  # data, Leaflet, our script, the call
+    assert html.count("</style>") == 1
     payload = html.split('type="application/json" id="msoa-map-data">')[1].split("</script>")[0]
-    assert json.loads(payload)["names"][0].startswith("</script>")
+    assert json.loads(payload)["names"][0].startswith("</script>")  # cannot close the block
+    assert "Leaflet 1.9.4" in html and "IodMsoaMap" in html and ".msoa-map {" in html
+
+
+def test_inline_escapes_a_closing_tag():
+    assert _maps._inline("script", 'a = "</SCRIPT>";') == '<script>a = "<\\/SCRIPT>";</script>'
 
 
 def test_explore_table_reads_the_maps_data():
@@ -347,10 +350,10 @@ def test_explore_table_reads_the_maps_data():
 
 
 def test_vendored_leaflet_keeps_its_licence():
-    vendor = ROOT / "assets" / "vendor" / "leaflet"
-    assert (vendor / "LICENSE").read_text().startswith("BSD 2-Clause License")
-    assert "Leaflet 1.9.4" in (vendor / "leaflet.js").read_text()[:200]
-    assert (vendor / "leaflet.css").is_file()
+    vendor = _maps.asset("vendor", "leaflet")
+    assert vendor.joinpath("LICENSE").read_text().startswith("BSD 2-Clause License")
+    assert "Leaflet 1.9.4" in vendor.joinpath("leaflet.js").read_text()[:200]
+    assert vendor.joinpath("leaflet.css").is_file()
 
 
 def test_short_labels_cover_exactly_the_metrics():

@@ -307,25 +307,17 @@ def test_home_page_with_images_stays_under_2_mb(executed):
 def test_explore_page_stays_under_5_mb(executed):
     notebook, _ = executed("notebooks/explore.qmd")
     sizes = output_bytes(notebook)
-    vendored = sum(
-        (ROOT / "assets" / p).stat().st_size
-        for p in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "js/explore-map.js")
-    )
-    total = sum(sizes.values()) + vendored
-    print(f"explore page: outputs {sizes}, scripts {vendored:,} B, total {total / 1e6:.2f} MB")
+    total = sum(sizes.values())  # Leaflet and the map's script are inlined in the outputs
+    print(f"explore page: outputs {sizes}, total {total / 1e6:.2f} MB")
     assert total < 4.0e6  # Quarto's own scripts, styles and fonts (< 1 MB) come on top
     html = "".join(
         o["data"]["text/markdown"]
         for o in outputs(notebook)
         if "text/markdown" in o.get("data", {})
     )
-    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(
-        r'<link[^>]+href="([^"]+)"', html
-    )
-    assert scripts and not [s for s in scripts if re.match(r"(https?:)?//", s)]  # no CDN
-    assert "https://cdn" not in html and "unpkg.com/" not in html.replace(
-        "unpkg.com/dt_for_itables", ""
-    )
+    assert "IodMsoaMap.render" in html and "Leaflet 1.9.4" in html  # inlined, not linked
+    assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # nothing to fetch, no CDN
+    assert "https://cdn" not in html and "unpkg.com/" not in html
 
 
 # _quarto.yml ------------------------------------------------------------------------------
@@ -372,8 +364,7 @@ def test_outputs_are_site_resources():
     assert sorted(r for r in resources if r.startswith(OUTPUT_PREFIX)) == sorted(
         OUTPUT_PREFIX + name for name in FILES.values()
     )
-    assert (ROOT / "assets" / "vendor" / "leaflet" / "leaflet.js").is_file()
-    assert "assets/vendor/**" in resources and "assets/js/**" in resources
+    assert not [r for r in resources if r.startswith(("assets/vendor", "assets/js"))]  # inlined
 
 
 def test_html_format_folds_code_and_shows_source():
@@ -612,8 +603,9 @@ def test_local_tables(small):
 def test_validation_helpers():
     comparison = pd.DataFrame(
         {
-            "lad24cd": ["A", "B", "A", "B", "A", "B"],
-            "lad24nm": ["Ayton", "Beeton"] * 3,
+            "geography": ["lad24"] * 6,
+            "area_code": ["A", "B", "A", "B", "A", "B"],
+            "area_name": ["Ayton", "Beeton"] * 3,
             "measure": ["imd_average_score"] * 2
             + ["imd_proportion_most_deprived_10"] * 2
             + ["income_scale"] * 2,
@@ -624,11 +616,12 @@ def test_validation_helpers():
     )
     comparison["diff"] = comparison["ours"] - comparison["published"]
     comparison["matches_published_rounding"] = comparison["diff"].abs() < 0.01
-    assert list(_site.exact_lads(comparison)) == ["A"]
+    assert list(_site.exact_areas(comparison)) == ["A"]
+    assert list(_site.exact_areas(comparison, "icb24")) == []
     summary = pd.DataFrame(
         {
             "measure": ["imd_average_score", "imd_proportion_most_deprived_10", "income_scale"],
-            "n_lads": [2, 2, 2],
+            "n_areas": [2, 2, 2],
             "n_matching": [1, 2, 0],
             "max_abs_diff": [0.2, 0.0, 5.0],
             "note": ["", "", "estimate"],
@@ -641,13 +634,15 @@ def test_validation_helpers():
         table, file7_status = comparison, "unverified"
 
     Result.summary = summary
-    note = _site.validation_note(Result, _site.exact_lads(comparison))
+    note = _site.validation_note(Result, _site.exact_areas(comparison))
     assert "**1 of 2**" in note and "Ayton" in note and "`imd_proportion_most_deprived_10`" in note
     assert "`income_scale`" in note and "stand-in" in note
     top = _site.largest_differences(comparison, "imd_average_score", n=1)
     assert list(top.index) == ["B"]
 
 
-def test_asset_finds_the_project_assets(monkeypatch):
-    monkeypatch.chdir(ROOT / "notebooks")
-    assert _site.asset("palette", "deciles.json") == ROOT / "assets" / "palette" / "deciles.json"
+def test_map_assets_come_from_the_package_wherever_the_code_runs(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert len(_maps.read_palette()) == 10
+    assert _maps.asset("palette", "deciles.json").is_file()
+    assert Path(str(_maps.asset())).is_relative_to(Path(iod_msoa.__file__).parent)

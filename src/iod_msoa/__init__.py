@@ -2,68 +2,89 @@
 
 The public API: read the official inputs, aggregate with MHCLG's method, write the dataset.
 ``maps`` draws the figures and ``pages`` holds the website's small helpers.
+
+Names are imported on first use, so ``iod-msoa`` starts (and answers Ctrl-C) quickly and
+``maps``/``pages`` need the ``site`` extra only when used.
 """
 
+from __future__ import annotations
+
 import importlib
-from types import ModuleType
 
-from ._aggregate import aggregate
-from ._build import BuildResult, Inputs, build, load_inputs, msoa_table
-from ._config import Config, load_config
-from ._errors import (
-    ChecksumError,
-    ConfigError,
-    IodMsoaError,
-    SchemaError,
-    SourceError,
-    UnmatchedAreaError,
-)
-from ._schema import (
-    DENOMINATORS,
-    METRICS,
-    metrics_frame,
-    read_file7,
-    read_lad_summaries,
-    read_lookup,
-    read_names,
-)
-from ._sources import MANIFEST, resolve_inputs
-from ._validate import ValidationResult, validate
+# Public name -> private module that defines it.
+_WHERE = {
+    "aggregate": "_aggregate",
+    **dict.fromkeys(
+        (
+            "BuildResult",
+            "Inputs",
+            "area_table",
+            "build",
+            "build_many",
+            "load_inputs",
+            "msoa_table",
+        ),
+        "_build",
+    ),
+    **dict.fromkeys(("Config", "load_config"), "_config"),
+    **dict.fromkeys(
+        (
+            "ChecksumError",
+            "ConfigError",
+            "IodMsoaError",
+            "OutputError",
+            "SchemaError",
+            "SourceError",
+            "UnmatchedAreaError",
+        ),
+        "_errors",
+    ),
+    **dict.fromkeys(
+        (
+            "DENOMINATORS",
+            "METRICS",
+            "metrics_frame",
+            "read_file7",
+            "read_geographies",
+            "read_lad_summaries",
+            "read_lookup",
+            "read_names",
+            "read_summaries",
+        ),
+        "_schema",
+    ),
+    **dict.fromkeys(("GEOGRAPHIES", "Geography", "geographies_frame"), "_geographies"),
+    **dict.fromkeys(("MANIFEST", "resolve_inputs"), "_sources"),
+    **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
+}
+_MODULES = {"maps": "_maps", "pages": "_site"}
 
-__all__ = [
-    "DENOMINATORS",
-    "MANIFEST",
-    "METRICS",
-    "BuildResult",
-    "ChecksumError",
-    "Config",
-    "ConfigError",
-    "Inputs",
-    "IodMsoaError",
-    "SchemaError",
-    "SourceError",
-    "UnmatchedAreaError",
-    "ValidationResult",
-    "aggregate",
-    "build",
-    "load_config",
-    "load_inputs",
-    "maps",
-    "metrics_frame",
-    "msoa_table",
-    "pages",
-    "read_file7",
-    "read_lad_summaries",
-    "read_lookup",
-    "read_names",
-    "resolve_inputs",
-    "validate",
-]
+# ``maps`` and ``pages`` are not in ``__all__``: ``from iod_msoa import *`` needs only the
+# base install, and they load on first use.
+__all__ = sorted(_WHERE)
+
+SITE_EXTRA_HINT = 'pip install "iod-msoa[site]"'
 
 
-def __getattr__(name: str) -> ModuleType:
-    """Import ``maps`` and ``pages`` on first use: they need the ``site`` extra (matplotlib)."""
-    private = {"maps": "._maps", "pages": "._site"}
-    if name in private:
-        return importlib.import_module(private[name], __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __getattr__(name: str) -> object:
+    """Import a public name's module on first use."""
+    if name == "__version__":
+        return importlib.import_module("._build", __name__).version()
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.partition(".")[0] == __name__:
+            raise
+        raise ModuleNotFoundError(
+            f"iod_msoa.{name} needs {exc.name!r}, which comes with the site extra: "
+            f"install iod-msoa[site] ({SITE_EXTRA_HINT})",
+            name=exc.name,
+        ) from exc
+
+
+def __dir__() -> list[str]:
+    return [*__all__, *_MODULES, "__version__"]

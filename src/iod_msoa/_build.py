@@ -1,4 +1,4 @@
-"""The build: inputs -> checked tables -> MSOA dataset -> files. I/O lives here."""
+"""The build: inputs -> checked tables -> one dataset per geography -> files. I/O lives here."""
 
 from __future__ import annotations
 
@@ -7,30 +7,47 @@ import json
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 from rich.console import Console
 
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
 from ._errors import SchemaError, UnmatchedAreaError
-from ._outputs import DATASET, FILES, staged_output, write_dataset
-from ._schema import align_boundaries, read_boundaries, read_file7, read_lookup, read_names
+from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography, area_shapes, lsoa_coverage
+from ._outputs import DATASET, output_files, output_folder, staged_output, write_dataset
+from ._schema import (
+    align_boundaries,
+    read_boundaries,
+    read_file7,
+    read_geographies,
+    read_lookup,
+    read_lsoa_boundaries,
+    read_names,
+)
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
-BUILD_INPUTS = ("file7", "lookup", "names", "boundaries")
+MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
+BUILD_INPUTS = MSOA.inputs
 # Tabular inputs: input name -> (Inputs attribute, checking reader).
 _TABLE_READERS = {
     "file7": ("lsoa", read_file7),
     "lookup": ("lookup", read_lookup),
     "names": ("names", read_names),
+    "geographies": ("geographies", read_geographies),
 }
-ID_COLUMNS = ["msoa21cd", "msoa21nm", "msoa21hclnm", "lad24cd", "lad24nm"]
+# Polygon inputs: input name -> reader giving polygons indexed by area code.
+_SHAPE_READERS = {
+    "boundaries": read_boundaries,
+    "lsoa_boundaries": lambda path: lsoa_coverage(read_lsoa_boundaries(path)),
+}
 
 
 def version() -> str:
@@ -40,8 +57,8 @@ def version() -> str:
         return "0+unknown"
 
 
-def default_out_dir() -> Path:
-    return project_root() / "data" / "packages" / DATASET
+def default_out_dir(dataset: str = DATASET) -> Path:
+    return project_root() / "data" / "packages" / dataset
 
 
 class Reporter:
@@ -66,6 +83,7 @@ class Inputs:
     lsoa: pd.DataFrame | None = None
     lookup: pd.DataFrame | None = None
     names: pd.DataFrame | None = None
+    geographies: pd.DataFrame | None = None
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -116,32 +134,80 @@ def load_inputs(
     return read_tables(resolved, reporter)
 
 
-def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
-    """The MSOA dataset: aggregated measures plus names and the LAD each MSOA lies in."""
-    measures = aggregate(lsoa, lookup, area="msoa21cd")
-    codes = measures["msoa21cd"]
-    msoa_of = lsoa[["lsoa21cd", "lad24cd", "lad24nm"]].merge(lookup, on="lsoa21cd")
-    lads = msoa_of.drop_duplicates(["msoa21cd", "lad24cd"])
-    split = lads["msoa21cd"].duplicated(keep=False)
+def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
+    """Each LSOA's area: ``lsoa21cd`` and the geography's code and name columns.
+
+    LADs always come from File 7 itself (ONS lookups place one LSOA differently).
+    """
+    columns = ["lsoa21cd", geography.code, geography.name]
+    source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
+    return source[geography.members][columns]
+
+
+def area_table(
+    geography: Geography,
+    lsoa: pd.DataFrame,
+    members: pd.DataFrame,
+    names: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One geography's dataset: aggregated measures plus names (and LAD where areas nest).
+
+    ``members`` places each LSOA (``lsoa21cd``) in an area (``<key>cd``, ``<key>nm``);
+    ``names`` optionally adds more names per area code (the House of Commons Library's).
+    """
+    code, name = geography.code, geography.name
+    measures = aggregate(lsoa, members[["lsoa21cd", code]], area=code)
+    codes = measures[code]
+    of = members[members["lsoa21cd"].isin(lsoa["lsoa21cd"])]
+    keys, lad = [code], []
+    if geography.carries_lad:
+        lad = ["lad24cd", "lad24nm"]
+        of = of.merge(lsoa[["lsoa21cd", *lad]], on="lsoa21cd")
+        keys.append("lad24cd")
+    ids = of.drop_duplicates(keys)
+    split = ids[code].duplicated(keep=False)
     if split.any():
-        shown = ", ".join(sorted(lads.loc[split, "msoa21cd"].unique())[:10])
-        raise UnmatchedAreaError(f"MSOAs split across local authorities (2024): {shown}")
-    ids = lads.set_index("msoa21cd")[["msoa21nm", "lad24cd", "lad24nm"]]
-    hcl = names.drop_duplicates("msoa21cd").set_index("msoa21cd")["msoa21hclnm"]
-    unnamed = codes[hcl.reindex(codes.to_numpy()).isna().to_numpy()]
-    if len(unnamed):
-        raise SchemaError(
-            f"MSOA names: {len(unnamed)} MSOA(s) have no House of Commons Library name: "
-            + ", ".join(unnamed.head(10))
+        shown = ", ".join(sorted(ids.loc[split, code].unique())[:10])
+        raise UnmatchedAreaError(
+            f"{geography.nouns} split across local authorities (2024): {shown}"
         )
-    table = measures.join(ids, on="msoa21cd").join(hcl, on="msoa21cd")
-    rest = [c for c in area_columns("msoa21cd") if c != "msoa21cd"]
-    return table[ID_COLUMNS + rest].reset_index(drop=True)
+    table = measures.join(ids.set_index(code)[[name, *lad]], on=code)
+    extra: list[str] = []
+    if names is not None:
+        named = names.drop_duplicates(code).set_index(code)
+        extra = list(named.columns)
+        unnamed = codes[named[extra[0]].reindex(codes.to_numpy()).isna().to_numpy()]
+        if len(unnamed):
+            raise SchemaError(
+                f"{geography.noun} names: {len(unnamed)} {geography.noun}(s) have no name in "
+                f"the {MANIFEST[geography.names].title}: " + ", ".join(unnamed.head(10))
+            )
+        table = table.join(named, on=code)
+    rest = [c for c in area_columns(code) if c != code]
+    return table[[code, name, *extra, *lad, *rest]].reset_index(drop=True)
 
 
-def fingerprint(resolved: dict[str, ResolvedInput]) -> str:
-    """What the outputs depend on: package version and each input's sha256."""
-    key = {"version": version(), "inputs": {n: r.sha256 for n, r in sorted(resolved.items())}}
+def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+    """The MSOA dataset: :func:`area_table` for MSOAs (2021)."""
+    return area_table(MSOA, lsoa, lookup, names)
+
+
+def check_area_count(geography: Geography, table: pd.DataFrame, source: str) -> None:
+    """A lookup of another vintage gives another number of areas: stop rather than mislead."""
+    if len(table) != geography.areas:
+        raise SchemaError(
+            f"{source}: gives {len(table):,} {geography.nouns}; England has {geography.areas:,}"
+            f" ({geography.label}). Check that the lookup is of that vintage."
+        )
+
+
+def fingerprint(resolved: dict[str, ResolvedInput], geography: Geography = MSOA) -> str:
+    """What the outputs depend on: package version, geography and each input's sha256."""
+    key = {
+        "version": version(),
+        "geography": geography.key,
+        "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
+    }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -154,27 +220,145 @@ class BuildResult:
     provenance: dict[str, Any]
     skipped: bool = False
     seconds: float = 0.0
+    geography: Geography = MSOA
     paths: dict[str, Path] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.paths = {key: self.out_dir / name for key, name in FILES.items()}
+        files = output_files(self.geography.dataset)
+        self.paths = {key: self.out_dir / name for key, name in files.items()}
 
     @property
     def unverified(self) -> list[str]:
         return list(self.provenance.get("unverified", []))
 
 
-def _current(out_dir: Path, fp: str) -> dict[str, Any] | None:
+def _current(out_dir: Path, fp: str, geography: Geography) -> dict[str, Any] | None:
     """The existing provenance if the outputs there were built from the same inputs."""
+    files = output_files(geography.dataset)
     try:
-        provenance = json.loads((out_dir / FILES["provenance"]).read_text(encoding="utf-8"))
+        provenance = json.loads((out_dir / files["provenance"]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if provenance.get("fingerprint") != fp:
         return None
-    if not all((out_dir / name).is_file() for name in FILES.values()):
+    if not all((out_dir / name).is_file() for name in files.values()):
         return None
     return provenance
+
+
+def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[Path]:
+    """Where each geography goes: ``out_dir`` for one, ``out_dir/<dataset>`` for several."""
+    if out_dir is None:
+        return [default_out_dir(g.dataset) for g in geographies]
+    if len(geographies) == 1:
+        return [Path(out_dir)]
+    return [Path(out_dir) / g.dataset for g in geographies]
+
+
+def _read_shapes(resolved: dict[str, ResolvedInput]) -> dict[str, gpd.GeoSeries]:
+    """Every polygon input among ``resolved``, read (and LSOAs made a clean coverage)."""
+    return {n: read(resolved[n].path) for n, read in _SHAPE_READERS.items() if n in resolved}
+
+
+def _geometry(
+    geography: Geography, shapes: dict[str, gpd.GeoSeries], of: pd.DataFrame, table: pd.DataFrame
+) -> gpd.GeoSeries:
+    """The polygon of each area in ``table``: its own boundary, or the union of its LSOAs."""
+    codes = table[geography.code]
+    if geography.shapes == "lsoa_boundaries":
+        return area_shapes(shapes["lsoa_boundaries"], of, geography.code, codes)
+    return align_boundaries(shapes[geography.shapes], codes)
+
+
+def build_many(
+    config: Config | None = None,
+    geographies: Iterable[Geography] = (MSOA,),
+    out_dir: Path | str | None = None,
+    *,
+    progress: bool = True,
+    force: bool = False,
+) -> list[BuildResult]:
+    """Build several geographies in one pass: each input is read and checked once.
+
+    Each goes to ``data/packages/<dataset>/`` (or ``out_dir`` for one geography,
+    ``out_dir/<dataset>/`` for several); one whose outputs are current is skipped.
+    """
+    config = config or load_config()
+    geographies = list(geographies)
+    reporter = Reporter(progress)
+    folders = _out_dirs(geographies, out_dir)
+    with ExitStack() as locks:  # each folder locked for the run, always in the same order
+        for folder in folders:
+            locks.enter_context(output_folder(folder, reporter.step))
+        return _build_locked(config, geographies, folders, reporter, progress=progress, force=force)
+
+
+def _build_locked(
+    config: Config,
+    geographies: list[Geography],
+    folders: list[Path],
+    reporter: Reporter,
+    *,
+    progress: bool,
+    force: bool,
+) -> list[BuildResult]:
+    """The build proper, run while this process holds every output folder's lock."""
+    needed = dict.fromkeys(n for g in geographies for n in g.inputs)
+    resolved = resolve(config, needed, progress=progress, reporter=reporter)
+    results: dict[str, BuildResult] = {}
+    todo = []
+    for g, folder in zip(geographies, folders, strict=True):
+        own = {n: resolved[n] for n in g.inputs}
+        fp = fingerprint(own, g)
+        if not force and (existing := _current(folder, fp, g)) is not None:
+            reporter.step(f"{g.key}: outputs in {folder} are current; nothing to do (--force)")
+            table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
+            results[g.key] = BuildResult(
+                folder, table, existing, skipped=True, seconds=reporter.elapsed(), geography=g
+            )
+        else:
+            todo.append((g, folder, own, fp))
+    if todo:
+        wanted = {n for g, *_ in todo for n in g.inputs}
+        with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL reads while pandas works
+            polygons = {n: resolved[n] for n in _SHAPE_READERS if n in wanted}
+            pending_shapes = pool.submit(_read_shapes, polygons)
+            inputs = read_tables({n: r for n, r in resolved.items() if n in wanted}, reporter)
+            shapes = pending_shapes.result()
+        reporter.step("Read boundaries")
+        for g, folder, own, fp in todo:
+            of = members(g, inputs)
+            table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
+            check_area_count(g, table, resolved[g.members].title)
+            reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
+            geometry = _geometry(g, shapes, of, table)
+            provenance = {
+                "dataset": g.dataset,
+                "geography": g.key,
+                "package": "iod-msoa",
+                "version": version(),
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "rows": len(table),
+                "fingerprint": fp,
+                "allow_unverified": config.allow_unverified,
+                "unverified": [n for n, r in own.items() if r.status == "unverified"],
+                "inputs": {n: r.as_dict() for n, r in own.items()},
+                "official_urls": {n: MANIFEST[n].url for n in own},
+            }
+            with staged_output(folder) as staging:
+                write_dataset(
+                    staging,
+                    table,
+                    geometry,
+                    provenance,
+                    step=lambda s, g=g: reporter.step(f"{g.key}: writing {s}"),
+                    geography=g,
+                )
+            reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
+            results[g.key] = BuildResult(
+                folder, table, provenance, seconds=reporter.elapsed(), geography=g
+            )
+    return [results[g.key] for g in geographies]
 
 
 def build(
@@ -183,40 +367,10 @@ def build(
     *,
     progress: bool = True,
     force: bool = False,
+    geography: str = DEFAULT_GEOGRAPHY,
 ) -> BuildResult:
-    """Build the MSOA dataset into ``out_dir`` (skipped when it is current, unless ``force``)."""
-    config = config or load_config()
-    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
-    reporter = Reporter(progress)
-    resolved = resolve(config, BUILD_INPUTS, progress=progress, reporter=reporter)
-    fp = fingerprint(resolved)
-    if not force and (existing := _current(out_dir, fp)) is not None:
-        reporter.step(f"Outputs in {out_dir} are current; nothing to do (use --force to rebuild)")
-        table = pd.read_parquet(out_dir / FILES["parquet"])
-        return BuildResult(out_dir, table, existing, skipped=True, seconds=reporter.elapsed())
+    """Build one geography's dataset (MSOAs by default) into ``out_dir``.
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL reads while pandas works
-        boundaries = pool.submit(read_boundaries, resolved["boundaries"].path)
-        inputs = read_tables(resolved, reporter)
-        table = msoa_table(inputs.lsoa, inputs.lookup, inputs.names)
-        reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} MSOAs")
-        geometry = align_boundaries(boundaries.result(), table["msoa21cd"])
-    reporter.step("Read boundaries")
-    provenance = {
-        "dataset": DATASET,
-        "package": "iod-msoa",
-        "version": version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rows": len(table),
-        "fingerprint": fp,
-        "allow_unverified": config.allow_unverified,
-        "unverified": [n for n, r in resolved.items() if r.status == "unverified"],
-        "inputs": {n: r.as_dict() for n, r in resolved.items()},
-        "official_urls": {n: MANIFEST[n].url for n in resolved},
-    }
-    with staged_output(out_dir) as staging:
-        write_dataset(
-            staging, table, geometry, provenance, step=lambda s: reporter.step(f"Writing {s}")
-        )
-    reporter.step(f"Wrote {len(FILES)} files to {out_dir}")
-    return BuildResult(out_dir, table, provenance, seconds=reporter.elapsed())
+    Skipped when it is current, unless ``force``.
+    """
+    return build_many(config, [GEOGRAPHIES[geography]], out_dir, progress=progress, force=force)[0]

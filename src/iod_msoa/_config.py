@@ -17,7 +17,18 @@ from pathlib import Path
 from ._errors import ConfigError
 
 CONFIG_ENV = "IOD_MSOA_CONFIG"
-INPUT_NAMES = ("file7", "lookup", "names", "boundaries", "lad_summaries")
+INPUT_NAMES = (
+    "file7",
+    "lookup",
+    "names",
+    "boundaries",
+    "lad_summaries",
+    "geographies",
+    "lsoa_boundaries",
+    "utla_summaries",
+    "icb_summaries",
+    "lrf_summaries",
+)
 _TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir"}
 
 

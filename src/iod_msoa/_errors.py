@@ -25,3 +25,7 @@ class SchemaError(IodMsoaError):
 
 class UnmatchedAreaError(IodMsoaError):
     """LSOAs that the lookup cannot place in a target area (or areas split across parents)."""
+
+
+class OutputError(IodMsoaError):
+    """The output folder cannot be created, locked or written (permissions, space, a file)."""

@@ -9,10 +9,14 @@ drawn instead with a note saying so.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import textwrap
 from collections.abc import Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +41,7 @@ SIMPLIFY_TOLERANCE = 0.003  # degrees; coverage simplification keeps shared edge
 TILES = "Esri.WorldGrayCanvas"  # light grey, no API key (CARTO's tiles now need one)
 TILE_TIMEOUT = (2.0, 5.0)  # seconds to connect, to read each tile
 COORD_DECIMALS = 4  # ~10 m: plenty for simplified MSOA outlines on a web map
-MISSING_COLOUR = "#d9d9d9"  # as "missing" in assets/palette/deciles.json
+MISSING_COLOUR = "#d9d9d9"  # as "missing" in the package's assets/palette/deciles.json
 INK = "#1f2a36"  # text colours of the site theme, assets/theme.scss
 MUTED = "#5b6673"
 OUTLINE = "#ffffff"
@@ -66,9 +70,19 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in {"", "0", "false", "no"}
 
 
-def read_palette(path: str | Path) -> list[str]:
-    """The ten decile colours (decile 1 first) from a palette JSON file in ``assets/``."""
-    colours = json.loads(Path(path).read_text(encoding="utf-8"))["colours"]
+def asset(*parts: str) -> Traversable:
+    """A file the package ships for its maps (palette, Leaflet, the map's script and styles).
+
+    Found inside the installed package, so it does not matter where the code runs from.
+    """
+    return resources.files("iod_msoa").joinpath("assets", *parts)
+
+
+def read_palette(path: str | Path | Traversable | None = None) -> list[str]:
+    """The ten decile colours (decile 1 first); by default the package's viridis palette."""
+    path = asset("palette", "deciles.json") if path is None else path
+    path = Path(path) if isinstance(path, str) else path
+    colours = json.loads(path.read_text(encoding="utf-8"))["colours"]
     if len(colours) != 10 or not all(mpl.colors.is_color_like(c) for c in colours):
         raise ValueError(f"{path}: 'colours' must list 10 colours, decile 1 first")
     return list(colours)
@@ -365,7 +379,7 @@ def validation_scatter(
         nrows, ncols, figsize=(ncols * 2.6, nrows * 2.6), layout="constrained", squeeze=False
     )
     flat = axes.ravel()
-    data = comparison.assign(special=comparison["lad24cd"].isin(list(highlight)))
+    data = comparison.assign(special=comparison["area_code"].isin(list(highlight)))
     groups = dict(tuple(data.groupby("measure")))
     for ax, measure in zip(flat, measures, strict=False):
         rows = groups[measure]
@@ -583,23 +597,40 @@ def explore_data(
     }
 
 
-def explore_map_html(
-    data: dict[str, Any], *, assets: str = "../assets", element_id: str = "msoa-map"
-) -> str:
-    """The interactive map as an HTML fragment: vendored Leaflet, our script, inline data.
+def _inline(tag: str, text: str) -> str:
+    """``text`` inside ``<tag>``, with any closing tag in it escaped so it cannot end early."""
+    return f"<{tag}>" + re.sub(f"</(?={tag})", r"<\\/", text, flags=re.I) + f"</{tag}>"
 
-    Scripts and styles load from ``assets`` (relative to the page), so the page needs no
-    CDN; only the basemap tiles come from the web, and the map works without them.
+
+def _leaflet_css() -> str:
+    """Leaflet's stylesheet with its control images as data URIs: nothing to fetch."""
+    leaflet = asset("vendor", "leaflet")
+
+    def data_uri(match: re.Match[str]) -> str:
+        png = leaflet.joinpath(*match["path"].split("/")).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+    css = leaflet.joinpath("leaflet.css").read_text(encoding="utf-8")
+    return re.sub(r"url\((?P<path>images/[\w.-]+\.png)\)", data_uri, css)
+
+
+def explore_map_html(data: dict[str, Any], *, element_id: str = "msoa-map") -> str:
+    """The interactive map as a self-contained HTML fragment: Leaflet, our script, the data.
+
+    Scripts and styles are inlined from the package, so the map works in the site, in a
+    notebook or written to a file anywhere; only the basemap tiles come from the web, and
+    the map works without them.
     """
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    styles = _leaflet_css() + "\n" + asset("css", "explore-map.css").read_text(encoding="utf-8")
+    scripts = [asset("vendor", "leaflet", "leaflet.js"), asset("js", "explore-map.js")]
     return "\n".join(
         [
-            f'<link rel="stylesheet" href="{assets}/vendor/leaflet/leaflet.css">',
+            _inline("style", styles),
             f'<div id="{element_id}" class="msoa-map" role="application" '
             'aria-label="Map of MSOA deprivation deciles"></div>',
             f'<script type="application/json" id="{element_id}-data">{payload}</script>',
-            f'<script src="{assets}/vendor/leaflet/leaflet.js"></script>',
-            f'<script src="{assets}/js/explore-map.js"></script>',
+            *(_inline("script", s.read_text(encoding="utf-8")) for s in scripts),
             f'<script>IodMsoaMap.render("{element_id}");</script>',
         ]
     )

@@ -1,15 +1,20 @@
 """Writing the dataset: CSV, Parquet, GeoPackage, data dictionary and provenance, atomically.
 
-Everything is written into a staging folder beside the output folder and moved into place
-only when every file is complete, so a failed build leaves an earlier good output intact.
+Everything is written into a staging folder inside the output folder (same file system, even
+for a mount point) and swapped in only when every file is complete; a failed or killed run
+leaves the earlier complete set. A lock on the folder keeps two runs from mixing their files.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,22 +26,37 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+import pyogrio.errors
 
+from ._errors import OutputError
+from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import sha256_file
 
-DATASET = "iod25_msoa"
+try:
+    import fcntl
+except ImportError:  # Windows: no folder lock
+    fcntl = None
+
+MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
+DATASET = MSOA.dataset
 CSV_DECIMALS = 6
 
-FILES = {
-    "csv": f"{DATASET}.csv",
-    "parquet": f"{DATASET}.parquet",
-    "gpkg": f"{DATASET}.gpkg",
-    "dictionary_csv": f"{DATASET}_dictionary.csv",
-    "dictionary_md": f"{DATASET}_dictionary.md",
-    "provenance": "provenance.json",
-    "datapackage": "datapackage.json",
-}
+
+def output_files(dataset: str) -> dict[str, str]:
+    """The files of one dataset (one geography): output key -> file name."""
+    return {
+        "csv": f"{dataset}.csv",
+        "parquet": f"{dataset}.parquet",
+        "gpkg": f"{dataset}.gpkg",
+        "dictionary_csv": f"{dataset}_dictionary.csv",
+        "dictionary_md": f"{dataset}_dictionary.md",
+        "provenance": "provenance.json",
+        "datapackage": "datapackage.json",
+    }
+
+
+FILES = output_files(DATASET)
 TABLE_FORMATS = {
     "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
@@ -51,15 +71,29 @@ LICENCE = {
 _HIGHER_MORE = "higher = more deprived"
 _LOWER_MORE = "1 = most deprived"
 
-# Identifier and population columns: description, unit.
-_FIXED_COLUMNS = {
+# Identifier columns with more to say than "<label> code/name": description, unit.
+_NAMED_COLUMNS = {
     "msoa21cd": ("MSOA code (December 2021 boundaries)", "ONS code"),
     "msoa21nm": ("MSOA name (ONS)", "text"),
     "msoa21hclnm": ("MSOA name (House of Commons Library)", "text"),
-    "lad24cd": ("Local authority district code (2024) containing the MSOA", "ONS code"),
-    "lad24nm": ("Local authority district name (2024)", "text"),
-    "n_lsoa": ("Number of LSOAs (2021) in the MSOA", "count"),
 }
+
+
+def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
+    """Identifier and count columns of a geography's table: description, unit."""
+    g = geography
+    columns = {g.code: (f"{g.label} code", "ONS code"), g.name: (f"{g.label} name", "text")}
+    if g.carries_lad:
+        columns |= {
+            "lad24cd": (
+                f"Local authority district code (2024) containing the {g.noun}",
+                "ONS code",
+            ),
+            "lad24nm": ("Local authority district name (2024)", "text"),
+        }
+    columns["n_lsoa"] = (f"Number of LSOAs (2021) in the {g.noun}", "count")
+    return columns | {k: v for k, v in _NAMED_COLUMNS.items() if k.startswith(g.key)}
+
 
 # Per-metric measures: description template, unit template, direction.
 _MEASURE_DOCS = {
@@ -68,11 +102,11 @@ _MEASURE_DOCS = {
         "{score_unit}",
         _HIGHER_MORE,
     ),
-    "rank": ("Rank of the {label} score among all MSOAs in England", "rank", _LOWER_MORE),
+    "rank": ("Rank of the {label} score among all {nouns} in England", "rank", _LOWER_MORE),
     "decile": (
-        "Decile of the {label} rank among MSOAs: ceil(rank x 10 / number of MSOAs)",
+        "Decile of the {label} rank among {nouns}: ceil(rank x 10 / number of {nouns})",
         "decile 1-10",
-        "1 = most deprived 10% of MSOAs",
+        "1 = most deprived 10% of {nouns}",
     ),
     "average_rank": (
         "Population-weighted mean of the LSOAs' national {label} ranks, reported MHCLG's way"
@@ -81,7 +115,7 @@ _MEASURE_DOCS = {
         _HIGHER_MORE,
     ),
     "proportion_most_deprived_10": (
-        "Share of the MSOA's LSOAs (by count) in the most deprived 10% of LSOAs in England"
+        "Share of the {noun}'s LSOAs (by count) in the most deprived 10% of LSOAs in England"
         " for {label}",
         "proportion 0-1",
         _HIGHER_MORE,
@@ -95,7 +129,7 @@ _MEASURE_DOCS = {
     ),
     "local_concentration": (
         "Local concentration: population-weighted mean reversed rank (33,756 - rank) of the"
-        " MSOA's most deprived LSOAs holding exactly 10% of its population ({label})",
+        " {noun}'s most deprived LSOAs holding exactly 10% of its population ({label})",
         "rank (1-33,755)",
         _HIGHER_MORE,
     ),
@@ -108,18 +142,18 @@ _MEASURE_DOCS = {
 }
 
 
-def data_dictionary(columns: list[str]) -> pd.DataFrame:
+def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataFrame:
     """Describe every output column (meaning, unit, denominator, direction) from METRICS."""
     denominators = {d.short: d.label for d in DENOMINATORS}
+    fixed = _fixed_columns(geography)
     rows = []
     for col in columns:
-        if col in _FIXED_COLUMNS:
-            desc, unit = _FIXED_COLUMNS[col]
+        if col in fixed:
+            desc, unit = fixed[col]
             rows.append((col, desc, unit, "", "", ""))
         elif col in denominators:
-            rows.append(
-                (col, f"{denominators[col]}, summed over the MSOA's LSOAs", "people", "", "", "")
-            )
+            summed = f"{denominators[col]}, summed over the {geography.noun}'s LSOAs"
+            rows.append((col, summed, "people", "", "", ""))
         else:
             short, measure = _split_metric_column(col)
             metric = METRIC_BY_SHORT[short]
@@ -129,6 +163,8 @@ def data_dictionary(columns: list[str]) -> pd.DataFrame:
                 "label_lower": metric.label.lower(),
                 "denominator": denominators[metric.denominator].lower(),
                 "score_unit": metric.score_unit,
+                "noun": geography.noun,
+                "nouns": geography.nouns,
             }
             rows.append(
                 (
@@ -136,7 +172,7 @@ def data_dictionary(columns: list[str]) -> pd.DataFrame:
                     desc.format(**fields),
                     unit.format(**fields),
                     denominators[metric.denominator],
-                    direction,
+                    direction.format(**fields),
                     metric.short,
                 )
             )
@@ -153,15 +189,19 @@ def _split_metric_column(col: str) -> tuple[str, str]:
     raise KeyError(f"no description for output column {col!r}")
 
 
-def dictionary_markdown(dictionary: pd.DataFrame, provenance: dict[str, Any]) -> str:
+def dictionary_markdown(
+    dictionary: pd.DataFrame, provenance: dict[str, Any], geography: Geography = MSOA
+) -> str:
     """The data dictionary as a Markdown page, with the licence and sources."""
+    g = geography
     lines = [
-        f"# {DATASET}: data dictionary",
+        f"# {g.dataset}: data dictionary",
         "",
-        f"English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs; "
-        f"{provenance['rows']:,} rows, one per MSOA in England. Package version "
+        f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.nouns}; "
+        f"{provenance['rows']:,} rows, one per {g.noun} in England. Package version "
         f"{provenance['version']}, built {provenance['created']}.",
         "",
+        *([f"**Best fit.** {g.note}", ""] if g.note else []),
         "| column | description | unit | denominator | direction |",
         "|---|---|---|---|---|",
     ]
@@ -186,7 +226,11 @@ def _field_type(dtype: Any) -> str:
 
 
 def datapackage(
-    folder: Path, table: pd.DataFrame, dictionary: pd.DataFrame, provenance: dict[str, Any]
+    folder: Path,
+    table: pd.DataFrame,
+    dictionary: pd.DataFrame,
+    provenance: dict[str, Any],
+    geography: Geography = MSOA,
 ) -> dict[str, Any]:
     """A Frictionless data package describing every file: rows, bytes, sha256 and fields.
 
@@ -198,7 +242,7 @@ def datapackage(
         for r in dictionary.itertuples()
     ]
     resources = []
-    for key, name in FILES.items():
+    for key, name in output_files(geography.dataset).items():
         if key == "datapackage":
             continue
         path = folder / name
@@ -212,12 +256,13 @@ def datapackage(
             resource |= {
                 "mediatype": TABLE_FORMATS[key],
                 "rows": len(table),
-                "schema": {"fields": fields, "primaryKey": "msoa21cd"},
+                "schema": {"fields": fields, "primaryKey": geography.code},
             }
         resources.append(resource)
     return {
-        "name": DATASET.replace("_", "-"),
-        "title": "English Indices of Deprivation 2025 for MSOAs (2021)",
+        "name": geography.dataset.replace("_", "-"),
+        "title": f"English Indices of Deprivation 2025 for {geography.title}",
+        **({"description": geography.note} if geography.note else {}),
         "version": provenance["version"],
         "created": provenance["created"],
         "licenses": [LICENCE],
@@ -235,21 +280,232 @@ def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(**{c: table[c].round(CSV_DECIMALS) for c in floats})
 
 
+STAGING_PREFIX = ".iod-msoa-staging-"
+BACKUP_PREFIX = ".iod-msoa-backup-"
+_JOURNAL = ".swap.json"  # in the backup folder: the names being swapped; written last
+LOW_SPACE = 16_000_000  # bytes: below this, a failed write is put down to a full disk
+LOCK_WAIT = 300.0  # seconds a build waits for another build into the same folder
+
+
+def _output_error(out_dir: Path, action: str, exc: OSError) -> OutputError:
+    """One line saying what could not be done to which path, and why."""
+    reason = exc.strerror or str(exc)
+    where = exc.filename or out_dir
+    return OutputError(f"cannot {action} {where}: {reason}")
+
+
+def prepare_output_folder(out_dir: Path) -> Path:
+    """Create ``out_dir`` (and parents); a file in the way or no permission is one clear error."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OutputError(
+            f"output folder {out_dir} is a file, not a folder; choose another --out"
+        ) from exc
+    except NotADirectoryError as exc:
+        raise OutputError(
+            f"output folder {out_dir} is inside something that is not a folder; "
+            "choose another --out"
+        ) from exc
+    except OSError as exc:
+        raise _output_error(out_dir, "create the output folder", exc) from exc
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write to the output folder {out_dir}: permission denied; choose another --out"
+        )
+    return out_dir
+
+
+@contextmanager
+def _locked(out_dir: Path, report: Callable[[str], None]) -> Iterator[None]:
+    """Hold an exclusive lock on the folder itself, so two builds never write into one folder.
+
+    Locking the directory leaves no lock file behind. Where ``fcntl`` is missing (Windows)
+    there is no lock.
+    """
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OutputError(
+                        f"another iod-msoa run is still writing to {out_dir} after "
+                        f"{LOCK_WAIT:.0f} s; wait for it to finish or choose another --out"
+                    ) from None
+                if not waiting:
+                    report(f"Waiting for another iod-msoa run writing to {out_dir}")
+                    waiting = True
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _roll_back(names: list[str], backup: Path, staging: Path, out_dir: Path) -> None:
+    """Undo the moves done so far: earlier files back, new files without one removed.
+
+    A name still in staging was never moved, so its earlier file was never touched.
+    """
+    for name in names:
+        if (staging / name).exists():
+            continue
+        if (backup / name).exists():
+            (backup / name).replace(out_dir / name)
+        elif (out_dir / name).exists():
+            (out_dir / name).unlink()
+
+
+def recover(out_dir: Path) -> list[str]:
+    """Finish what a killed run left: roll back a half-done swap, remove staging folders.
+
+    A swap is half done when its journal exists and some new files are still in staging;
+    then the earlier set is restored. Returns what was done, for the progress log.
+    """
+    done = []
+    for backup in sorted(out_dir.glob(f"{BACKUP_PREFIX}*")):
+        staging = out_dir / (STAGING_PREFIX + backup.name.removeprefix(BACKUP_PREFIX))
+        journal = backup / _JOURNAL
+        if journal.is_file():
+            names = json.loads(journal.read_text(encoding="utf-8"))
+            if any((staging / n).exists() for n in names):
+                _roll_back(names, backup, staging, out_dir)
+                done.append(f"restored the earlier outputs in {out_dir} (a run was stopped)")
+        shutil.rmtree(backup, ignore_errors=True)
+    stale = [
+        *out_dir.glob(f"{STAGING_PREFIX}*"),
+        *out_dir.parent.glob(f".{out_dir.name}.staging-*"),
+    ]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    if stale:
+        done.append(f"removed {len(stale)} staging folder(s) left by a stopped run")
+    return done
+
+
+@contextmanager
+def output_folder(out_dir: Path, report: Callable[[str], None] = lambda _: None) -> Iterator[Path]:
+    """Create and lock ``out_dir`` for one run, first repairing what a killed run left there."""
+    prepare_output_folder(out_dir)
+    with _locked(out_dir, report):
+        try:
+            for message in recover(out_dir):
+                report(message.capitalize())
+        except OSError as exc:
+            raise _output_error(out_dir, "tidy the output folder", exc) from exc
+        yield out_dir
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM for the few milliseconds of a swap, so it is never cut.
+
+    The swap either completes (the run has then finished its work) or rolls back; a SIGKILL
+    cannot be ignored, which is what :func:`recover` is for.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Move every staged file into ``out_dir``: all of them, or (on failure) none.
+
+    Earlier files are first hard-linked into a backup folder and a journal written; then
+    each new file replaces its old one atomically. If a step fails, the earlier set is put
+    back; if the process is killed, :func:`recover` does the same on the next run.
+    """
+    names = sorted(p.name for p in staging.iterdir())
+    backup = out_dir / (BACKUP_PREFIX + staging.name.removeprefix(STAGING_PREFIX))
+    try:
+        backup.mkdir()
+        for name in names:
+            if os.path.lexists(out_dir / name):
+                try:
+                    os.link(out_dir / name, backup / name)
+                except OSError:  # no hard links on this file system: copy
+                    shutil.copy2(out_dir / name, backup / name)
+        (backup / _JOURNAL).write_text(json.dumps(names), encoding="utf-8")
+    except OSError as exc:
+        shutil.rmtree(backup, ignore_errors=True)
+        raise OutputError(
+            f"cannot keep a copy of the earlier outputs in {out_dir} before replacing them: "
+            f"{exc.strerror or exc} ({exc.filename}); the earlier outputs are unchanged"
+        ) from exc
+    try:
+        for name in names:
+            (staging / name).replace(out_dir / name)
+    except OSError as exc:
+        try:
+            _roll_back(names, backup, staging, out_dir)
+        except OSError as again:
+            raise OutputError(
+                f"cannot replace {exc.filename2 or exc.filename}: {exc.strerror or exc}, and "
+                f"putting the earlier outputs back failed too ({again.strerror or again}); "
+                f"the earlier files are in {backup}"
+            ) from exc
+        shutil.rmtree(backup, ignore_errors=True)
+        raise OutputError(
+            f"cannot replace {exc.filename2 or exc.filename}: {exc.strerror or exc}; "
+            f"the earlier outputs in {out_dir} are back in place"
+        ) from exc
+    shutil.rmtree(backup, ignore_errors=True)
+
+
 @contextmanager
 def staged_output(out_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder; on success move its files into ``out_dir``, else discard it."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    """Yield a staging folder inside ``out_dir``; on success swap its files in, else discard it.
+
+    Staging inside the output folder keeps it on the same file system, so moves are renames
+    even when ``out_dir`` is a mount point. Call inside :func:`output_folder`.
+    """
     try:
-        yield staging
-        for path in staging.iterdir():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-        out_dir.mkdir(exist_ok=True)
-        for path in staging.iterdir():
-            path.replace(out_dir / path.name)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    except OSError as exc:
+        raise _output_error(out_dir, "write in the output folder", exc) from exc
+    try:
+        try:
+            yield staging
+            for path in staging.iterdir():
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())
+        except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise OutputError(
+                f"cannot write the outputs into {out_dir}: {_reason(exc, staging)}; "
+                "the earlier outputs are unchanged"
+            ) from exc
+        with _uninterrupted():
+            _swap_in(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _reason(exc: BaseException, staging: Path) -> str:
+    """Why writing failed, in words: a full disk is named as such (GDAL's message is cryptic)."""
+    free = shutil.disk_usage(staging).free
+    if getattr(exc, "errno", None) == errno.ENOSPC or free < LOW_SPACE:
+        return (
+            f"no space left on the device ({free / 1e6:.0f} MB free, a build needs about "
+            "70 MB while it runs); free some space or choose another --out"
+        )
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -262,16 +518,18 @@ def write_dataset(
     geometry: gpd.GeoSeries,
     provenance: dict[str, Any],
     step: Callable[[str], None] = lambda _: None,
+    geography: Geography = MSOA,
 ) -> dict[str, Path]:
     """Write every output file of the dataset into ``staging``; return their names."""
-    paths = {key: staging / name for key, name in FILES.items()}
+    files = output_files(geography.dataset)
+    paths = {key: staging / name for key, name in files.items()}
     gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
     with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL writes while pyarrow writes
         step("GeoPackage, CSV and Parquet")
         gpkg = pool.submit(
             gdf.to_file,
             paths["gpkg"],
-            layer=DATASET,
+            layer=geography.dataset,
             driver="GPKG",
             engine="pyogrio",
             use_arrow=True,
@@ -288,9 +546,11 @@ def write_dataset(
         pq.write_table(full.replace_schema_metadata(metadata), paths["parquet"])
         gpkg.result()
     step("data dictionary")
-    dictionary = data_dictionary(list(table.columns))
+    dictionary = data_dictionary(list(table.columns), geography)
     dictionary.to_csv(paths["dictionary_csv"], index=False)
-    paths["dictionary_md"].write_text(dictionary_markdown(dictionary, provenance), encoding="utf-8")
+    markdown = dictionary_markdown(dictionary, provenance, geography)
+    paths["dictionary_md"].write_text(markdown, encoding="utf-8")
     write_json(paths["provenance"], provenance)
-    write_json(paths["datapackage"], datapackage(staging, table, dictionary, provenance))
-    return {key: Path(FILES[key]) for key in FILES}
+    package = datapackage(staging, table, dictionary, provenance, geography)
+    write_json(paths["datapackage"], package)
+    return {key: Path(name) for key, name in files.items()}

@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from ._errors import SchemaError
+from ._geographies import GEOGRAPHIES, Geography
 
 _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
 
@@ -250,71 +251,101 @@ def read_names(path: Path | str) -> pd.DataFrame:
     return names
 
 
-_FILE10_KEY = "lad24cd"
-
-
 def _clean_file10_header(header: str) -> str:
-    """File 10's xlsx headers -> the snake-case names of its published table conversion.
+    """MHCLG's summary xlsx headers -> the snake-case names of their published table conversion.
 
-    Mirrors how the IMD R package's table names them (e.g. "LSOAs" -> "lso_as",
-    "%" -> "percent"), so both layouts of the same data meet in one set of names.
+    Mirrors how the IMD R package's tables name them (e.g. "LSOAs" -> "lso_as",
+    "%" -> "percent"), so both layouts of the same data meet in one set of names. File 10
+    spells the year of extent and local concentration "IMD25", Files 13 and 14 "IMD 2025":
+    both become ``imd25_``.
     """
     text = header.strip().replace("%", " percent")
     text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    text = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return re.sub(r"_2025_", "25_", text)
 
 
-def read_lad_summaries(path: Path | str) -> pd.DataFrame:
-    """Read MHCLG's File 10 (LAD summaries) as one row per LAD with snake-case measure names.
+def _name_column(code_column: str) -> str:
+    """The name column that goes with a code column (``ltla24_code`` -> ``ltla24_name``)."""
+    if code_column.endswith("cd"):
+        return code_column.removesuffix("cd") + "nm"
+    return code_column.replace("code", "name")
 
-    Takes the official xlsx (one sheet per index, a Notes sheet first) or the one-table CSV
-    conversion (``ltla24_code``, ``imd_average_score``, ...).
+
+def published_columns(measures: Iterable[str] | None = None) -> list[str]:
+    """MHCLG's column names for the published measures (all, or only those ``measures``)."""
+    return [
+        pm.published_column(m)
+        for m in METRICS
+        for pm in PUBLISHED_MEASURES
+        if pm.applies_to(m) and (measures is None or pm.measure in measures)
+    ]
+
+
+def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
+    """Read one of MHCLG's summary files (File 10, 11, 13 or 14) as one row per area.
+
+    Takes the official xlsx (one sheet per index, a Notes sheet first) or a one-table CSV
+    conversion (``ltla24_code``/``icb24_code``/..., ``imd_average_score``, ...). Returns
+    ``<key>cd``, ``<key>nm`` (when given) and MHCLG's snake-case measure names. A table of
+    average scores only, named by our metric names (``education_average_score``), is read
+    as just those: some copies of File 11 carry only its average scores.
     """
     path = Path(path)
-    source = f"File 10 LAD summaries ({path})"
+    source = f"{geography.summary_file} summaries ({path})"
+    code, name = geography.code, geography.name
+    xlsx_key = _clean_file10_header(geography.summary_header)
     try:
         if path.suffix.lower() in {".xlsx", ".xls"}:
             sheets = pd.read_excel(path, sheet_name=None)
             frames = [
-                s.rename(columns=lambda c: _clean_file10_header(str(c))).set_index(
-                    "local_authority_district_code_2024"
-                )
-                for name, s in sheets.items()
-                if name.strip().lower() != "notes"
+                s.rename(columns=lambda c: _clean_file10_header(str(c))).set_index(xlsx_key)
+                for sheet, s in sheets.items()
+                if sheet.strip().lower() != "notes"
             ]
-            table = pd.concat(
-                [f.drop(columns="local_authority_district_name_2024") for f in frames], axis=1
-            )
+            names = frames[0][_name_column(xlsx_key)]
+            table = pd.concat([f.drop(columns=_name_column(xlsx_key)) for f in frames], axis=1)
             table = table.loc[:, ~table.columns.duplicated()]
-            table.insert(0, "lad24nm", frames[0]["local_authority_district_name_2024"])
-            table = table.rename_axis(_FILE10_KEY).reset_index()
+            table.insert(0, name, names)
+            table = table.rename_axis(code).reset_index()
         else:
-            table = pd.read_csv(path).rename(
-                columns={"ltla24_code": _FILE10_KEY, "ltla24_name": "lad24nm"}
-            )
+            table = pd.read_csv(path)
+            table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
+            key = next((k for k in (code, *geography.summary_keys) if k in table.columns), code)
+            table = table.rename(columns={key: code, _name_column(key): name})
     except KeyError as exc:
-        raise SchemaError(f"{source}: no 'Local Authority District code (2024)' column") from exc
+        raise SchemaError(f"{source}: no {geography.summary_header!r} column") from exc
     except (OSError, ValueError) as exc:
         raise SchemaError(f"{source}: cannot be read: {exc}") from exc
-    required = [_FILE10_KEY] + [
-        pm.published_column(m) for m in METRICS for pm in PUBLISHED_MEASURES if pm.applies_to(m)
-    ]
-    check_columns(table, required, source)
-    return table
+    full = published_columns()
+    scores = published_columns(["average_score"])
+    if not table.columns.isin([c for c in full if c not in scores]).any():
+        ours = {f"{m.short}_average_score": f"{m.published}_average_score" for m in METRICS}
+        table = table.rename(columns={k: v for k, v in ours.items() if v not in table.columns})
+        full = scores
+    check_columns(table, [code, *full], source)
+    return table[[c for c in (code, name) if c in table.columns] + full]
 
 
-def read_boundaries(path: Path | str) -> gpd.GeoSeries:
-    """MSOA polygons in EPSG:4326, indexed by MSOA code.
+def read_lad_summaries(path: Path | str) -> pd.DataFrame:
+    """Read MHCLG's File 10 (LAD summaries): :func:`read_summaries` for LADs (2024)."""
+    return read_summaries(path, GEOGRAPHIES["lad24"])
+
+
+def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA") -> gpd.GeoSeries:
+    """Polygons in EPSG:4326, indexed by area code (field ``code``, or ``<code>`` spelt
+    ``..._code``, in any case).
 
     Repairs invalid rings (ONS's BGC file has a few) so GeoPackage readers and maps agree.
     """
-    source = f"MSOA boundaries ({path})"
+    source = f"{what} boundaries ({path})"
+    accepted = {code, code.removesuffix("cd") + "_code"}
     try:
         fields = pyogrio.read_info(path)["fields"]
-        code_field = {str(f).lower(): str(f) for f in fields}.get("msoa21cd")
+        code_field = next((str(f) for f in fields if str(f).lower() in accepted), None)
         if code_field is None:
-            raise SchemaError(_missing_columns_message(source, ["MSOA21CD"], fields))
+            raise SchemaError(_missing_columns_message(source, [code.upper()], fields))
         frame = gpd.read_file(path, engine="pyogrio", columns=[code_field], use_arrow=True)
     except SchemaError:
         raise
@@ -322,10 +353,15 @@ def read_boundaries(path: Path | str) -> gpd.GeoSeries:
         raise SchemaError(f"{source}: cannot be read as a vector file: {exc}") from exc
     if frame.crs is None:
         raise SchemaError(f"{source}: has no coordinate reference system")
-    frame = frame.drop_duplicates(code_field).set_index(code_field).rename_axis("msoa21cd")
+    frame = frame.drop_duplicates(code_field).set_index(code_field).rename_axis(code)
     geometry = frame.geometry.make_valid().to_crs(4326)
     geometry.attrs["source"] = source
     return geometry
+
+
+def read_lsoa_boundaries(path: Path | str) -> gpd.GeoSeries:
+    """LSOA (2021) polygons indexed by LSOA code: the pieces every other area is built of."""
+    return read_boundaries(path, "lsoa21cd", "LSOA")
 
 
 def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeries:
@@ -336,3 +372,45 @@ def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeri
         source = boundaries.attrs.get("source", "MSOA boundaries")
         raise SchemaError(f"{source}: {len(missing)} MSOA(s) have no boundary: {shown}")
     return gpd.GeoSeries(boundaries.loc[codes.to_numpy()].to_numpy(), crs=boundaries.crs)
+
+
+def lookup_geographies() -> list[Geography]:
+    """The geographies whose LSOA members come from the ``geographies`` lookup table."""
+    return [g for g in GEOGRAPHIES.values() if g.members == "geographies"]
+
+
+def read_geographies(path: Path | str) -> pd.DataFrame:
+    """Read the LSOA -> areas lookup table: ``lsoa21cd`` and a code/name pair per geography.
+
+    The layout is ``LSOA21_geographies_EN_IoD2025.csv``'s: one row per LSOA, columns
+    ``<key>cd, <key>nm`` for every geography of ``data/geographies.toml`` built from it
+    (other columns are ignored; LAD always comes from File 7). Checks codes, blanks,
+    duplicate LSOAs and that each area code has one name, reporting every problem at once.
+    """
+    source = f"LSOA geographies lookup ({path})"
+    wanted = lookup_geographies()
+    columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)]]
+    table = _read_csv(path, source, columns)
+    problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
+    for g in wanted:
+        codes = table[g.code].astype("string")
+        bad = codes.isna() | ~codes.str.fullmatch(g.code_pattern, na=False)
+        if bad.any():
+            problems.append(
+                f"column {g.code!r} has {bad.sum()} missing or malformed code(s) "
+                f"(expected {g.code_pattern}): " + _rows(bad, table["lsoa21cd"].astype("string"))
+            )
+        blank = table[g.name].isna() | (table[g.name].astype("string").str.strip() == "")
+        if blank.any():
+            problems.append(
+                f"column {g.name!r} has {blank.sum()} blank name(s): "
+                + _rows(blank, table["lsoa21cd"].astype("string"))
+            )
+        pairs = table[[g.code, g.name]].drop_duplicates()
+        renamed = pairs[g.code].duplicated(keep=False)
+        if renamed.any():
+            shown = ", ".join(pairs.loc[renamed, g.code].astype(str).unique()[:5])
+            problems.append(f"{g.code} code(s) with more than one {g.name}: {shown}")
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+    return table.astype("string")

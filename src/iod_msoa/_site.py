@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import project_root
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
@@ -59,11 +58,6 @@ def tables_as_raw_html() -> None:
         pd.DataFrame, lambda frame: RawHtml(frame._repr_html_())._repr_markdown_()
     )
     formatters["text/html"].for_type(pd.DataFrame, lambda frame: None)
-
-
-def asset(*parts: str) -> Path:
-    """A file under the project's ``assets/`` folder, wherever the page runs from."""
-    return project_root().joinpath("assets", *parts)
 
 
 def page_link(path: str | Path, page_dir: str | Path | None = None) -> str:
@@ -290,17 +284,18 @@ def validation_overview(summary: pd.DataFrame) -> pd.DataFrame:
             "measure": summary["measure"],
             "LADs matching MHCLG": summary["n_matching"].astype(int).astype(str)
             + " of "
-            + summary["n_lads"].astype(int).astype(str),
+            + summary["n_areas"].astype(int).astype(str),
             "largest difference": summary["max_abs_diff"].map("{:.4g}".format),
             "note": summary["note"].fillna(""),
         }
     ).set_index("measure")
 
 
-def exact_lads(comparison: pd.DataFrame) -> pd.Index:
-    """LADs where every measure not flagged as an estimate matches MHCLG to its rounding."""
-    exact = comparison[comparison["note"].fillna("") == ""]
-    matches = exact.groupby("lad24cd")["matches_published_rounding"].all()
+def exact_areas(comparison: pd.DataFrame, geography: str = "lad24") -> pd.Index:
+    """Areas where every measure not flagged as an estimate matches MHCLG to its rounding."""
+    rows = comparison[comparison["geography"] == geography]
+    exact = rows[rows["note"].fillna("") == ""]
+    matches = exact.groupby("area_code")["matches_published_rounding"].all()
     return matches.index[matches]
 
 
@@ -379,16 +374,17 @@ def largest_differences(comparison: pd.DataFrame, measure: str, n: int = 10) -> 
     """The ``n`` local authorities where ours and MHCLG's differ most on ``measure``."""
     rows = comparison[comparison["measure"] == measure]
     top = rows.loc[rows["diff"].abs().nlargest(n).index]
-    return top[["lad24cd", "lad24nm", "ours", "published", "diff"]].round(4).set_index("lad24cd")
+    columns = ["area_code", "area_name", "ours", "published", "diff"]
+    return top[columns].round(4).set_index("area_code")
 
 
 def validation_note(validation: Any, exact: pd.Index) -> str:
     """What explains the differences in ``validate()``'s comparison, as Markdown."""
     comparison, summary = validation.table, validation.summary
-    n_lads = comparison["lad24cd"].nunique()
-    everywhere = summary.loc[summary["n_matching"] == summary["n_lads"], "measure"].tolist()
+    n_lads = comparison["area_code"].nunique()
+    everywhere = summary.loc[summary["n_matching"] == summary["n_areas"], "measure"].tolist()
     estimates = summary.loc[summary["note"].fillna("") != "", "measure"].tolist()
-    names = comparison.drop_duplicates("lad24cd").set_index("lad24cd")["lad24nm"]
+    names = comparison.drop_duplicates("area_code").set_index("area_code")["area_name"]
     lines = [
         f"**{len(exact)} of {n_lads}** local authorities match MHCLG on every measure that "
         "is computed exactly"

@@ -433,6 +433,13 @@ def resolve_input(
             return _resolved(
                 source, target, origin="cache", status=status, size=size, sha256=sha256
             )
+    if not source.url:
+        option = source.name.replace("_", "-")
+        raise SourceError(
+            f"{source.name} ({source.title}) has no official download: give its path as a "
+            f'local input ({source.name} = "PATH" under [inputs] in the config, or '
+            f"--{option} PATH)."
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     download = _download_file if source.kind == "file" else _download_arcgis
     with _http(client) as http:

@@ -1,43 +1,51 @@
-"""Proof of correctness: the same engine, LSOA -> local authority, against MHCLG's File 10."""
+"""Proof of correctness: the same engine, LSOA -> MHCLG's summary geographies, against
+MHCLG's own summaries (File 10 for LADs, 11 upper-tier LAs, 13 ICBs, 14 LRFs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ._aggregate import aggregate
-from ._build import Reporter, default_out_dir, load_inputs
+from ._build import Reporter, area_table, default_out_dir, load_inputs, members
 from ._config import Config, load_config
-from ._outputs import staged_output
-from ._schema import METRICS, PUBLISHED_MEASURES, read_lad_summaries
+from ._geographies import VALIDATED, Geography, select
+from ._outputs import output_folder, staged_output
+from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
 
 VALIDATION_FILE = "validation.csv"
 VALIDATION_COLUMNS = [
-    "lad24cd",
-    "lad24nm",
+    "geography",
+    "area_code",
+    "area_name",
     "measure",
     "ours",
     "published",
     "diff",
     "matches_published_rounding",
 ]
+DEFAULT_VALIDATION = ("lad24",)
 
 
-def compare_with_published(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """Long table, one row per LAD and published measure: ours, published, difference.
+def compare_with_published(
+    ours: pd.DataFrame, published: pd.DataFrame, geography: Geography
+) -> pd.DataFrame:
+    """Long table, one row per area and published measure: ours, published, difference.
 
     A value matches when it lies within half a unit of the published last decimal place,
-    i.e. rounding ours the way MHCLG did gives the published figure. ``note`` says where a
+    i.e. rounding ours the way MHCLG did gives the published figure. Measures absent from
+    ``published`` (a table of average scores only) are not compared. ``note`` says where a
     difference is expected whatever the input (an estimated measure).
     """
-    ours = ours.set_index("lad24cd")
-    published = published.set_index("lad24cd")
+    code, name = geography.code, geography.name
+    ours = ours.set_index(code)
+    published = published.set_index(code)
     frames = []
     for metric in METRICS:
         for pm in PUBLISHED_MEASURES:
-            if not pm.applies_to(metric):
+            if not pm.applies_to(metric) or pm.published_column(metric) not in published:
                 continue
             pub = published[pm.published_column(metric)]
             mine = ours[pm.our_column(metric)].reindex(pub.index)
@@ -45,7 +53,7 @@ def compare_with_published(ours: pd.DataFrame, published: pd.DataFrame) -> pd.Da
             frames.append(
                 pd.DataFrame(
                     {
-                        "lad24cd": pub.index,
+                        "area_code": pub.index,
                         "measure": f"{metric.short}_{pm.measure}",
                         "note": pm.note,
                         "ours": mine.to_numpy(),
@@ -58,17 +66,20 @@ def compare_with_published(ours: pd.DataFrame, published: pd.DataFrame) -> pd.Da
                 )
             )
     table = pd.concat(frames, ignore_index=True)
-    names = published["lad24nm"] if "lad24nm" in published else ours["lad24nm"]
-    table.insert(1, "lad24nm", table["lad24cd"].map(names))
+    names = published[name] if name in published else ours[name]
+    table.insert(0, "geography", geography.key)
+    table.insert(2, "area_name", table["area_code"].map(names))
     return table[[*VALIDATION_COLUMNS, "note"]]
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Per measure: LADs compared, LADs matching to published rounding, largest difference."""
-    grouped = table.assign(abs_diff=table["diff"].abs()).groupby("measure", sort=False)
+    """Per geography and measure: areas compared, matching to published rounding, largest gap."""
+    grouped = table.assign(abs_diff=table["diff"].abs()).groupby(
+        ["geography", "measure"], sort=False
+    )
     return pd.DataFrame(
         {
-            "n_lads": grouped.size(),
+            "n_areas": grouped.size(),
             "n_matching": grouped["matches_published_rounding"].sum(),
             "max_abs_diff": grouped["abs_diff"].max(),
             "note": grouped["note"].first(),
@@ -84,29 +95,43 @@ class ValidationResult:
     summary: pd.DataFrame
     path: Path
     file7_status: str
+    geographies: list[Geography] = field(default_factory=list)
 
 
 def validate(
-    config: Config | None = None, out_dir: Path | str | None = None, *, progress: bool = True
+    config: Config | None = None,
+    out_dir: Path | str | None = None,
+    *,
+    progress: bool = True,
+    geographies: Iterable[str] = DEFAULT_VALIDATION,
 ) -> ValidationResult:
-    """Aggregate File 7 to LAD 2024 and compare with File 10; writes ``validation.csv``."""
+    """Aggregate File 7 to each geography MHCLG summarises and compare with its summary file.
+
+    ``geographies``: keys among those with a summary file (``lad24``, ``utla24``, ``icb24``,
+    ``lrf24``) or ``all``. Writes every comparison to one ``validation.csv``.
+    """
     config = config or load_config()
+    chosen = select(geographies, among=VALIDATED)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
-    inputs = load_inputs(config, ("file7", "lad_summaries"), progress=progress, reporter=reporter)
-    published = read_lad_summaries(inputs.resolved["lad_summaries"].path)
-    lads = inputs.lsoa[["lsoa21cd", "lad24cd"]]
-    ours = aggregate(inputs.lsoa, lads, area="lad24cd")
-    ours = ours.join(inputs.lsoa.groupby("lad24cd")["lad24nm"].first(), on="lad24cd")
-    table = compare_with_published(ours, published)
-    reporter.step(
-        f"Compared {ours.shape[0]} LADs with File 10 on {table['measure'].nunique()} measures"
-    )
-    with staged_output(out_dir) as staging:
+    needed = dict.fromkeys(n for g in chosen for n in ("file7", g.members, g.summaries))
+    inputs = load_inputs(config, needed, progress=progress, reporter=reporter)
+    frames = []
+    for g in chosen:
+        ours = area_table(g, inputs.lsoa, members(g, inputs))
+        published = read_summaries(inputs.resolved[g.summaries].path, g)
+        frames.append(compare_with_published(ours, published, g))
+        reporter.step(
+            f"Compared {len(ours)} {g.nouns} with {g.summary_file} on "
+            f"{frames[-1]['measure'].nunique()} measures"
+        )
+    table = pd.concat(frames, ignore_index=True)
+    with output_folder(out_dir, reporter.step), staged_output(out_dir) as staging:
         table.to_csv(staging / VALIDATION_FILE, index=False)
     return ValidationResult(
         table=table,
         summary=summarise(table),
         path=out_dir / VALIDATION_FILE,
         file7_status=inputs.resolved["file7"].status,
+        geographies=chosen,
     )

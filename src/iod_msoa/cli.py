@@ -1,26 +1,47 @@
-"""``iod-msoa build`` and ``iod-msoa validate``: one-line errors, progress on stderr."""
+"""``iod-msoa build`` and ``iod-msoa validate``: one-line errors, progress on stderr.
+
+Only the standard library is imported before ``main`` has set up its handlers, so even a
+Ctrl-C during start-up ends in one line, not a traceback.
+"""
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
-from ._build import build, version
-from ._config import CONFIG_ENV, INPUT_NAMES, load_config
-from ._errors import IodMsoaError
-from ._sources import MANIFEST
-from ._validate import validate
+# Exit statuses: 1 a problem with inputs, settings or the output folder; 2 usage (argparse);
+# 128 + signal number when stopped by Ctrl-C (130) or SIGTERM (143), as shells do.
+EXIT_PROBLEM = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the same clean-up, so nothing half-written stays."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+    from pathlib import Path
+
+    from ._build import version
+    from ._config import CONFIG_ENV, INPUT_NAMES
+    from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
+    from ._sources import MANIFEST
+    from ._validate import DEFAULT_VALIDATION
+
     parser = argparse.ArgumentParser(
         prog="iod-msoa",
-        description="English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs.",
+        description="English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs "
+        "(or any area built from LSOAs).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -31,7 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"TOML config with local input paths (default: ${CONFIG_ENV}, else download)",
     )
     common.add_argument(
-        "--out", type=Path, help="output folder (default: data/packages/iod25_msoa)"
+        "--out",
+        type=Path,
+        help="output folder (build: data/packages/iod25_<geography>, iod25_msoa for MSOAs, "
+        "and with several geographies each goes to a folder of that name inside it; "
+        "validate: data/packages/iod25_msoa)",
     )
     common.add_argument(
         "--allow-unverified",
@@ -52,45 +77,75 @@ def _parser() -> argparse.ArgumentParser:
         "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
-    commands.add_parser(
+    build_cmd.add_argument(
+        "--geography",
+        action="append",
+        choices=[*GEOGRAPHIES, ALL],
+        metavar="G",
+        help=f"area to build, repeatable: {', '.join(GEOGRAPHIES)} or {ALL} "
+        f"(default: {DEFAULT_GEOGRAPHY})",
+    )
+    validate_cmd = commands.add_parser(
         "validate",
         parents=[common],
-        help="reproduce MHCLG's local authority summaries (File 10) with the same engine",
+        help="reproduce MHCLG's summaries (Files 10, 11, 13, 14) with the same engine",
+    )
+    validate_cmd.add_argument(
+        "--geography",
+        action="append",
+        choices=[*VALIDATED, ALL],
+        metavar="G",
+        help=f"MHCLG summary to reproduce, repeatable: {', '.join(VALIDATED)} or {ALL} "
+        f"(default: {', '.join(DEFAULT_VALIDATION)})",
     )
     return parser
 
 
-def _run_build(args: argparse.Namespace, config, console: Console) -> None:
-    result = build(config, args.out, progress=not args.quiet, force=args.force)
-    table = result.table
-    verb = "Already current" if result.skipped else "Built"
-    console.print(
-        f"{verb}: {len(table):,} MSOAs from {int(table['n_lsoa'].sum()):,} LSOAs "
-        f"in {result.seconds:.1f} s -> {result.out_dir}"
-    )
-    for path in result.paths.values():
-        console.print(f"  {path.name}  ({path.stat().st_size / 1e6:.1f} MB)")
-    if result.unverified:
+def _run_build(args: argparse.Namespace, config, console) -> None:
+    from ._build import build_many
+    from ._geographies import select
+
+    geographies = select(args.geography)
+    results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
+    unverified: dict[str, None] = {}
+    for result in results:
+        table = result.table
+        verb = "Already current" if result.skipped else "Built"
+        console.print(
+            f"{verb}: {len(table):,} {result.geography.nouns} from "
+            f"{int(table['n_lsoa'].sum()):,} LSOAs in {result.seconds:.1f} s -> {result.out_dir}"
+        )
+        for path in result.paths.values():
+            console.print(f"  {path.name}  ({path.stat().st_size / 1e6:.1f} MB)")
+        unverified |= dict.fromkeys(result.unverified)
+    if unverified:
         console.print(
             "[bold yellow]Unverified inputs[/] (checksum differs from the official file): "
-            + ", ".join(result.unverified)
+            + ", ".join(unverified)
         )
 
 
-def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
-    result = validate(config, args.out, progress=not args.quiet)
-    table = Table(title="LSOA -> LAD 2024 with our engine vs MHCLG File 10")
-    for col in ("measure", "LADs matching published rounding", "max |diff|"):
-        table.add_column(col)
+def _run_validate(args: argparse.Namespace, config, console) -> None:
+    from rich.table import Table
+
+    from ._validate import DEFAULT_VALIDATION, validate
+
+    result = validate(
+        config, args.out, progress=not args.quiet, geographies=args.geography or DEFAULT_VALIDATION
+    )
     notes = dict.fromkeys(n for n in result.summary["note"] if n)
     marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
-    for row in result.summary.itertuples():
-        table.add_row(
-            row.measure + marks.get(row.note, ""),
-            f"{row.n_matching}/{row.n_lads}",
-            f"{row.max_abs_diff:.6g}",
-        )
-    console.print(table)
+    for g in result.geographies:
+        table = Table(title=f"LSOA -> {g.label} with our engine vs MHCLG {g.summary_file}")
+        for col in ("measure", f"{g.nouns} matching published rounding", "max |diff|"):
+            table.add_column(col)
+        for row in result.summary[result.summary["geography"] == g.key].itertuples():
+            table.add_row(
+                row.measure + marks.get(row.note, ""),
+                f"{row.n_matching}/{row.n_areas}",
+                f"{row.max_abs_diff:.6g}",
+            )
+        console.print(table)
     for note, mark in marks.items():
         console.print(f"{mark} {note}")
     if result.file7_status != "verified":
@@ -103,7 +158,31 @@ def _run_validate(args: argparse.Namespace, config, console: Console) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 input problem, 2 usage)."""
+    """Entry point; returns the exit status (0 ok, 1 a problem, 2 usage, 130/143 stopped)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    # GDAL would print its own "ERROR n: ..." lines as well as raising: keep only ours.
+    os.environ.setdefault("CPL_LOG", os.devnull)
+    try:
+        return _main(argv)
+    except Terminated:
+        _say("iod-msoa: stopped (SIGTERM); earlier outputs are unchanged")
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        _say("iod-msoa: interrupted; earlier outputs are unchanged")
+        return 128 + signal.SIGINT
+
+
+def _say(line: str) -> None:
+    """One line on stderr, without rich (which may not be imported yet)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from rich.console import Console
+
+    from ._config import INPUT_NAMES, load_config
+    from ._errors import IodMsoaError
+
     args = _parser().parse_args(argv)
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
@@ -115,10 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
     except IodMsoaError as exc:
         errors.print(f"iod-msoa: error: {exc}", markup=False, soft_wrap=True)
-        return 1
-    except KeyboardInterrupt:
-        errors.print("iod-msoa: interrupted; earlier outputs are unchanged", markup=False)
-        return 130
+        return EXIT_PROBLEM
+    except OSError as exc:  # the environment, not the inputs: a full disk, a vanished folder
+        where = f" ({exc.filename})" if exc.filename else ""
+        errors.print(f"iod-msoa: error: {exc.strerror or exc}{where}", markup=False, soft_wrap=True)
+        return EXIT_PROBLEM
     return 0
 
 

@@ -1,0 +1,151 @@
+"""The areas we build from LSOAs (``data/geographies.toml``) and their shapes.
+
+Every geography goes through the same engine (:func:`iod_msoa.aggregate`); this module only
+says what each one is and draws each area as the union of its LSOAs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import ConfigError, SchemaError
+
+_TABLE = tomllib.loads(
+    resources.files("iod_msoa").joinpath("data/geographies.toml").read_text(encoding="utf-8")
+)
+BEST_FIT_NOTE: str = " ".join(_TABLE["best_fit_note"].split())
+DEFAULT_GEOGRAPHY = "msoa21"
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Geography:
+    """One kind of area built from LSOAs: its codes, where its members and shapes come from."""
+
+    key: str
+    label: str
+    noun: str
+    nouns: str
+    title: str
+    areas: int
+    fit: str
+    nests_in_lad: bool
+    code_pattern: str
+    members: str
+    shapes: str
+    names: str = ""
+    dataset: str = ""
+    summaries: str = ""
+    summary_file: str = ""
+    summary_header: str = ""
+    summary_keys: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dataset", self.dataset or f"iod25_{self.key}")
+        object.__setattr__(self, "summary_keys", tuple(self.summary_keys))
+
+    @property
+    def code(self) -> str:
+        return f"{self.key}cd"
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}nm"
+
+    @property
+    def best_fit(self) -> bool:
+        return self.fit == "best fit"
+
+    @property
+    def note(self) -> str:
+        """What users must know about the areas' fit ('' for exact areas)."""
+        return BEST_FIT_NOTE if self.best_fit else ""
+
+    @property
+    def carries_lad(self) -> bool:
+        """Whether outputs list the containing LAD (areas nest in LADs and are not LADs)."""
+        return self.nests_in_lad and self.key != "lad24"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The inputs a build of this geography reads, File 7 first."""
+        wanted = ("file7", self.members, self.names, self.shapes)
+        return tuple(dict.fromkeys(n for n in wanted if n))
+
+
+GEOGRAPHIES: dict[str, Geography] = {g["key"]: Geography(**g) for g in _TABLE["geographies"]}
+VALIDATED: tuple[str, ...] = tuple(k for k, g in GEOGRAPHIES.items() if g.summaries)
+
+
+def geographies_frame() -> pd.DataFrame:
+    """The geography table as a DataFrame, for docs and the site."""
+    rows = [
+        {
+            "key": g.key,
+            "label": g.label,
+            "areas": g.areas,
+            "fit": g.fit,
+            "nests_in_lad": g.nests_in_lad,
+            "dataset": g.dataset,
+            "validated_against": g.summary_file,
+        }
+        for g in GEOGRAPHIES.values()
+    ]
+    return pd.DataFrame(rows).set_index("key")
+
+
+def select(names: Iterable[str] | None, *, among: Iterable[str] | None = None) -> list[Geography]:
+    """The geographies named (``all`` = every one ``among`` the allowed keys), in table order."""
+    allowed = list(among) if among is not None else list(GEOGRAPHIES)
+    names = list(names or [DEFAULT_GEOGRAPHY])
+    wanted = allowed if ALL in names else names
+    unknown = [n for n in wanted if n not in allowed]
+    if unknown:
+        raise ConfigError(
+            f"unknown geography {', '.join(map(repr, unknown))}: choose from "
+            f"{', '.join(allowed)} or {ALL}"
+        )
+    return [GEOGRAPHIES[k] for k in allowed if k in wanted]
+
+
+def lsoa_coverage(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
+    """LSOA polygons made into a clean coverage (shared edges identical), so unions are exact.
+
+    Generalised boundary files have a few edges whose vertices do not match their
+    neighbour's; coverage union refuses them, so those are snapped once here.
+    """
+    geoms = shapes.to_numpy()
+    if shapely.coverage_is_valid(geoms):
+        return shapes
+    return gpd.GeoSeries(shapely.coverage_clean(geoms), index=shapes.index, crs=shapes.crs)
+
+
+def area_shapes(
+    lsoa_shapes: gpd.GeoSeries, members: pd.DataFrame, code: str, codes: pd.Series
+) -> gpd.GeoSeries:
+    """Each area's polygon, the union of its LSOAs', in the order of ``codes``.
+
+    ``lsoa_shapes`` is indexed by LSOA code; ``members`` has ``lsoa21cd`` and ``code``.
+    """
+    position = lsoa_shapes.index.get_indexer(members["lsoa21cd"])
+    if (position < 0).any():
+        missing = members.loc[position < 0, "lsoa21cd"]
+        source = lsoa_shapes.attrs.get("source", "LSOA boundaries")
+        raise SchemaError(
+            f"{source}: {len(missing)} LSOA(s) have no boundary: {', '.join(missing.head(10))}"
+        )
+    frame = gpd.GeoDataFrame(
+        {code: members[code].to_numpy()},
+        geometry=lsoa_shapes.to_numpy()[position],
+        crs=lsoa_shapes.crs,
+    )
+    merged = frame.dissolve(code, method="coverage").geometry
+    return gpd.GeoSeries(merged.loc[np.asarray(codes)].to_numpy(), crs=lsoa_shapes.crs)

@@ -1,0 +1,366 @@
+"""Every LSOA-built geography through one engine: the table, hand-made lookups, shapes, readers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Polygon, box
+
+from iod_msoa._build import _out_dirs, area_table, check_area_count
+from iod_msoa._errors import ConfigError, SchemaError, UnmatchedAreaError
+from iod_msoa._geographies import (
+    BEST_FIT_NOTE,
+    GEOGRAPHIES,
+    VALIDATED,
+    area_shapes,
+    lsoa_coverage,
+    select,
+)
+from iod_msoa._outputs import data_dictionary, datapackage, dictionary_markdown, output_files
+from iod_msoa._schema import (
+    METRICS,
+    published_columns,
+    read_geographies,
+    read_summaries,
+)
+from iod_msoa._validate import compare_with_published
+from iod_msoa.cli import main
+
+# The issue's contract: --geography names, areas in England, fit.
+CONTRACT = {
+    "msoa21": (6856, "exact"),
+    "lad24": (296, "exact"),
+    "utla24": (153, "exact"),
+    "rgn24": (9, "exact"),
+    "icb24": (42, "exact"),
+    "sicbl24": (106, "exact"),
+    "lrf24": (38, "exact"),
+    "pcon24": (543, "best fit"),
+    "wd25": (6793, "best fit"),
+}
+
+
+# --- the geography table --------------------------------------------------------------------
+
+
+def test_the_table_is_the_contract():
+    assert {k: (g.areas, g.fit) for k, g in GEOGRAPHIES.items()} == CONTRACT
+    assert VALIDATED == ("lad24", "utla24", "icb24", "lrf24")
+    assert GEOGRAPHIES["msoa21"].dataset == "iod25_msoa"
+    assert GEOGRAPHIES["icb24"].dataset == "iod25_icb24"
+
+
+def test_only_best_fit_areas_carry_the_note():
+    assert {k for k, g in GEOGRAPHIES.items() if g.note} == {"pcon24", "wd25"}
+    assert "population-weighted centroid" in BEST_FIT_NOTE
+
+
+def test_inputs_of_each_geography():
+    assert GEOGRAPHIES["msoa21"].inputs == ("file7", "lookup", "names", "boundaries")
+    assert GEOGRAPHIES["lad24"].inputs == ("file7", "lsoa_boundaries")
+    assert GEOGRAPHIES["icb24"].inputs == ("file7", "geographies", "lsoa_boundaries")
+
+
+def test_select_defaults_all_and_unknown():
+    assert [g.key for g in select(None)] == ["msoa21"]
+    assert [g.key for g in select(["all"])] == list(GEOGRAPHIES)
+    assert [g.key for g in select(["wd25", "lad24"])] == ["lad24", "wd25"]  # table order
+    assert [g.key for g in select(["all"], among=VALIDATED)] == list(VALIDATED)
+    with pytest.raises(ConfigError, match="unknown geography 'rgn24': choose from lad24"):
+        select(["rgn24"], among=VALIDATED)
+
+
+# --- the engine with hand-made lookups ------------------------------------------------------
+
+
+@pytest.fixture
+def lsoa(make_lsoa_table):
+    """Five LSOAs in two LADs with different populations, so weights matter."""
+    rows = [
+        (1, "E06000001", 40.0, 1, 100),
+        (2, "E06000001", 30.0, 2, 300),
+        (3, "E06000001", 20.0, 3, 200),
+        (4, "E06000002", 10.0, 4, 400),
+        (5, "E06000002", 5.0, 5, 500),
+    ]
+    return make_lsoa_table(
+        [
+            {
+                "lsoa21cd": f"E0100000{i}",
+                "lad24cd": lad,
+                "score": score,
+                "rank": rank,
+                "pop_total": pop,
+                "pop_children_0_15": pop // 10,
+                "pop_older_60_plus": pop // 4,
+                "pop_working_age_18_66": pop // 2,
+            }
+            for i, lad, score, rank, pop in rows
+        ]
+    )
+
+
+def _members(key: str, codes: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lsoa21cd": [f"E0100000{i}" for i in range(1, 6)],
+            f"{key}cd": codes,
+            f"{key}nm": [f"Area {c}" for c in codes],
+        }
+    )
+
+
+def test_area_table_weights_by_population_and_crosses_lads(lsoa):
+    # ICB X takes LSOAs from both LADs: ICBs need not nest in LADs.
+    icb = GEOGRAPHIES["icb24"]
+    table = area_table(icb, lsoa, _members("icb24", ["X", "X", "Y", "X", "Y"]))
+    assert list(table.columns[:3]) == ["icb24cd", "icb24nm", "n_lsoa"]
+    assert "lad24cd" not in table.columns
+    x = table.set_index("icb24cd").loc["X"]
+    assert x["n_lsoa"] == 3
+    assert x["pop_total"] == 100 + 300 + 400
+    assert x["imd_score"] == pytest.approx((40 * 100 + 30 * 300 + 10 * 400) / 800)
+    # Income is weighted by total population, IDACI by children: same here up to scale.
+    assert x["idaci_score"] == pytest.approx((40 * 10 + 30 * 30 + 10 * 40) / 80)
+    assert table["imd_rank"].tolist() == [1, 2]
+    assert table["pop_total"].sum() == lsoa["pop_total"].sum()
+
+
+def test_areas_nesting_in_lads_carry_their_lad(lsoa):
+    wards = area_table(GEOGRAPHIES["wd25"], lsoa, _members("wd25", ["A", "A", "B", "C", "C"]))
+    assert list(wards.columns[:5]) == ["wd25cd", "wd25nm", "lad24cd", "lad24nm", "n_lsoa"]
+    assert wards.set_index("wd25cd")["lad24cd"].to_dict() == {
+        "A": "E06000001",
+        "B": "E06000001",
+        "C": "E06000002",
+    }
+
+
+def test_an_area_split_across_lads_is_an_error_where_areas_must_nest(lsoa):
+    with pytest.raises(UnmatchedAreaError, match=r"wards split across local authorities.*: B"):
+        area_table(GEOGRAPHIES["wd25"], lsoa, _members("wd25", ["A", "A", "B", "B", "C"]))
+
+
+def test_lads_come_from_file7(lsoa):
+    lads = lsoa[["lsoa21cd", "lad24cd", "lad24nm"]]
+    table = area_table(GEOGRAPHIES["lad24"], lsoa, lads)
+    assert list(table.columns[:3]) == ["lad24cd", "lad24nm", "n_lsoa"]
+    assert table["n_lsoa"].tolist() == [3, 2]
+
+
+def test_a_lookup_of_another_vintage_is_refused(lsoa):
+    table = area_table(GEOGRAPHIES["icb24"], lsoa, _members("icb24", ["X"] * 5))
+    with pytest.raises(SchemaError, match="gives 1 ICBs; England has 42"):
+        check_area_count(GEOGRAPHIES["icb24"], table, "lookup")
+
+
+def test_an_lsoa_missing_from_the_lookup_is_an_error(lsoa):
+    members = _members("icb24", ["X", "X", "Y", "X", "Y"]).iloc[:4]
+    with pytest.raises(UnmatchedAreaError, match=r"1 LSOA.*no icb24cd.*E01000005"):
+        area_table(GEOGRAPHIES["icb24"], lsoa, members)
+
+
+# --- shapes: the union of the LSOAs ---------------------------------------------------------
+
+
+def _squares(codes: list[str]) -> gpd.GeoSeries:
+    return gpd.GeoSeries(
+        [box(i, 0, i + 1, 1) for i in range(len(codes))],
+        index=pd.Index(codes, name="lsoa21cd"),
+        crs=27700,
+    )
+
+
+def test_area_shapes_are_unions_in_table_order():
+    shapes = _squares(["L1", "L2", "L3"])
+    members = pd.DataFrame({"lsoa21cd": ["L1", "L2", "L3"], "xcd": ["B", "B", "A"]})
+    merged = area_shapes(shapes, members, "xcd", pd.Series(["B", "A"]))
+    assert merged.area.tolist() == pytest.approx([2.0, 1.0])
+    assert merged.iloc[0].equals(box(0, 0, 2, 1))
+
+
+def test_area_shapes_name_lsoas_without_a_boundary():
+    members = pd.DataFrame({"lsoa21cd": ["L1", "L9"], "xcd": ["A", "A"]})
+    with pytest.raises(SchemaError, match=r"1 LSOA.*no boundary: L9"):
+        area_shapes(_squares(["L1"]), members, "xcd", pd.Series(["A"]))
+
+
+def test_badly_noded_neighbours_are_cleaned_so_coverage_union_works():
+    # The right square has a vertex on the shared edge that the left one lacks.
+    left = box(0, 0, 1, 1)
+    right = Polygon([(1, 0), (2, 0), (2, 1), (1, 1), (1, 0.5)])
+    shapes = gpd.GeoSeries([left, right], index=["L1", "L2"], crs=27700)
+    cleaned = lsoa_coverage(shapes)
+    members = pd.DataFrame({"lsoa21cd": ["L1", "L2"], "xcd": ["A", "A"]})
+    merged = area_shapes(cleaned, members, "xcd", pd.Series(["A"]))
+    assert merged.iloc[0].area == pytest.approx(2.0)
+    assert merged.iloc[0].geom_type == "Polygon"
+
+
+def test_a_clean_coverage_is_left_alone():
+    shapes = _squares(["L1", "L2"])
+    assert lsoa_coverage(shapes) is shapes
+
+
+# --- reading the geographies lookup ---------------------------------------------------------
+
+
+def _lookup_frame() -> pd.DataFrame:
+    table = {"lsoa21cd": ["E01000001", "E01000002"], "lad24cd": ["E06000001", "E06000001"]}
+    for g in GEOGRAPHIES.values():
+        if g.members == "geographies":
+            code = g.code_pattern.strip("^$").replace("[0-9]{6}", "000001")
+            code = code.replace("(06|08|09|10)", "06")
+            table |= {g.code: [code, code], g.name: ["One", "One"]}
+    return pd.DataFrame(table)
+
+
+def test_read_geographies_keeps_the_lookup_columns(tmp_path):
+    path = tmp_path / "geo.csv"
+    _lookup_frame().to_csv(path, index=False)
+    table = read_geographies(path)
+    assert list(table.columns[:3]) == ["lsoa21cd", "utla24cd", "utla24nm"]
+    assert "lad24cd" not in table.columns  # LAD always comes from File 7
+    assert table["icb24cd"].tolist() == ["E54000001"] * 2
+
+
+def test_read_geographies_reports_every_problem(tmp_path):
+    frame = _lookup_frame()
+    frame.loc[1, "icb24cd"] = "Q99"
+    frame.loc[0, "rgn24nm"] = ""
+    frame.loc[1, "pcon24nm"] = "Other"
+    path = tmp_path / "geo.csv"
+    frame.drop(columns="wd25nm").to_csv(path, index=False)
+    with pytest.raises(SchemaError, match="'wd25nm'"):
+        read_geographies(path)
+    frame.to_csv(path, index=False)
+    with pytest.raises(SchemaError) as err:
+        read_geographies(path)
+    message = str(err.value)
+    assert "'icb24cd' has 1 missing or malformed code(s)" in message
+    assert "row 3 (E01000002)" in message
+    assert "'rgn24nm' has 1 blank name(s)" in message
+    assert "pcon24cd code(s) with more than one pcon24nm: E14000001" in message
+
+
+# --- reading MHCLG's summaries --------------------------------------------------------------
+
+
+def _summary_values() -> dict[str, list[float]]:
+    return {c: [i + 0.25, i + 0.5] for i, c in enumerate(published_columns())}
+
+
+def test_read_summaries_accepts_the_2025_spelling_of_extent(tmp_path):
+    values = _summary_values()
+    table = {"icb24_code": ["E54000008", "E54000010"], "icb24_name": ["A", "B"]}
+    table |= {k.replace("imd25_", "imd_2025_"): v for k, v in values.items()}
+    path = tmp_path / "icb.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    read = read_summaries(path, GEOGRAPHIES["icb24"])
+    assert list(read.columns[:2]) == ["icb24cd", "icb24nm"]
+    assert read["imd25_extent"].tolist() == values["imd25_extent"]
+
+
+def test_read_summaries_of_average_scores_only(tmp_path):
+    table = {"utla24cd": ["E06000009"], "utla24nm": ["Blackpool"], "n_lsoa": [94]}
+    table |= {f"{m.short}_average_score": [1.5] for m in METRICS}
+    path = tmp_path / "utla.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    read = read_summaries(path, GEOGRAPHIES["utla24"])
+    assert list(read.columns) == ["utla24cd", "utla24nm", *published_columns(["average_score"])]
+    assert "education_skills_and_training_average_score" in read.columns
+
+
+def test_read_summaries_xlsx_with_the_official_code_header(tmp_path):
+    path = tmp_path / "file13.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        pd.DataFrame({"Notes": ["File 13"]}).to_excel(book, sheet_name="Notes", index=False)
+        sheet = {
+            "Integrated Care Board Code (2024)": ["E54000008"],
+            "Integrated Care Board Name (2024)": ["NHS Cheshire and Merseyside"],
+        }
+        sheet |= {c: [1.0] for c in published_columns()}
+        pd.DataFrame(sheet).to_excel(book, sheet_name="IMD", index=False)
+    read = read_summaries(path, GEOGRAPHIES["icb24"])
+    assert read.loc[0, "icb24nm"] == "NHS Cheshire and Merseyside"
+    bad = tmp_path / "bad.xlsx"
+    pd.DataFrame({"ICB": ["E54000008"]}).to_excel(bad, sheet_name="IMD", index=False)
+    with pytest.raises(SchemaError, match=r"File 13 summaries .*no 'Integrated Care Board Code"):
+        read_summaries(bad, GEOGRAPHIES["icb24"])
+
+
+def test_a_partial_mhclg_table_is_an_error_not_a_smaller_comparison(tmp_path):
+    table = {"lrf24_code": ["E48000001"]} | {c: [1.0] for c in published_columns()}
+    del table["imd25_local_concentration"]
+    path = tmp_path / "lrf.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"File 14.*'imd25_local_concentration'"):
+        read_summaries(path, GEOGRAPHIES["lrf24"])
+
+
+def test_comparison_names_the_geography_and_skips_unpublished_measures():
+    utla = GEOGRAPHIES["utla24"]
+    ours = pd.DataFrame({"utla24cd": ["A"], "utla24nm": ["Ayton"]})
+    ours = ours.assign(**{f"{m.short}_score": [1.0004] for m in METRICS})
+    published = pd.DataFrame({"utla24cd": ["A"]})
+    published = published.assign(**{c: [1.0] for c in published_columns(["average_score"])})
+    table = compare_with_published(ours, published, utla)
+    assert set(table["geography"]) == {"utla24"}
+    assert table["area_name"].tolist() == ["Ayton"] * 8
+    assert table["measure"].str.endswith("_average_score").all()
+    assert table["matches_published_rounding"].all()
+
+
+# --- outputs describe the geography ---------------------------------------------------------
+
+
+def test_dictionary_speaks_of_the_geography():
+    icb = GEOGRAPHIES["icb24"]
+    columns = ["icb24cd", "icb24nm", "n_lsoa", "pop_total", "imd_rank", "imd_decile"]
+    dictionary = data_dictionary(columns, icb).set_index("column")
+    assert dictionary.loc["icb24cd", "description"] == "Integrated Care Board (2024) code"
+    assert dictionary.loc["n_lsoa", "description"] == "Number of LSOAs (2021) in the ICB"
+    assert "among all ICBs in England" in dictionary.loc["imd_rank", "description"]
+    assert dictionary.loc["imd_decile", "direction"] == "1 = most deprived 10% of ICBs"
+    assert "MSOA" not in " ".join(dictionary["description"])
+
+
+def test_best_fit_is_said_in_the_dictionary_and_the_data_package(tmp_path):
+    wards = GEOGRAPHIES["wd25"]
+    provenance = {"rows": 1, "version": "0", "created": "now", "inputs": {}, "official_urls": {}}
+    dictionary = data_dictionary(["wd25cd", "wd25nm", "lad24cd"], wards)
+    markdown = dictionary_markdown(dictionary, provenance, wards)
+    assert "**Best fit.**" in markdown and "population-weighted centroid" in markdown
+    table = pd.DataFrame({"wd25cd": ["E05000001"], "wd25nm": ["W"], "lad24cd": ["E06000001"]})
+    for name in [*output_files("iod25_wd25").values(), *output_files("iod25_lad24").values()]:
+        (tmp_path / name).write_text("x")
+    package = datapackage(tmp_path, table, dictionary, provenance, wards)
+    assert package["description"] == BEST_FIT_NOTE
+    assert package["name"] == "iod25-wd25"
+    exact = datapackage(tmp_path, table, dictionary, provenance, GEOGRAPHIES["lad24"])
+    assert "description" not in exact
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["build", "--geography", "county"], "invalid choice: 'county'"),
+        (["validate", "--geography", "rgn24"], "invalid choice: 'rgn24'"),
+    ],
+)
+def test_cli_refuses_unknown_geographies(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
+    chosen = select(["lad24", "icb24"])
+    assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
+    assert _out_dirs(chosen[:1], tmp_path) == [tmp_path]
+    assert _out_dirs(chosen, None)[1].parts[-3:] == ("data", "packages", "iod25_icb24")

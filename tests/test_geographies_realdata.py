@@ -1,0 +1,186 @@
+"""Real-data tests: every geography built in one pass, and MHCLG's four summaries reproduced."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import iod_msoa
+from iod_msoa._geographies import GEOGRAPHIES, VALIDATED
+from iod_msoa._schema import DENOMINATOR_SHORTS, read_geographies
+
+from .realdata import FILES as INPUT_FILES
+from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config
+
+pytestmark = [pytest.mark.realdata, needs_inputs]
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return iod_msoa.load_config(write_config(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(scope="module")
+def built(config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("packages")
+    results = iod_msoa.build_many(config, GEOGRAPHIES.values(), out, progress=False)
+    return {r.geography.key: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def lsoa():
+    return iod_msoa.read_file7(INPUTS / INPUT_FILES["file7"])
+
+
+@pytest.fixture(scope="module")
+def lookup():
+    return read_geographies(INPUTS / INPUT_FILES["geographies"])
+
+
+@pytest.fixture(scope="module")
+def validation(config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("validation")
+    return iod_msoa.validate(config, folder, progress=False, geographies=["all"])
+
+
+@pytest.mark.parametrize("key", list(GEOGRAPHIES))
+def test_each_geography_has_its_areas_and_conserves_every_population(built, lsoa, key):
+    g = GEOGRAPHIES[key]
+    table = pd.read_csv(built[key].paths["csv"])
+    assert len(table) == g.areas
+    assert table[g.code].is_unique
+    assert table[g.code].str.fullmatch(g.code_pattern.strip("^$")).all()
+    assert table[g.name].notna().all()
+    assert table["n_lsoa"].sum() == len(lsoa)
+    for d in DENOMINATOR_SHORTS:
+        assert table[d].sum() == lsoa[d].sum(), d
+    assert ("lad24cd" in table.columns) == (g.nests_in_lad or key == "lad24")
+    assert table["imd_rank"].min() == 1 and table["imd_decile"].between(1, 10).all()
+
+
+@pytest.mark.parametrize("key", [k for k in GEOGRAPHIES if k != "msoa21"])
+def test_each_area_is_drawn_as_the_union_of_its_lsoas(built, key):
+    g = GEOGRAPHIES[key]
+    shapes = gpd.read_file(built[key].paths["gpkg"], engine="pyogrio")
+    table = pd.read_parquet(built[key].paths["parquet"])
+    assert shapes[g.code].tolist() == table[g.code].tolist()
+    assert shapes.geometry.is_valid.all() and not shapes.geometry.is_empty.any()
+    lsoas = gpd.read_file(INPUTS / INPUT_FILES["lsoa_boundaries"], engine="pyogrio")
+    england = lsoas[lsoas["lsoa21_code"].str.startswith("E")].to_crs(27700).area.sum()
+    assert shapes.to_crs(27700).area.sum() == pytest.approx(england, rel=1e-4)
+
+
+def test_msoa_areas_keep_their_own_boundaries_and_layout(built):
+    msoa = built["msoa21"]
+    assert msoa.out_dir.name == "iod25_msoa"
+    columns = pd.read_csv(msoa.paths["csv"], nrows=0).columns
+    assert list(columns[:6]) == [
+        "msoa21cd",
+        "msoa21nm",
+        "msoa21hclnm",
+        "lad24cd",
+        "lad24nm",
+        "n_lsoa",
+    ]
+
+
+def test_lads_come_from_file7_not_the_ward_lookup(built):
+    # E01027305: West Northamptonshire in File 7, Cherwell in ONS's ward best-fit lookup.
+    lads = pd.read_parquet(built["lad24"].paths["parquet"]).set_index("lad24cd")
+    file7 = iod_msoa.read_file7(INPUTS / INPUT_FILES["file7"])
+    assert lads["n_lsoa"].to_dict() == file7.groupby("lad24cd").size().to_dict()
+
+
+@pytest.mark.parametrize("key", ["pcon24", "wd25"])
+def test_best_fit_is_said_in_every_description(built, key):
+    paths = built[key].paths
+    assert "**Best fit.**" in paths["dictionary_md"].read_text()
+    package = json.loads(paths["datapackage"].read_text())
+    assert "population-weighted centroid" in package["description"]
+
+
+def test_validation_covers_the_four_mhclg_files(validation):
+    assert set(validation.table["geography"]) == set(VALIDATED)
+    counts = validation.table.groupby("geography")["area_code"].nunique().to_dict()
+    assert counts == {"lad24": 296, "utla24": 153, "icb24": 42, "lrf24": 38}
+
+
+def _official_areas(lookup: pd.DataFrame, lsoa: pd.DataFrame, key: str) -> set[str]:
+    """Areas all of whose LSOAs lie in the stand-in's six official local authorities."""
+    frame = lsoa[["lsoa21cd", "lad24cd"]].merge(lookup, on="lsoa21cd")
+    frame["official"] = frame["lad24cd"].isin(OFFICIAL_LADS)
+    official = frame.groupby(GEOGRAPHIES[key].code)["official"].all()
+    return set(official.index[official])
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("lad24", 6), ("utla24", 3), ("icb24", 0), ("lrf24", 0)],
+)
+def test_official_areas_reproduce_mhclg_to_published_rounding(
+    validation, lookup, lsoa, key, expected
+):
+    """Where every LSOA's inputs are official (Blackpool, Bury and the Isles of Scilly as
+    upper-tier authorities), every exact measure matches; no ICB or LRF is wholly official."""
+    official = _official_areas(lookup, lsoa, key)
+    assert len(official) == expected
+    rows = validation.table[
+        (validation.table["geography"] == key) & validation.table["area_code"].isin(official)
+    ]
+    exact = rows[rows["note"].fillna("") == ""]
+    assert exact["area_code"].nunique() == expected
+    mismatched = exact[~exact["matches_published_rounding"]]
+    assert mismatched.empty, mismatched.to_string()
+
+
+@pytest.mark.parametrize("key", ["lad24", "icb24", "lrf24"])
+def test_proportion_in_most_deprived_decile_matches_everywhere(validation, key):
+    rows = validation.table[
+        (validation.table["geography"] == key)
+        & validation.table["measure"].str.endswith("most_deprived_10")
+    ]
+    assert len(rows) == {"lad24": 296, "icb24": 42, "lrf24": 38}[key] * 8
+    assert rows["matches_published_rounding"].all()
+
+
+def test_utla_average_scores_are_close_everywhere(validation):
+    # The stand-in's estimated weights move scores a little; a wrong lookup would move them a lot.
+    rows = validation.table[validation.table["geography"] == "utla24"]
+    imd = rows[rows["measure"] == "imd_average_score"]
+    assert len(imd) == 153
+    assert imd["diff"].abs().max() < 0.5
+
+
+def test_cli_builds_and_validates_one_geography(config, tmp_path, capsys):
+    from iod_msoa.cli import main
+
+    source = str(config.source)
+    assert (
+        main(
+            ["build", "--config", source, "--geography", "icb24", "--out", str(tmp_path), "--quiet"]
+        )
+        == 0
+    )
+    assert "Built: 42 ICBs from 33,755 LSOAs" in capsys.readouterr().out
+    assert (tmp_path / "iod25_icb24.gpkg").is_file()
+    assert (
+        main(
+            [
+                "validate",
+                "--config",
+                source,
+                "--geography",
+                "utla24",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert "Upper-tier local authority (2024)" in capsys.readouterr().out
+    written = pd.read_csv(tmp_path / "validation.csv")
+    assert set(written["geography"]) == {"utla24"} and written["area_code"].nunique() == 153

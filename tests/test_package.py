@@ -1,0 +1,51 @@
+"""The package as installed: its public names, version and optional ``site`` extra."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import iod_msoa
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run with the site extra's packages hidden, as in a base install.
+WITHOUT_SITE = "import sys; sys.modules['matplotlib'] = None; sys.modules['contextily'] = None\n"
+
+
+def python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_SITE + code], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_star_import_needs_only_the_base_install():
+    ran = python("from iod_msoa import *\nprint(build.__name__, len(METRICS))")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["build", "16"]
+
+
+def test_maps_without_the_site_extra_say_what_to_install():
+    for code in ("import iod_msoa\niod_msoa.maps", "from iod_msoa import maps"):
+        ran = python(code)
+        assert ran.returncode != 0
+        last = ran.stderr.strip().splitlines()[-1]
+        assert "install iod-msoa[site]" in last and "matplotlib" in last, last
+
+
+def test_pages_helpers_need_only_the_base_install():
+    ran = python("from iod_msoa import pages\nprint(pages.human_size(2048))")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_version_is_the_installed_distributions():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert iod_msoa.__version__ == declared
+
+
+def test_licence_is_an_spdx_string_and_the_file_exists():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert all((ROOT / f).is_file() for f in project["license-files"])
