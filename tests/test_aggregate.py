@@ -28,8 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iod_msoa._aggregate import aggregate, area_columns, assign_areas
-from iod_msoa._errors import UnmatchedAreaError
-from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS
+from iod_msoa._errors import UnmatchedAreaError, ZeroPopulationError
+from iod_msoa._schema import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
 
 N = 100
 A, B, C = "E02000001", "E02000002", "E02000003"
@@ -142,7 +142,7 @@ def lookup() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def result(lsoa, lookup) -> pd.DataFrame:
     """Computed once; tests only read it (and ``lsoa``, ``lookup``: copy before changing)."""
-    return aggregate(lsoa, lookup, n_national=N)
+    return aggregate(lsoa, lookup, n_national=N, allow_zero_population=True)
 
 
 def _ints(values) -> list[int | None]:
@@ -207,7 +207,7 @@ def test_each_metric_reads_its_own_columns(lsoa, lookup, result, metric):
     changed[f"{metric.short}_score"] *= 2
     changed[f"{metric.short}_rank"] = N  # least deprived: reversed rank 1, extent weight 0
     changed[f"{metric.short}_decile"] = 1
-    after = aggregate(changed, lookup, n_national=N)
+    after = aggregate(changed, lookup, n_national=N, allow_zero_population=True)
     own = [c for c in after.columns if c.startswith(f"{metric.short}_")]
     pd.testing.assert_frame_equal(after.drop(columns=own), result.drop(columns=own))
     np.testing.assert_allclose(
@@ -241,7 +241,13 @@ def test_area_columns_cover_every_metric_once():
 
 
 def test_any_area_column_works_here_the_lad_from_the_table(lsoa):
-    result = aggregate(lsoa, lsoa[["lsoa21cd", "lad24cd"]], area="lad24cd", n_national=N)
+    result = aggregate(
+        lsoa,
+        lsoa[["lsoa21cd", "lad24cd"]],
+        area="lad24cd",
+        n_national=N,
+        allow_zero_population=True,
+    )
     assert list(result.columns) == area_columns("lad24cd")
     assert result["lad24cd"].tolist() == ["E06000001", "E06000002"]
     assert result["n_lsoa"].tolist() == [4, 2]
@@ -262,7 +268,9 @@ def test_output_level_lookup_with_repeated_rows_and_other_lsoas(lsoa, lookup, re
         ],
         ignore_index=True,
     ).assign(oa21cd=lambda t: [f"E00{i:06d}" for i in range(len(t))])
-    pd.testing.assert_frame_equal(aggregate(lsoa, oa_level, n_national=N), result)
+    pd.testing.assert_frame_equal(
+        aggregate(lsoa, oa_level, n_national=N, allow_zero_population=True), result
+    )
 
 
 def test_n_national_defaults_to_the_table_length(tiny_file7):
@@ -275,12 +283,14 @@ def test_n_national_defaults_to_the_table_length(tiny_file7):
 def test_unmatched_lsoa_is_an_error_naming_it(lsoa, lookup):
     partial = lookup[lookup["lsoa21cd"] != "E01000006"]
     with pytest.raises(UnmatchedAreaError, match=r"1 LSOA\(s\) have no msoa21cd.*E01000006"):
-        aggregate(lsoa, partial, n_national=N)
+        aggregate(lsoa, partial, n_national=N, allow_zero_population=True)
 
 
 def test_allow_unmatched_drops_the_lsoa(lsoa, lookup):
     partial = lookup[lookup["lsoa21cd"] != "E01000006"]
-    result = aggregate(lsoa, partial, n_national=N, allow_unmatched=True)
+    result = aggregate(
+        lsoa, partial, n_national=N, allow_unmatched=True, allow_zero_population=True
+    )
     assert result["msoa21cd"].tolist() == [A, B]
     assert result["pop_total"].tolist() == [1000, 500]
     assert _ints(result["imd_rank"]) == [2, 1]
@@ -299,7 +309,7 @@ def test_lsoa_in_two_areas_is_an_error(lsoa, lookup):
         [lookup, pd.DataFrame({"lsoa21cd": ["E01000001"], "msoa21cd": [C]})], ignore_index=True
     )
     with pytest.raises(UnmatchedAreaError, match="more than one msoa21cd: E01000001"):
-        aggregate(lsoa, split, n_national=N)
+        aggregate(lsoa, split, n_national=N, allow_zero_population=True)
 
 
 def test_assign_areas_keeps_the_lsoa_order(lookup):
@@ -334,7 +344,7 @@ def lsoa_rows(draw):
 def test_aggregate_conserves_population_and_lsoa_counts(make_lsoa_table, rows):
     table = make_lsoa_table(rows, n_national=1000)
     lookup = pd.DataFrame({"lsoa21cd": table["lsoa21cd"], "msoa21cd": [r["area"] for r in rows]})
-    result = aggregate(table, lookup, n_national=1000)
+    result = aggregate(table, lookup, n_national=1000, allow_zero_population=True)
     assert result["n_lsoa"].sum() == len(rows)
     assert result["msoa21cd"].tolist() == sorted({r["area"] for r in rows})
     for d in DENOMINATOR_SHORTS:
@@ -343,3 +353,28 @@ def test_aggregate_conserves_population_and_lsoa_counts(make_lsoa_table, rows):
     assert (result["imd_rank"].isna() == (result["pop_total"] == 0)).all()
     ranked = result["imd_rank"].dropna()
     assert ranked.empty or (ranked.min() == 1 and ranked.max() <= len(ranked))
+
+
+def test_an_area_without_people_is_an_error_naming_it(lsoa, lookup):
+    children = next(d for d in DENOMINATORS if d.short == "pop_children_0_15")
+    with pytest.raises(ZeroPopulationError) as error:
+        aggregate(lsoa, lookup, n_national=N)
+    message = str(error.value)
+    assert "1 msoa21cd area(s) have nobody in a population their scores are weighted by" in message
+    assert f"({children.label}): {B}." in message
+    assert message.count(B) == 1
+    assert A not in message
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=lsoa_rows(), seed=st.integers(0, 2**32 - 1))
+def test_row_order_does_not_change_a_single_bit(make_lsoa_table, rows, seed):
+    table = make_lsoa_table(rows, n_national=1000)
+    lookup = pd.DataFrame({"lsoa21cd": table["lsoa21cd"], "msoa21cd": [r["area"] for r in rows]})
+    shuffled = table.sample(frac=1, random_state=seed)
+    kwargs = {"n_national": 1000, "allow_zero_population": True}
+    pd.testing.assert_frame_equal(
+        aggregate(shuffled, lookup.sample(frac=1, random_state=seed + 1), **kwargs),
+        aggregate(table, lookup, **kwargs),
+        check_exact=True,
+    )

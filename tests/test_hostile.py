@@ -7,25 +7,39 @@ that must be stopped or limited from outside happen in a subprocess, bounded in 
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import hashlib
+import io
+import json
 import os
+import random
 import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pytest
+from shapely.geometry import Point
+from werkzeug import Request, Response
 
-from iod_msoa import _outputs, cli
+from iod_msoa import _outputs, _sources, cli
+from iod_msoa._errors import SourceError
 from iod_msoa._outputs import BACKUP_PREFIX, STAGING_PREFIX
+from iod_msoa._schema import DENOMINATORS, METRIC_BY_SHORT
+from iod_msoa._sources import MANIFEST, Source
 
-from .realdata import needs_inputs, write_config
+from .realdata import FILES as INPUT_FILES
+from .realdata import INPUTS, needs_inputs, write_config
 
 SCRIPT = Path(sys.executable).parent / "iod-msoa"
 TIMEOUT = 120  # seconds any subprocess may take
@@ -45,7 +59,7 @@ def assert_one_line(err: str, start: str = "iod-msoa: error: ") -> str:
     assert "\n" not in err, err
     assert "Traceback" not in err
     assert err.startswith(start), err
-    assert len(err) < 500, err
+    assert len(err) < 600, err
     return err
 
 
@@ -328,10 +342,9 @@ STOPS = [
     (signal.SIGINT, IMPORTING),
     (signal.SIGINT, "Resolving inputs"),
     (signal.SIGTERM, "Read and checked"),
-    (signal.SIGINT, "Writing GeoPackage"),
-    (signal.SIGTERM, "Writing GeoPackage"),
+    (signal.SIGTERM, "writing GeoPackage"),
     (signal.SIGKILL, "Read boundaries"),
-    (signal.SIGKILL, "Writing data dictionary"),
+    (signal.SIGKILL, "writing data dictionary"),
 ]
 
 
@@ -390,3 +403,405 @@ def test_stopped_run_leaves_the_earlier_set(earlier, capsys, config, sig, when):
     # The next run tidies whatever a killed one left, even when it fails itself.
     build_fails(capsys, config, earlier, "--file7", str(earlier / "missing.csv"))
     assert snapshot(earlier) == before
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(_sources, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+
+
+def _names_csv(rows: int = 6856) -> bytes:
+    lines = ["msoa21cd,msoa21hclnm", *(f"E02{i:06d},Place {i}" for i in range(1, rows + 1))]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _names_source(url: str) -> Source:
+    return Source(**{**MANIFEST["names"].__dict__, "url": url})
+
+
+def _resolve_names(url: str, cache: Path, **kwargs) -> _sources.ResolvedInput:
+    return _sources.resolve_input(
+        _names_source(url),
+        local_path=None,
+        cache_dir=cache,
+        allow_unverified=False,
+        progress=False,
+        **kwargs,
+    )
+
+
+HTML = b"<!doctype html><html><body><h1>Service unavailable</h1></body></html>\n"
+
+
+@pytest.mark.parametrize("body", [HTML, b"", _names_csv(10)], ids=["html", "empty", "short"])
+def test_unusable_unpinned_download_is_not_cached(httpserver, tmp_path, no_backoff, body):
+    httpserver.expect_request("/names.csv").respond_with_data(body, content_type="text/html")
+    with pytest.raises(SourceError, match=r"download from .* is not usable, so it was not kept"):
+        _resolve_names(httpserver.url_for("/names.csv"), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_poisoned_cache_is_removed_and_fetched_again(httpserver, tmp_path, capsys):
+    cached = tmp_path / MANIFEST["names"].filename
+    cached.write_bytes(HTML)  # left by an earlier version that did not check downloads
+    httpserver.expect_request("/names.csv").respond_with_data(_names_csv())
+    warnings: list[str] = []
+
+    resolved = _resolve_names(httpserver.url_for("/names.csv"), tmp_path, warn=warnings.append)
+
+    assert resolved.origin == "download"
+    assert cached.read_bytes() == _names_csv()
+    assert len(warnings) == 1
+    assert f"removed the cached names file {cached}" in warnings[0]
+    # Checked once: the next run trusts the same bytes without reading them again.
+    again = _resolve_names(httpserver.url_for("/names.csv"), tmp_path, warn=warnings.append)
+    assert (again.origin, len(httpserver.log), len(warnings)) == ("cache", 1, 1)
+
+
+def test_poisoned_cache_and_broken_server(httpserver, tmp_path, no_backoff):
+    cached = tmp_path / MANIFEST["names"].filename
+    cached.write_bytes(b"msoa21cd,msoa21hclnm\n")
+    httpserver.expect_request("/names.csv").respond_with_data(HTML)
+    warnings: list[str] = []
+    with pytest.raises(SourceError, match="not usable"):
+        _resolve_names(httpserver.url_for("/names.csv"), tmp_path, warn=warnings.append)
+    assert not cached.exists()
+    assert "fails its checks" in warnings[0]
+
+
+def _arcgis_lookup(url: str) -> Source:
+    return Source(**{**MANIFEST["lookup"].__dict__, "url": url, "min_rows": None})
+
+
+def _oa_feature(i: int) -> dict[str, object]:
+    values = [f"E00{i:06d}", f"E01{i:06d}", "A", "E02000001", "Somewhere 001", "E09000001", "B"]
+    fields = MANIFEST["lookup"].params["out_fields"]
+    return {"attributes": dict(zip(fields, values, strict=True))}
+
+
+def _layer(count: int, page: Callable[[int], list[dict[str, object]]]):
+    def handler(request: Request) -> Response:
+        if request.args.get("returnCountOnly") == "true":
+            return Response(json.dumps({"count": count}), content_type="application/json")
+        offset = int(request.args["resultOffset"])
+        answer = {"features": page(offset), "exceededTransferLimit": True}
+        return Response(json.dumps(answer), content_type="application/json")
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("count", "page", "message"),
+    [
+        (5, lambda offset: [_oa_feature(1)], "sent the same page twice"),
+        (3, lambda offset: [_oa_feature(offset)], "kept offering more pages"),
+        (5, lambda offset: [_oa_feature(1), _oa_feature(2)][offset:], "sent 2 features but"),
+    ],
+    ids=["same-page", "endless", "short"],
+)
+def test_arcgis_paging_is_bounded(httpserver, tmp_path, count, page, message):
+    httpserver.expect_request("/query").respond_with_handler(_layer(count, page))
+    source = _arcgis_lookup(httpserver.url_for("/query"))
+    with pytest.raises(SourceError, match=message):
+        _sources.resolve_input(
+            source, local_path=None, cache_dir=tmp_path, allow_unverified=False, progress=False
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert len(httpserver.log) <= count // source.params["page_size"] + 3
+
+
+def test_redirect_loop_is_one_line(httpserver, tmp_path, capsys, config, monkeypatch):
+    httpserver.expect_request("/a").respond_with_data("", status=302, headers={"Location": "/b"})
+    httpserver.expect_request("/b").respond_with_data("", status=302, headers={"Location": "/a"})
+    monkeypatch.setitem(MANIFEST, "names", _names_source(httpserver.url_for("/a")))
+    without_names = tmp_path / "config.toml"
+    lines = config.read_text().splitlines()
+    without_names.write_text("\n".join(x for x in lines if not x.startswith("names")) + "\n")
+    err = build_fails(
+        capsys, without_names, tmp_path / "out", "--cache-dir", str(tmp_path / "cache")
+    )
+    assert "redirects in a loop" in err
+    assert len(httpserver.log) <= 12  # one request's redirects, not retried
+
+
+@pytest.fixture
+def raw_server():
+    """A loopback TCP server whose every connection is handled by ``serve(conn)``."""
+    servers = []
+
+    def start(serve: Callable[[socket.socket], None]) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        stop = threading.Event()
+
+        def loop() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:  # closed at the end of the test
+                    return
+                threading.Thread(target=serve, args=(conn, stop), daemon=True).start()
+
+        threading.Thread(target=loop, daemon=True).start()
+        servers.append((listener, stop))
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/names.csv"
+
+    yield start
+    for listener, stop in servers:
+        stop.set()
+        listener.close()
+
+
+def _drip(conn: socket.socket, stop: threading.Event) -> None:
+    """Headers, then one byte of the promised body every 0.2 s."""
+    with conn:
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        while not stop.wait(0.2):
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                return
+
+
+def _silent(conn: socket.socket, stop: threading.Event) -> None:
+    """Accept the request and never answer."""
+    with conn:
+        conn.recv(4096)
+        stop.wait(30)
+
+
+def test_dripping_server_meets_the_deadline(raw_server, tmp_path):
+    url = raw_server(_drip)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"did not finish within 1 s \(the download deadline\)"):
+        _resolve_names(url, tmp_path, timeout=1.0)
+    assert time.monotonic() - started < 5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stalled_server_gives_up_quickly(raw_server, tmp_path, monkeypatch, no_backoff):
+    monkeypatch.setattr(_sources, "STALL_TIMEOUT", 0.3)
+    url = raw_server(_silent)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="after 4 attempts: ReadTimeout"):
+        _resolve_names(url, tmp_path, timeout=60.0)
+    assert time.monotonic() - started < 5
+
+
+def test_download_timeout_option_is_checked(tmp_path, capsys, config):
+    status = cli.main(["build", "--config", str(config), "--download-timeout", "-1", "--quiet"])
+    assert status == 1
+    assert "--download-timeout must be a number of seconds above 0" in assert_one_line(
+        capsys.readouterr().err
+    )
+
+
+def test_stale_partial_downloads_are_removed(httpserver, tmp_path):
+    httpserver.expect_request("/names.csv").respond_with_data(_names_csv())
+    target = tmp_path / MANIFEST["names"].filename
+    dead = tmp_path / f".{target.stem}.999999999.x.part{target.suffix}"
+    ours = tmp_path / f".{target.stem}.{os.getpid()}.y.part{target.suffix}"
+    dead.write_bytes(b"half")
+    ours.write_bytes(b"being written")
+    _resolve_names(httpserver.url_for("/names.csv"), tmp_path)
+    assert not dead.exists()
+    assert ours.exists()
+
+
+# --- inputs that would give wrong numbers ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def file7_lines() -> list[str]:
+    return (INPUTS / INPUT_FILES["file7"]).read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def edited_file7(lines: list[str], path: Path, edits: dict[int, dict[str, str]]) -> Path:
+    """File 7 with some cells replaced: ``{data row (1-based): {official header: text}}``."""
+    header = next(csv.reader([lines[0]]))
+    out = list(lines)
+    for row_number, changes in edits.items():
+        row = next(csv.reader([out[row_number]]))
+        for column, value in changes.items():
+            row[header.index(column)] = value
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerow(row)
+        out[row_number] = text.getvalue()
+    path.write_text("".join(out), encoding="utf-8")
+    return path
+
+
+IMD = METRIC_BY_SHORT["imd"]
+INCOME = METRIC_BY_SHORT["income"]
+TOTAL = DENOMINATORS[0].column
+
+
+@needs_inputs
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        (IMD.score, "inf", "infinite value(s)"),
+        (IMD.score, "-inf", "infinite value(s)"),
+        (IMD.score, "1e308", "value(s) beyond ±1,000"),
+        (IMD.score, "9" * 1_000_000, "infinite value(s)"),
+        (TOTAL, "1e30", "population(s) above 100,000, implausible for one LSOA"),
+        (TOTAL, "inf", "population(s) above 100,000, implausible for one LSOA"),
+        (TOTAL, "1500.7", "population(s) not whole"),
+        (INCOME.rank, "12.5", "value(s) that are not whole numbers"),
+        (INCOME.decile, "3.9", "value(s) that are not whole numbers"),
+        (INCOME.rank, "33756", "value(s) outside 1..33,755"),
+        (INCOME.decile, "0", "value(s) outside 1..10"),
+        (DENOMINATORS[1].column, "99999", "population(s) larger than the LSOA's"),
+    ],
+    ids=[
+        "inf", "-inf", "1e308", "million-digits", "pop-1e30", "pop-inf", "pop-fraction",
+        "rank-fraction", "decile-fraction", "rank-too-big", "decile-0", "children-over-total",
+    ],
+)  # fmt: skip
+def test_a_bad_number_stops_the_build(
+    earlier, tmp_path, capsys, config, file7_lines, column, value, expected
+):
+    before = snapshot(earlier)
+    bad = edited_file7(file7_lines, tmp_path / "file7.csv", {100: {column: value}})
+    err = build_fails(capsys, config, earlier, "--file7", str(bad))
+    code = file7_lines[100].split(",", 1)[0]
+    assert f"column {column!r} has 1 {expected}" in err
+    assert f"row 101 ({code})" in err
+    assert snapshot(earlier) == before
+
+
+@needs_inputs
+def test_one_row_short_leads_with_the_row_count(earlier, tmp_path, capsys, config, file7_lines):
+    short = tmp_path / "file7.csv"
+    short.write_text("".join(file7_lines[:-1]), encoding="utf-8")
+    err = build_fails(capsys, config, earlier, "--file7", str(short))
+    assert err.startswith(
+        f"iod-msoa: error: File 7 ({short}): has 33,754 LSOA rows; the official file has 33,755"
+    )
+    assert len(err) < 300
+
+
+@needs_inputs
+def test_many_problems_are_capped(earlier, tmp_path, capsys, config, file7_lines):
+    edits = {row: {m.score: "inf" for m in METRIC_BY_SHORT.values()} for row in range(1, 50)}
+    bad = edited_file7(file7_lines, tmp_path / "file7.csv", edits)
+    err = build_fails(capsys, config, earlier, "--file7", str(bad))
+    assert "and 13 more problem(s)" in err
+    assert "and 46 more" in err  # rows beyond the first three of a column
+
+
+@needs_inputs
+def test_an_msoa_without_people_is_named(earlier, tmp_path, capsys, config, file7_lines):
+    lookup = pd.read_csv(INPUTS / INPUT_FILES["lookup"], usecols=["lsoa21cd", "msoa21cd"])
+    msoa = "E02000001"
+    lsoas = set(lookup.loc[lookup["msoa21cd"] == msoa, "lsoa21cd"])
+    rows = [i for i, line in enumerate(file7_lines) if line.split(",", 1)[0] in lsoas]
+    zero = dict.fromkeys((d.column for d in DENOMINATORS), "0")
+    bad = edited_file7(file7_lines, tmp_path / "file7.csv", dict.fromkeys(rows, zero))
+    err = build_fails(capsys, config, earlier, "--file7", str(bad))
+    assert "1 msoa21cd area(s) have nobody in a population their scores are weighted by" in err
+    assert msoa in err
+
+
+@pytest.fixture(scope="module")
+def lookup_text() -> pd.DataFrame:
+    return pd.read_csv(INPUTS / INPUT_FILES["lookup"], dtype=str)
+
+
+@needs_inputs
+def test_malformed_msoa_code_is_blamed_on_the_lookup(
+    earlier, tmp_path, capsys, config, lookup_text
+):
+    bad = tmp_path / "lookup.csv"
+    broken = lookup_text["msoa21cd"].mask(lookup_text.index == 7, "E2X")
+    lookup_text.assign(msoa21cd=broken).to_csv(bad, index=False)
+    err = build_fails(capsys, config, earlier, "--lookup", str(bad))
+    assert f"LSOA -> MSOA lookup ({bad})" in err
+    assert "1 missing or malformed MSOA codes" in err
+    assert "MSOA names" not in err
+
+
+@needs_inputs
+def test_differing_msoa_name_is_reported_as_such(earlier, tmp_path, capsys, config, lookup_text):
+    bad = tmp_path / "lookup.csv"
+    code = lookup_text.loc[0, "msoa21cd"]
+    renamed = lookup_text["msoa21nm"].mask(lookup_text.index == 0, "Elsewhere 999")
+    lookup_text.assign(msoa21nm=renamed).to_csv(bad, index=False)
+    err = build_fails(capsys, config, earlier, "--lookup", str(bad))
+    assert "1 MSOA code(s) with more than one name (an MSOA must have one name)" in err
+    assert f"row 2 ({code}) = 'Elsewhere 999'" in err
+    assert "must sit in one MSOA" not in err
+
+
+@pytest.fixture(scope="module")
+def small_boundaries() -> gpd.GeoDataFrame:
+    """The simplified boundaries (3 MB), with the code field the build expects."""
+    layer = gpd.read_file(INPUTS / "MSOA_2021_EW_BSC_simplified.gpkg", engine="pyogrio")
+    return layer.rename(columns={"msoa21_code": "MSOA21CD"})[["MSOA21CD", "geometry"]]
+
+
+@needs_inputs
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [(None, "empty, missing (NULL) or collapsed"), (Point(0, 52), "empty, missing (NULL)")],
+    ids=["null", "point"],
+)
+def test_a_missing_shape_is_named(
+    earlier, tmp_path, capsys, config, small_boundaries, shape, expected
+):
+    layer = small_boundaries.copy()
+    layer.loc[layer["MSOA21CD"] == "E02000002", "geometry"] = shape
+    bad = tmp_path / "msoa.gpkg"
+    layer.to_file(bad, driver="GPKG", engine="pyogrio")
+    err = build_fails(capsys, config, earlier, "--boundaries", str(bad))
+    assert expected in err
+    assert "E02000002" in err
+
+
+@needs_inputs
+def test_boundaries_given_as_a_csv(earlier, capsys, config):
+    names = INPUTS / INPUT_FILES["names"]
+    err = build_fails(capsys, config, earlier, "--boundaries", str(names))
+    assert f"MSOA boundaries ({names})" in err
+    assert "has no geometry" in err
+
+
+def test_config_that_is_not_utf8(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_bytes("allow_unverified = true # caf\xe9\n".encode("latin-1"))
+    err = build_fails(capsys, config, tmp_path / "out")
+    assert f"config file {config} is not UTF-8 text" in err
+
+
+def test_config_that_is_a_folder(tmp_path, capsys):
+    err = build_fails(capsys, tmp_path, tmp_path / "out")
+    assert f"config file {tmp_path} is a folder" in err
+
+
+def test_input_that_is_a_folder(tmp_path, capsys, config):
+    err = build_fails(capsys, config, tmp_path / "out", "--names", str(tmp_path))
+    assert f"The local file given for names is a folder, not a file: {tmp_path}" in err
+
+
+@needs_inputs
+def test_row_order_does_not_change_the_csv(good_output, tmp_path, capsys, config, file7_lines):
+    rng = random.Random(7)
+    rows = file7_lines[1:]
+    rng.shuffle(rows)
+    file7 = tmp_path / "file7.csv"
+    file7.write_text(file7_lines[0] + "".join(rows), encoding="utf-8")
+    lookup_lines = (INPUTS / INPUT_FILES["lookup"]).read_text(encoding="utf-8").splitlines(True)
+    body = lookup_lines[1:]
+    rng.shuffle(body)
+    lookup = tmp_path / "lookup.csv"
+    lookup.write_text(lookup_lines[0] + "".join(body), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["build", "--config", str(config), "--out", str(out), "--quiet"]
+    assert cli.main([*args, "--file7", str(file7), "--lookup", str(lookup)]) == 0
+    assert (out / "iod25_msoa.csv").read_bytes() == (good_output / "iod25_msoa.csv").read_bytes()

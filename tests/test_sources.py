@@ -260,10 +260,16 @@ def _oa(i: int) -> dict[str, object]:
     return {"attributes": {**dict(zip(LOOKUP_FIELDS, values, strict=True)), "ObjectId": i}}
 
 
-def _pager(features: list[dict[str, object]], *, geojson: bool = False):
-    """Serve ``features`` a page at a time, flagging more pages as ArcGIS does."""
+def _pager(features: list[dict[str, object]], *, geojson: bool = False, count: int | None = None):
+    """Serve ``features`` a page at a time, flagging more pages as ArcGIS does.
+
+    Answers a ``returnCountOnly`` query with ``count`` (default: the number of features).
+    """
 
     def handler(request: Request) -> Response:
+        if request.args.get("returnCountOnly") == "true":
+            total = len(features) if count is None else count
+            return Response(json.dumps({"count": total}), content_type="application/json")
         offset = int(request.args["resultOffset"])
         size = int(request.args["resultRecordCount"])
         page: dict[str, object] = {"features": features[offset : offset + size]}
@@ -290,25 +296,37 @@ def test_arcgis_lookup_is_paged_into_a_lowercase_csv(httpserver, tmp_path):
     assert list(table["oa21cd"]) == [f"E0000000{i}" for i in range(1, 6)]
     assert (resolved.origin, resolved.status) == ("download", "unpinned")
     assert resolved.sha256 == sha256_file(resolved.path)
-    asked = [request.args for request, _ in httpserver.log]
+    counted, *asked = [request.args for request, _ in httpserver.log]
+    assert (counted["returnCountOnly"], counted["where"]) == ("true", "1=1")
     assert [a["resultOffset"] for a in asked] == ["0", "2", "4"]
     assert asked[0]["outFields"] == ",".join(LOOKUP_FIELDS)
     first = asked[0]
     assert (first["where"], first["orderByFields"], first["f"]) == ("1=1", "OA21CD", "json")
-    assert [p.name for p in tmp_path.iterdir()] == ["lookup.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lookup.csv.checked", "lookup.csv"]
+
+
+def _always_more(features: list[dict[str, object]], count: int):
+    """A server that flags more pages after every page, empty or not."""
+
+    def handler(request: Request) -> Response:
+        if request.args.get("returnCountOnly") == "true":
+            return Response(json.dumps({"count": count}), content_type="application/json")
+        offset = int(request.args["resultOffset"])
+        page = {"features": features[offset : offset + 2], "exceededTransferLimit": True}
+        return Response(json.dumps(page), content_type="application/json")
+
+    return handler
 
 
 def test_arcgis_paging_stops_at_an_empty_page(httpserver, tmp_path):
-    always_more = json.dumps({"features": [], "exceededTransferLimit": True})
-    httpserver.expect_oneshot_request("/lookup/FeatureServer/0/query").respond_with_json(
-        {"features": [_oa(1)], "exceededTransferLimit": True}
+    httpserver.expect_request("/lookup/FeatureServer/0/query").respond_with_handler(
+        _always_more([_oa(1)], count=1)
     )
-    httpserver.expect_request("/lookup/FeatureServer/0/query").respond_with_data(always_more)
 
     resolved = _resolve(_lookup_source(httpserver), tmp_path)
 
     assert len(pd.read_csv(resolved.path)) == 1
-    assert len(httpserver.log) == 2
+    assert len(httpserver.log) == 3  # the count, the page, the empty page
 
 
 def test_arcgis_error_object_is_reported(httpserver, tmp_path):
@@ -369,9 +387,9 @@ def test_arcgis_boundaries_are_paged_into_a_geopackage(httpserver, tmp_path):
     assert list(layer.columns) == ["MSOA21CD", "MSOA21NM", "geometry"]
     assert list(layer["MSOA21CD"]) == ["E02000000", "E02000001", "E02000002"]
     assert layer.crs.to_epsg() == 4326
-    assert [r.args["f"] for r, _ in httpserver.log] == ["geojson", "geojson"]
-    assert httpserver.log[0][0].args["outSR"] == "4326"
-    assert [p.name for p in tmp_path.iterdir()] == ["msoa.gpkg"]
+    assert [r.args["f"] for r, _ in httpserver.log] == ["json", "geojson", "geojson"]
+    assert httpserver.log[1][0].args["outSR"] == "4326"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".msoa.gpkg.checked", "msoa.gpkg"]
 
 
 # --- several inputs and the manifest -------------------------------------------------------

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from . import _measures as measures
-from ._errors import UnmatchedAreaError
+from ._errors import UnmatchedAreaError, ZeroPopulationError
 from ._ranking import decile_from_rank, rank_most_deprived_first
-from ._schema import DENOMINATOR_SHORTS, METRICS
+from ._schema import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
 
 PER_METRIC_MEASURES = ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
 
@@ -58,14 +58,20 @@ def aggregate(
     area: str = "msoa21cd",
     n_national: int | None = None,
     allow_unmatched: bool = False,
+    allow_zero_population: bool = False,
 ) -> pd.DataFrame:
     """Aggregate the LSOA table (from ``read_file7``) to the areas in ``lookup``.
 
     ``lookup`` has ``lsoa21cd`` and an ``area`` column. ``n_national`` is the number of
     LSOAs that the national ranks run over (default: ``len(lsoa)``, right for File 7).
     Returns one row per area, sorted by code, with the columns of :func:`area_columns`.
+
+    LSOAs are summed in code order, so the result does not depend on the input's row order
+    (floating-point sums do). An area with no people in a weighting population has no
+    score: an error, unless ``allow_zero_population`` (then its score is NaN, unranked).
     """
     n_national = len(lsoa) if n_national is None else n_national
+    lsoa = lsoa.sort_values("lsoa21cd", kind="stable")
     area_codes = assign_areas(lsoa["lsoa21cd"], lookup, area, allow_unmatched=allow_unmatched)
     lsoa = lsoa[area_codes.notna()]
     groups, areas = pd.factorize(area_codes.dropna(), sort=True)
@@ -80,6 +86,8 @@ def aggregate(
     }
     for d in DENOMINATOR_SHORTS:
         out[d] = measures._sum(col(d), groups, n)
+    if not allow_zero_population:
+        _check_populations(out, areas, area)
     scores = {}
     for m in METRICS:
         weights = col(m.denominator)
@@ -107,3 +115,18 @@ def aggregate(
     table = pd.DataFrame(out)
     table[list(DENOMINATOR_SHORTS)] = table[list(DENOMINATOR_SHORTS)].round().astype("int64")
     return table[area_columns(area)]
+
+
+def _check_populations(out: dict[str, object], areas: pd.Index, area: str) -> None:
+    """Fail naming every area that has nobody in a population some metric is weighted by."""
+    weights = [d for d in DENOMINATORS if any(m.denominator == d.short for m in METRICS)]
+    zero = {d.label: np.asarray(out[d.short]) <= 0 for d in weights}
+    empty = np.logical_or.reduce(list(zero.values()))
+    if empty.any():
+        shown = ", ".join(areas[empty][:10]) + (" and more" if empty.sum() > 10 else "")
+        which = "; ".join(label for label, z in zero.items() if z.any())
+        raise ZeroPopulationError(
+            f"{empty.sum()} {area} area(s) have nobody in a population their scores are "
+            f"weighted by ({which}): {shown}. No real area has nobody: check File 7's "
+            "population columns and the lookup."
+        )

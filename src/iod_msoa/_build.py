@@ -102,6 +102,7 @@ def resolve(
         cache_dir=config.cache_dir,
         allow_unverified=config.allow_unverified,
         progress=progress,
+        timeout=config.download_timeout,
     )
     for r in resolved.values():
         reporter.step(f"  {r.name}: {r.path} ({r.origin}, {r.status})")

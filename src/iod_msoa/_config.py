@@ -29,7 +29,8 @@ INPUT_NAMES = (
     "icb_summaries",
     "lrf_summaries",
 )
-_TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir"}
+_TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir", "download_timeout"}
+DOWNLOAD_TIMEOUT = 600.0  # seconds one input's download may take, retries included
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -52,6 +53,7 @@ class Config:
     allow_unverified: bool = False
     cache_dir: Path = field(default_factory=lambda: project_root() / "data" / "raw")
     source: Path | None = None
+    download_timeout: float = DOWNLOAD_TIMEOUT
 
     def with_overrides(
         self,
@@ -59,6 +61,7 @@ class Config:
         allow_unverified: bool | None = None,
         inputs: dict[str, Path] | None = None,
         cache_dir: Path | None = None,
+        download_timeout: float | None = None,
     ) -> Config:
         """This config with command-line choices on top (``None`` keeps the config's)."""
         config = self
@@ -69,7 +72,15 @@ class Config:
             config = replace(config, inputs={**config.inputs, **resolved})
         if cache_dir is not None:
             config = replace(config, cache_dir=cache_dir.expanduser().resolve())
+        if download_timeout is not None:
+            config = replace(config, download_timeout=_positive_seconds(download_timeout))
         return config
+
+
+def _positive_seconds(value: object, where: str = "--download-timeout") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e7:
+        raise ConfigError(f"{where} must be a number of seconds above 0, not {value!r}")
+    return float(value)
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -82,11 +93,20 @@ def load_config(path: str | Path | None = None) -> Config:
     if not path.is_absolute() and not path.exists():
         # Pages execute in their own folder; a relative path names one in the project.
         path = project_root() / path
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder; give the path of a TOML file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start} cannot be decoded); "
+            "save it as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} cannot be read as TOML: {exc}") from exc
     unknown = set(data) - _TOP_LEVEL_KEYS
     if unknown:
@@ -110,4 +130,8 @@ def load_config(path: str | Path | None = None) -> Config:
     kwargs = {}
     if "cache_dir" in data:
         kwargs["cache_dir"] = (base / str(data["cache_dir"])).resolve()
+    if "download_timeout" in data:
+        kwargs["download_timeout"] = _positive_seconds(
+            data["download_timeout"], f"config file {path}: download_timeout"
+        )
     return Config(inputs=resolved, allow_unverified=allow, source=path.resolve(), **kwargs)

@@ -23,6 +23,10 @@ class SchemaError(IodMsoaError):
     """An input table does not have the official shape: columns, codes, types or row count."""
 
 
+class ZeroPopulationError(SchemaError):
+    """An area whose LSOAs have no people in a weighting population: its score is undefined."""
+
+
 class UnmatchedAreaError(IodMsoaError):
     """LSOAs that the lookup cannot place in a target area (or areas split across parents)."""
 

@@ -16,8 +16,10 @@ from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from ._errors import SchemaError
 from ._geographies import GEOGRAPHIES, Geography
@@ -27,6 +29,10 @@ _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml")
 EXPECTED_LSOAS: int = _SCHEMA["expected_lsoas"]
 LSOA_CODE_PATTERN: str = _SCHEMA["lsoa_code_pattern"]
 IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
+MAX_LSOA_POPULATION: int = _SCHEMA["max_lsoa_population"]
+MAX_ABS_SCORE: float = _SCHEMA["max_abs_score"]
+MAX_PROBLEMS = 3  # problems listed in one message; the rest are counted
+MAX_ROWS = 3  # rows listed for one problem
 
 
 @dataclass(frozen=True)
@@ -125,13 +131,26 @@ def _missing_columns_message(source: str, missing: Sequence[str], present: Itera
     return f"{source}: {len(missing)} required column(s) missing: " + "; ".join(lines)
 
 
-def _rows(mask: pd.Series, codes: pd.Series, limit: int = 5) -> str:
+def _rows(
+    mask: pd.Series, codes: pd.Series, limit: int = MAX_ROWS, values: pd.Series | None = None
+) -> str:
     bad = codes[mask]
+    shown_values = [""] * min(limit, len(bad))
+    if values is not None:
+        shown_values = [f" = {v!r}"[:40] for v in values[mask][:limit].tolist()]
     shown = ", ".join(
-        f"row {i + 2} ({c})" for i, c in zip(bad.index[:limit], bad[:limit], strict=True)
+        f"row {i + 2} ({c}){v}"
+        for i, c, v in zip(bad.index[:limit], bad[:limit], shown_values, strict=True)
     )
     more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
     return shown + more
+
+
+def problems_message(source: str, problems: Sequence[str]) -> str:
+    """One line: the source, then the first few problems (most basic first), then a count."""
+    shown = "; ".join(problems[:MAX_PROBLEMS])
+    more = len(problems) - MAX_PROBLEMS
+    return f"{source}: {shown}" + (f"; and {more} more problem(s)" if more > 0 else "")
 
 
 def check_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -> None:
@@ -181,13 +200,17 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     source = f"File 7 ({path})"
     official = file7_columns()
     try:
-        header = pd.read_csv(path, nrows=0).columns
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
     check_columns(pd.DataFrame(columns=header), official, source)
     table = _read_csv(path, source).loc[:, list(official)].rename(columns=official)
 
-    problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
+    n = len(table)
+    problems = []
+    if expected_rows is not None and n != expected_rows:
+        problems.append(f"has {n:,} LSOA rows; the official file has {expected_rows:,}")
+    problems += check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
     for ours, col in ((v, k) for k, v in official.items() if v not in IDENTIFIERS):
         if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
             continue
@@ -199,46 +222,103 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
                 + _rows(bad, table["lsoa21cd"])
             )
         table[ours] = values
-    for d in DENOMINATORS:
-        negative = table[d.short] < 0
-        if negative.any():
-            problems.append(
-                f"column {d.column!r} has {negative.sum()} negative population(s): "
-                + _rows(negative, table["lsoa21cd"])
-            )
-    n = len(table)
-    for m in METRICS:
-        bad_rank = ~table[f"{m.short}_rank"].between(1, n)
-        bad_decile = ~table[f"{m.short}_decile"].between(1, 10)
-        for col, bad, rule in ((m.rank, bad_rank, f"1..{n}"), (m.decile, bad_decile, "1..10")):
-            if bad.any():
-                problems.append(
-                    f"column {col!r} has {bad.sum()} value(s) outside {rule}: "
-                    + _rows(bad, table["lsoa21cd"])
-                )
-    if expected_rows is not None and n != expected_rows:
-        problems.append(f"has {n:,} LSOA rows; the official file has {expected_rows:,}")
+    problems += _value_problems(table, n_national=expected_rows or n)
     if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+        raise SchemaError(problems_message(source, problems))
 
     ints = [f"{m.short}_{s}" for m in METRICS for s in ("rank", "decile")]
+    ints += list(DENOMINATOR_SHORTS)
     table[ints] = table[ints].astype("int64")
     return table
+
+
+def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[str]:
+    """Every number in its domain: a wrong value must stop the build, never shift ranks.
+
+    Scores finite and plausible; ranks whole within 1..n_national (ranks are national, so
+    a file with rows missing still ranks to 33,755); deciles whole 1..10; populations whole,
+    non-negative, plausible for one LSOA and, for the age groups, within the total.
+    Blank values were reported already and are skipped here.
+    """
+    codes = table["lsoa21cd"]
+    problems = []
+
+    def check(column: str, official: str, bad: pd.Series, what: str) -> None:
+        bad = bad & table[column].notna()
+        if bad.any():
+            problems.append(
+                f"column {official!r} has {bad.sum()} {what}: "
+                + _rows(bad, codes, values=table[column])
+            )
+
+    for m in METRICS:
+        score = table[f"{m.short}_score"]
+        check(f"{m.short}_score", m.score, ~np.isfinite(score), "infinite value(s)")
+        check(
+            f"{m.short}_score",
+            m.score,
+            np.isfinite(score) & (score.abs() > MAX_ABS_SCORE),
+            f"value(s) beyond ±{MAX_ABS_SCORE:,} (no IoD score comes near)",
+        )
+        for kind, top in (("rank", n_national), ("decile", 10)):
+            column = f"{m.short}_{kind}"
+            values = table[column]
+            check(column, getattr(m, kind), ~values.between(1, top), f"value(s) outside 1..{top:,}")
+            check(
+                column,
+                getattr(m, kind),
+                values.between(1, top) & (values % 1 != 0),
+                "value(s) that are not whole numbers",
+            )
+    total = table[DENOMINATORS[0].short]
+    for d in DENOMINATORS:
+        values = table[d.short]
+        check(d.short, d.column, values < 0, "negative population(s)")
+        check(
+            d.short,
+            d.column,
+            (values > MAX_LSOA_POPULATION) | ~np.isfinite(values),
+            f"population(s) above {MAX_LSOA_POPULATION:,}, implausible for one LSOA "
+            "(about 1,000-3,000 people)",
+        )
+        plausible = values.between(0, MAX_LSOA_POPULATION)
+        check(d.short, d.column, plausible & (values % 1 != 0), "population(s) not whole")
+        if d is not DENOMINATORS[0]:
+            check(
+                d.short,
+                d.column,
+                plausible & total.between(0, MAX_LSOA_POPULATION) & (values > total),
+                f"population(s) larger than the LSOA's {DENOMINATORS[0].column!r}",
+            )
+    return problems
 
 
 def read_lookup(path: Path | str) -> pd.DataFrame:
     """Read the ONS OA/LSOA -> MSOA lookup as one row per LSOA (``lsoa21cd, msoa21cd, msoa21nm``).
 
     ONS publishes the headers in upper case and third-party copies in lower case; both are
-    the same names, so matching ignores case. An LSOA listed under two MSOAs is an error.
+    the same names, so matching ignores case. Codes must be well formed, an LSOA must sit in
+    one MSOA and an MSOA must have one name (else the name used would depend on row order).
     """
     source = f"LSOA -> MSOA lookup ({path})"
     raw = _read_csv(path, source, ["lsoa21cd", "msoa21cd", "msoa21nm"])
-    lookup = raw.drop_duplicates()
+    lookup = raw.drop_duplicates(["lsoa21cd", "msoa21cd"])
     problems = check_codes(lookup["lsoa21cd"], r"[EW]01[0-9]{6}", "LSOA codes", source)
+    one_msoa = " (an LSOA must sit in one MSOA)"
+    problems = [p + (one_msoa if "duplicated" in p else "") for p in problems]
+    msoas = raw.drop_duplicates("msoa21cd")
+    problems += check_codes(msoas["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes", source)
+    named = raw.drop_duplicates(["msoa21cd", "msoa21nm"])
+    renamed = named["msoa21cd"].duplicated(keep=False)
+    if renamed.any():
+        problems.append(
+            f"{named.loc[renamed, 'msoa21cd'].nunique()} MSOA code(s) with more than one name "
+            "(an MSOA must have one name): "
+            + _rows(renamed, named["msoa21cd"], values=named["msoa21nm"])
+        )
     if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems) + " (an LSOA must sit in one MSOA)")
-    return lookup.reset_index(drop=True)
+        raise SchemaError(problems_message(source, problems))
+    return lookup.sort_values("lsoa21cd").reset_index(drop=True)
 
 
 def read_names(path: Path | str) -> pd.DataFrame:
@@ -338,14 +418,21 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
     ``..._code``, in any case).
 
     Repairs invalid rings (ONS's BGC file has a few) so GeoPackage readers and maps agree.
+    A file without geometry (e.g. a CSV) or with a code given twice is an error.
     """
     source = f"{what} boundaries ({path})"
     accepted = {code, code.removesuffix("cd") + "_code"}
     try:
-        fields = pyogrio.read_info(path)["fields"]
+        info = pyogrio.read_info(path)
+        fields = info["fields"]
         code_field = next((str(f) for f in fields if str(f).lower() in accepted), None)
         if code_field is None:
             raise SchemaError(_missing_columns_message(source, [code.upper()], fields))
+        if info["geometry_type"] is None:
+            raise SchemaError(
+                f"{source}: has no geometry ({info['driver']} file); give a boundary file "
+                "such as a GeoPackage, shapefile or GeoJSON"
+            )
         frame = gpd.read_file(path, engine="pyogrio", columns=[code_field], use_arrow=True)
     except SchemaError:
         raise
@@ -353,7 +440,14 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
         raise SchemaError(f"{source}: cannot be read as a vector file: {exc}") from exc
     if frame.crs is None:
         raise SchemaError(f"{source}: has no coordinate reference system")
-    frame = frame.drop_duplicates(code_field).set_index(code_field).rename_axis(code)
+    codes = frame[code_field].astype("string")
+    if codes.duplicated().any():
+        raise SchemaError(
+            f"{source}: {codes.duplicated(keep=False).sum()} rows share an area code "
+            f"(each {what} must have one boundary): "
+            + _rows(codes.duplicated(keep=False), codes.fillna("<blank>"))
+        )
+    frame = frame.set_index(code_field).rename_axis(code)
     geometry = frame.geometry.make_valid().to_crs(4326)
     geometry.attrs["source"] = source
     return geometry
@@ -365,13 +459,25 @@ def read_lsoa_boundaries(path: Path | str) -> gpd.GeoSeries:
 
 
 def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeries:
-    """The polygons of ``codes``, in their order; fails naming any code without one."""
+    """The polygons of ``codes``, in their order; fails naming any code without one.
+
+    A missing, empty or zero-area (collapsed) shape counts as none: the MSOA would have no
+    shape in the GeoPackage or on the maps.
+    """
+    source = boundaries.attrs.get("source", "MSOA boundaries")
     missing = codes[~codes.isin(boundaries.index)]
     if len(missing):
         shown = ", ".join(missing.head(10))
-        source = boundaries.attrs.get("source", "MSOA boundaries")
         raise SchemaError(f"{source}: {len(missing)} MSOA(s) have no boundary: {shown}")
-    return gpd.GeoSeries(boundaries.loc[codes.to_numpy()].to_numpy(), crs=boundaries.crs)
+    aligned = gpd.GeoSeries(boundaries.loc[codes.to_numpy()].to_numpy(), crs=boundaries.crs)
+    empty = aligned.isna() | aligned.is_empty | (shapely.area(aligned.to_numpy()) <= 0)
+    if empty.any():
+        shown = ", ".join(codes[empty.to_numpy()].head(10))
+        raise SchemaError(
+            f"{source}: {empty.sum()} MSOA(s) have an empty, missing (NULL) or collapsed "
+            f"boundary: {shown}"
+        )
+    return aligned
 
 
 def lookup_geographies() -> list[Geography]:

@@ -1,15 +1,19 @@
 """Fetch, check and cache the official inputs listed in ``data/sources.toml``.
 
 Inputs whose published file is fixed are pinned by size and sha256, so a build either uses
-exactly the published data or says plainly that it does not. Downloads are written to a
-temporary file and take their final name only once checked: an interrupted or damaged
-download can never pass for a good cached copy.
+exactly the published data or says plainly that it does not. Inputs that cannot be pinned
+(re-served by ONS or updated in place) are read with the checking reader instead: right
+columns, codes and at least ``min_rows`` rows. Downloads are written to a temporary file and
+take their final name only once checked, so an interrupted, damaged or error-page download
+can never pass for a good cached copy. Every download has an overall deadline.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import math
 import os
 import tempfile
 import time
@@ -36,7 +40,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ._errors import ChecksumError, ConfigError, SourceError
+from ._config import DOWNLOAD_TIMEOUT
+from ._errors import ChecksumError, ConfigError, SchemaError, SourceError
+from ._schema import read_boundaries, read_lookup, read_names
 
 Status = Literal["verified", "unpinned", "unverified"]
 Origin = Literal["download", "cache", "local"]
@@ -45,12 +51,20 @@ T = TypeVar("T")
 KINDS = ("file", "arcgis")
 ARCGIS_FORMATS = {"csv": "json", "gpkg": "geojson"}  # file written -> ArcGIS `f` asked for
 RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds to wait before each retry
-TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+STALL_TIMEOUT = 30.0  # seconds without a byte before a request counts as stalled
+CONNECT_TIMEOUT = 15.0
 ALLOW_HINT = "pass --allow-unverified (or allow_unverified = true in the config) to use it anyway"
 LOCAL_HINT = "or download it yourself and give its path as a local input"
 
 _REQUIRED = frozenset({"title", "url", "filename", "licence", "attribution", "kind"})
-_OPTIONAL = frozenset({"size", "sha256", "params"})
+_OPTIONAL = frozenset({"size", "sha256", "params", "min_rows"})
+
+# Unpinned inputs are checked by reading them: input name -> checking reader.
+_CHECKS: dict[str, Callable[[Path], Any]] = {
+    "names": read_names,
+    "lookup": read_lookup,
+    "boundaries": read_boundaries,
+}
 _ARCGIS_REQUIRED = frozenset({"format", "where", "out_fields", "order_by", "page_size"})
 
 
@@ -80,6 +94,11 @@ class Source:
     size: int | None = None
     sha256: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    min_rows: int | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.size is not None or self.sha256 is not None
 
 
 def _parse_manifest(tables: Mapping[str, Any]) -> dict[str, Source]:
@@ -138,6 +157,30 @@ class ResolvedInput:
 
 class _TransientError(Exception):
     """A failure that may pass if the request is repeated (network, HTTP 429 or 5xx)."""
+
+
+class Deadline:
+    """The moment a download must be finished by; checked between requests and chunks."""
+
+    def __init__(self, source: Source, seconds: float) -> None:
+        self.source, self.seconds = source, seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def check(self) -> None:
+        if self.remaining() <= 0:
+            raise SourceError(
+                f"Downloading {self.source.name} from {self.source.url} did not finish within "
+                f"{self.seconds:.0f} s (the download deadline): the server is slow or stalled. "
+                f"Try again later, allow longer with --download-timeout, {LOCAL_HINT}."
+            )
+
+    def timeout(self) -> httpx.Timeout:
+        """Per-request limits: a stall ends a request, and none outlives the deadline."""
+        left = max(self.remaining(), 0.01)
+        return httpx.Timeout(min(STALL_TIMEOUT, left), connect=min(CONNECT_TIMEOUT, left))
 
 
 def sha256_file(path: Path) -> str:
@@ -228,15 +271,47 @@ def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
     if client is not None:
         yield client
         return
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=True) as new:
+    timeout = httpx.Timeout(STALL_TIMEOUT, connect=CONNECT_TIMEOUT)
+    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=10) as new:
         yield new
+
+
+def _part_prefix(target: Path) -> str:
+    return f".{target.stem}."
+
+
+def remove_stale_parts(target: Path) -> list[Path]:
+    """Delete partial downloads of ``target`` left by runs that no longer exist (killed)."""
+    removed = []
+    for part in target.parent.glob(f"{_part_prefix(target)}*.part{target.suffix}"):
+        pid = part.name.removeprefix(_part_prefix(target)).split(".", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        part.unlink(missing_ok=True)
+        removed.append(part)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager
 def _temporary_beside(target: Path) -> Iterator[Path]:
-    """A temporary file next to ``target`` (so os.replace is atomic), removed on failure."""
+    """A temporary file next to ``target`` (so os.replace is atomic), removed on failure.
+
+    Its name carries our process id, so a later run can tell a killed run's leftovers.
+    """
     fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.stem}.", suffix=f".part{target.suffix}"
+        dir=target.parent,
+        prefix=f"{_part_prefix(target)}{os.getpid()}.",
+        suffix=f".part{target.suffix}",
     )
     os.close(fd)
     tmp = Path(name)
@@ -244,6 +319,25 @@ def _temporary_beside(target: Path) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _checked_marker(target: Path) -> Path:
+    """Where the sha256 of the cached copy that passed its checks is kept."""
+    return target.with_name(f".{target.name}.checked")
+
+
+def content_problem(source: Source, path: Path) -> str | None:
+    """Why an unpinned input is not usable (wrong columns, codes, too few rows), or None."""
+    check = _CHECKS.get(source.name)
+    if source.pinned or check is None:
+        return None
+    try:
+        rows = len(check(path))
+    except SchemaError as exc:
+        return str(exc)
+    if source.min_rows is not None and rows < source.min_rows:
+        return f"it has {rows:,} rows where at least {source.min_rows:,} are expected"
+    return None
 
 
 def _install(source: Source, tmp: Path, target: Path, *, allow_unverified: bool) -> ResolvedInput:
@@ -254,20 +348,32 @@ def _install(source: Source, tmp: Path, target: Path, *, allow_unverified: bool)
     status = _decide_status(
         source, size=size, sha256=sha256, allow_unverified=allow_unverified, where=source.url
     )
+    if problem := content_problem(source, tmp):
+        raise SourceError(
+            f"The {source.name} download from {source.url} is not usable, so it was not "
+            f"kept: {problem}. The server may be sending an error page: try again later, "
+            f"{LOCAL_HINT}."
+        )
     tmp.replace(target)
+    if not source.pinned:
+        _checked_marker(target).write_text(sha256, encoding="utf-8")
     return _resolved(source, target, origin="download", status=status, size=size, sha256=sha256)
 
 
-def _retrying(source: Source, attempt: Callable[[], T]) -> T:
-    """Run a request, retrying with backoff only failures that may pass."""
+def _retrying(source: Source, attempt: Callable[[], T], deadline: Deadline) -> T:
+    """Run a request, retrying with backoff only failures that may pass, within the deadline."""
     for delay in RETRY_DELAYS:
+        deadline.check()
         try:
             return attempt()
         except _TransientError:
-            time.sleep(delay)
+            deadline.check()
+            time.sleep(min(delay, max(deadline.remaining(), 0.0)))
+    deadline.check()
     try:
         return attempt()
     except _TransientError as exc:
+        deadline.check()
         raise SourceError(
             f"Could not download {source.name} from {source.url} after "
             f"{len(RETRY_DELAYS) + 1} attempts: {exc}. Try again later, {LOCAL_HINT}."
@@ -287,11 +393,25 @@ def _check_status(source: Source, response: httpx.Response) -> None:
     )
 
 
-def _stream_to(http: httpx.Client, source: Source, tmp: Path, show: bool) -> None:
+def _request_failed(source: Source, exc: httpx.RequestError) -> Exception:
+    """A network failure: transient (retried) unless it cannot pass, like a redirect loop."""
+    if isinstance(exc, httpx.TooManyRedirects):
+        return SourceError(
+            f"Could not download {source.name} from {source.url}: the server redirects in a "
+            f"loop. The publisher may have moved it: check the URL in sources.toml, {LOCAL_HINT}."
+        )
+    return _TransientError(f"{type(exc).__name__}: {exc}")
+
+
+def _stream_to(
+    http: httpx.Client, source: Source, tmp: Path, show: bool, deadline: Deadline
+) -> None:
     """One download attempt into ``tmp``, with a progress bar; a cut-off body is transient."""
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     try:
-        with http.stream("GET", source.url, headers=headers, follow_redirects=True) as response:
+        with http.stream(
+            "GET", source.url, headers=headers, follow_redirects=True, timeout=deadline.timeout()
+        ) as response:
             _check_status(source, response)
             length = response.headers.get("Content-Length")
             columns = (
@@ -306,31 +426,42 @@ def _stream_to(http: httpx.Client, source: Source, tmp: Path, show: bool) -> Non
                 for chunk in response.iter_bytes():
                     fh.write(chunk)
                     bar.advance(task, len(chunk))
-    except httpx.TransportError as exc:
+                    deadline.check()
+    except httpx.RequestError as exc:
         # Includes a body shorter than its Content-Length: httpx refuses it as a protocol error.
-        raise _TransientError(f"{type(exc).__name__}: {exc}") from exc
+        raise _request_failed(source, exc) from exc
 
 
 def _download_file(
-    http: httpx.Client, source: Source, target: Path, *, allow_unverified: bool, show: bool
+    http: httpx.Client,
+    source: Source,
+    target: Path,
+    *,
+    allow_unverified: bool,
+    show: bool,
+    deadline: Deadline,
 ) -> ResolvedInput:
     """Download a plain file, retrying transient failures, and install it once checked."""
     with _temporary_beside(target) as tmp:
-        _retrying(source, functools.partial(_stream_to, http, source, tmp, show))
+        attempt = functools.partial(_stream_to, http, source, tmp, show, deadline)
+        _retrying(source, attempt, deadline)
         return _install(source, tmp, target, allow_unverified=allow_unverified)
 
 
-def _get_page(http: httpx.Client, source: Source, offset: int) -> dict[str, Any]:
-    """One page of an ArcGIS query; an error object in the answer is final, not retried."""
+def _get_page(
+    http: httpx.Client, source: Source, query: Mapping[str, Any], deadline: Deadline
+) -> dict[str, Any]:
+    """One answer of an ArcGIS query; an error object in the answer is final, not retried."""
     try:
         response = http.get(
             source.url,
-            params=_arcgis_query(source.params, offset),
+            params=query,
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
+            timeout=deadline.timeout(),
         )
-    except httpx.TransportError as exc:
-        raise _TransientError(f"{type(exc).__name__}: {exc}") from exc
+    except httpx.RequestError as exc:
+        raise _request_failed(source, exc) from exc
     _check_status(source, response)
     try:
         page = response.json()
@@ -346,22 +477,74 @@ def _get_page(http: httpx.Client, source: Source, offset: int) -> dict[str, Any]
             f"from {response.url}: {error.get('message')} {details}".rstrip()
             + ". The service name or fields in sources.toml may be out of date."
         )
+    if not isinstance(page, dict):
+        raise SourceError(
+            f"The ArcGIS service for {source.name} sent JSON that is not a query answer "
+            f"from {response.url}."
+        )
     return page
 
 
-def _fetch_features(http: httpx.Client, source: Source, show: bool) -> list[dict[str, Any]]:
-    """Every feature of an ArcGIS layer, page by page until the server says there are no more."""
+def _record_count(http: httpx.Client, source: Source, deadline: Deadline) -> int:
+    """How many records the layer says it has: the limit for paging and the row check."""
+    query = {"where": source.params["where"], "returnCountOnly": "true", "f": "json"}
+    attempt = functools.partial(_get_page, http, source, query, deadline)
+    answer = _retrying(source, attempt, deadline)
+    count = answer.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise SourceError(
+            f"The ArcGIS service for {source.name} at {source.url} did not say how many "
+            "records it has (returnCountOnly), so its paging cannot be checked."
+        )
+    return count
+
+
+def _fetch_features(
+    http: httpx.Client, source: Source, show: bool, deadline: Deadline
+) -> list[dict[str, Any]]:
+    """Every feature of an ArcGIS layer, page by page until the server says there are no more.
+
+    Paging is bounded by the layer's record count, and a page served twice (a server that
+    ignores the offset) is an error rather than an endless loop.
+    """
+    count = _record_count(http, source, deadline)
+    max_pages = math.ceil(count / source.params["page_size"]) + 1
     features: list[dict[str, Any]] = []
+    previous = None
     columns = (SpinnerColumn(), TextColumn(source.name), TextColumn("{task.completed:,} features"))
     with _progress(show, *columns) as bar:
-        task = bar.add_task(source.name, total=None)
-        while True:
-            page = _retrying(source, functools.partial(_get_page, http, source, len(features)))
+        task = bar.add_task(source.name, total=count)
+        for _ in range(max_pages):
+            query = _arcgis_query(source.params, len(features))
+            page = _retrying(
+                source, functools.partial(_get_page, http, source, query, deadline), deadline
+            )
             batch = page.get("features") or []
+            digest = hashlib.sha256(json.dumps(batch, sort_keys=True).encode()).hexdigest()
+            if batch and digest == previous:
+                raise SourceError(
+                    f"The ArcGIS service for {source.name} at {source.url} sent the same page "
+                    f"twice (offset {len(features):,}): it is not paging. Try again later, "
+                    f"{LOCAL_HINT}."
+                )
+            previous = digest
             features.extend(batch)
             bar.update(task, completed=len(features))
             if not batch or not _exceeded_transfer_limit(page):
-                return features
+                break
+        else:
+            raise SourceError(
+                f"The ArcGIS service for {source.name} at {source.url} kept offering more pages "
+                f"after {max_pages} pages ({len(features):,} features; it says it has "
+                f"{count:,}). Try again later, {LOCAL_HINT}."
+            )
+    if len(features) != count:
+        raise SourceError(
+            f"The ArcGIS service for {source.name} at {source.url} sent {len(features):,} "
+            f"features but says it has {count:,}: the download is incomplete. Try again later, "
+            f"{LOCAL_HINT}."
+        )
+    return features
 
 
 def _select_fields(source: Source, table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -377,10 +560,16 @@ def _select_fields(source: Source, table: pd.DataFrame, names: list[str]) -> pd.
 
 
 def _download_arcgis(
-    http: httpx.Client, source: Source, target: Path, *, allow_unverified: bool, show: bool
+    http: httpx.Client,
+    source: Source,
+    target: Path,
+    *,
+    allow_unverified: bool,
+    show: bool,
+    deadline: Deadline,
 ) -> ResolvedInput:
     """Page through an ArcGIS layer and write it as one CSV or GeoPackage in the cache."""
-    features = _fetch_features(http, source, show)
+    features = _fetch_features(http, source, show, deadline)
     if not features:
         raise SourceError(
             f"The ArcGIS service for {source.name} at {source.url} returned no features."
@@ -400,8 +589,14 @@ def _download_arcgis(
         return _install(source, tmp, target, allow_unverified=allow_unverified)
 
 
+def _warn(message: str) -> None:
+    Console(stderr=True, highlight=False).print(message, markup=False, soft_wrap=True)
+
+
 def _resolve_local(source: Source, path: Path, *, allow_unverified: bool) -> ResolvedInput:
     """Check the user's own copy where it is: it is never copied into the cache."""
+    if path.is_dir():
+        raise SourceError(f"The local file given for {source.name} is a folder, not a file: {path}")
     if not path.is_file():
         raise SourceError(f"The local file given for {source.name} does not exist: {path}")
     size, sha256 = path.stat().st_size, sha256_file(path)
@@ -419,20 +614,21 @@ def resolve_input(
     allow_unverified: bool,
     progress: bool = True,
     client: httpx.Client | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT,
+    warn: Callable[[str], None] = lambda _: None,
 ) -> ResolvedInput:
-    """Return a checked copy of one input: the user's file, the cache, or a fresh download."""
+    """Return a checked copy of one input: the user's file, the cache, or a fresh download.
+
+    A cached copy of an unpinned input is checked by reading it (once per content); one
+    that fails is removed, with a warning naming it, and downloaded again.
+    """
     if local_path is not None:
         return _resolve_local(source, Path(local_path), allow_unverified=allow_unverified)
     target = Path(cache_dir) / source.filename
     if target.is_file():
-        size, sha256 = target.stat().st_size, sha256_file(target)
-        if not _pin_mismatches(source, size=size, sha256=sha256):
-            status = _decide_status(
-                source, size=size, sha256=sha256, allow_unverified=False, where=str(target)
-            )
-            return _resolved(
-                source, target, origin="cache", status=status, size=size, sha256=sha256
-            )
+        cached = _from_cache(source, target, warn)
+        if cached is not None:
+            return cached
     if not source.url:
         option = source.name.replace("_", "-")
         raise SourceError(
@@ -440,10 +636,47 @@ def resolve_input(
             f'local input ({source.name} = "PATH" under [inputs] in the config, or '
             f"--{option} PATH)."
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(target)
+    except OSError as exc:
+        raise SourceError(
+            f"Cannot use the download folder {target.parent}: {exc.strerror or exc}; "
+            "choose another with --cache-dir"
+        ) from exc
     download = _download_file if source.kind == "file" else _download_arcgis
     with _http(client) as http:
-        return download(http, source, target, allow_unverified=allow_unverified, show=progress)
+        return download(
+            http,
+            source,
+            target,
+            allow_unverified=allow_unverified,
+            show=progress,
+            deadline=Deadline(source, timeout),
+        )
+
+
+def _from_cache(source: Source, target: Path, warn: Callable[[str], None]) -> ResolvedInput | None:
+    """The cached copy if it passes its checks; else None (and a failing copy is removed)."""
+    size, sha256 = target.stat().st_size, sha256_file(target)
+    if _pin_mismatches(source, size=size, sha256=sha256):
+        return None
+    marker = _checked_marker(target)
+    checked = marker.is_file() and marker.read_text(encoding="utf-8").strip() == sha256
+    if not source.pinned and not checked:
+        if problem := content_problem(source, target):
+            target.unlink()
+            marker.unlink(missing_ok=True)
+            warn(
+                f"iod-msoa: warning: removed the cached {source.name} file {target}, which "
+                f"fails its checks ({problem[:300]}); downloading it again"
+            )
+            return None
+        marker.write_text(sha256, encoding="utf-8")
+    status = _decide_status(
+        source, size=size, sha256=sha256, allow_unverified=False, where=str(target)
+    )
+    return _resolved(source, target, origin="cache", status=status, size=size, sha256=sha256)
 
 
 def resolve_inputs(
@@ -454,6 +687,8 @@ def resolve_inputs(
     allow_unverified: bool,
     progress: bool = True,
     manifest: Mapping[str, Source] | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, ResolvedInput]:
     """Resolve several inputs over one connection pool, stopping at the first that fails."""
     manifest = MANIFEST if manifest is None else manifest
@@ -471,6 +706,8 @@ def resolve_inputs(
                 allow_unverified=allow_unverified,
                 progress=progress,
                 client=http,
+                timeout=timeout,
+                warn=warn or _warn,
             )
             for name in names
         }

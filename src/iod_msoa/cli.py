@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--cache-dir", type=Path, help="where downloads are kept (default: data/raw)"
     )
+    common.add_argument(
+        "--download-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="longest one input's download may take, retries included (default: 600)",
+    )
     local = common.add_argument_group("local inputs (instead of downloading; override the config)")
     for name in INPUT_NAMES:
         local.add_argument(
@@ -189,7 +195,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         inputs = {n: getattr(args, n) for n in INPUT_NAMES if getattr(args, n) is not None}
         config = load_config(args.config).with_overrides(
-            allow_unverified=args.allow_unverified, inputs=inputs, cache_dir=args.cache_dir
+            allow_unverified=args.allow_unverified,
+            inputs=inputs,
+            cache_dir=args.cache_dir,
+            download_timeout=args.download_timeout,
         )
         {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
     except IodMsoaError as exc:
