@@ -14,6 +14,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -137,25 +138,39 @@ class Render:
     site: Path  # the rendered _site/ folder
     seconds: float
     log: str
+    # Seconds per stage: "pre-render" (the build), then each page from Quarto's "[i/n] page"
+    # line to the next (the last page includes writing the site's search index and links).
+    stages: dict[str, float] = field(default_factory=dict)
 
 
-def render(project: Path, config: Path, quarto: str, *targets: str) -> Render:
-    """``quarto render`` (the whole site, or ``targets``) in ``project``; errors end the run."""
+PAGE_LINE = re.compile(r"^\[\d+/\d+\] (\S+)$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def render(project: Path, config: Path, quarto: str) -> Render:
+    """``quarto render`` of the whole site in ``project``, timed per page; errors end the run."""
+    lines, marks = [], [("pre-render", 0.0)]
     start = time.perf_counter()
-    run = subprocess.run(
-        [quarto, "render", *targets, "--no-clean"] if targets else [quarto, "render"],
+    with subprocess.Popen(
+        [quarto, "render"],
         cwd=project,
         env=render_env(config),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=900,
-        check=False,
-    )
+    ) as run:
+        for line in run.stdout:
+            lines.append(line)
+            page = PAGE_LINE.match(ANSI.sub("", line).strip())
+            if page:
+                marks.append((page[1], time.perf_counter() - start))
     seconds = time.perf_counter() - start
-    log = run.stdout + run.stderr
+    log = "".join(lines)
     if run.returncode != 0:
         raise RuntimeError(f"quarto render failed ({run.returncode}):\n{log[-4000:]}")
-    return Render(project / "_site", seconds, log)
+    ends = [t for _, t in marks[1:]] + [seconds]
+    stages = {name: end - t for (name, t), end in zip(marks, ends, strict=True)}
+    return Render(project / "_site", seconds, log, stages)
 
 
 # Serving -----------------------------------------------------------------------------------

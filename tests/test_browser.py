@@ -138,7 +138,10 @@ def test_every_page_is_rendered(rendered):
         if p.relative_to(rendered.site).parts[0] not in {"site_libs", "assets"}
     }
     assert html == set(PAGES)
-    print(f"rendered {len(PAGES)} pages in {rendered.seconds:.1f} s")
+    if rendered.stages:  # rendered here, not given by $IOD_MSOA_SITE
+        assert set(rendered.stages) == {"pre-render", *(p[:-5] + ".qmd" for p in PAGES)}
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in rendered.stages.items())
+    print(f"rendered {len(PAGES)} pages in {rendered.seconds:.1f} s ({stages})")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -237,9 +240,10 @@ function wrongColours(j) {
     return p.options.fillColor !== (d ? data.palette[d - 1] : data.missing);
   }).length;
 }
-function openTooltips() {
-  return polygons.filter(function (p) { return p.isTooltipOpen(); })
-    .map(function (p) { return p.getTooltip().getElement().innerText; });
+function openTooltips() {  // closed ones fade out before they leave the page
+  return Array.from(map.getContainer().querySelectorAll(".leaflet-tooltip"))
+    .filter(function (t) { return t.style.opacity !== "0"; })
+    .map(function (t) { return t.innerText; });
 }
 """
 
