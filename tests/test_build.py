@@ -164,18 +164,27 @@ def test_every_file_is_listed(built):
 
 def test_datapackage_describes_every_file(built):
     package = json.loads(built.paths["datapackage"].read_text())
-    readers = {"csv": pd.read_csv, "parquet": pd.read_parquet, "gpkg": gpd.read_file}
+    readers = {
+        "csv": pd.read_csv,
+        "parquet": pd.read_parquet,
+        "gpkg": gpd.read_file,
+        "xlsx": lambda path: pd.read_excel(path, sheet_name="Data"),
+    }
     described = {r["path"] for r in package["resources"]}
     assert described == set(FILES.values()) - {"datapackage.json"}
+    resources = {r["name"]: r for r in package["resources"]}
+    fields = [f["name"] for f in resources["csv"]["schema"]["fields"]]
+    assert resources["csv"]["type"] == "table" and resources["csv"]["rows"] == 6856
     for resource in package["resources"]:
         path = built.out_dir / resource["path"]
         assert path.stat().st_size == resource["bytes"]
         assert resource["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
         if resource["name"] in readers:
             frame = readers[resource["name"]](path)
-            assert len(frame) == resource["rows"] == 6856
-            fields = [f["name"] for f in resource["schema"]["fields"]]
-            assert fields == [c for c in frame.columns if c != "geometry"]
+            assert len(frame) == 6856
+            assert [c for c in frame.columns if c != "geometry"] == fields
+    for name in ("parquet", "gpkg", "xlsx"):  # same table, described as files
+        assert resources[name]["type"] == "file" and "rows" not in resources[name]
 
 
 def test_unverified_inputs_recorded_inside_parquet_and_geopackage(built):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iod_msoa import cli
+from iod_msoa import _validate, cli
 from iod_msoa._sources import MANIFEST, Source
 
 from .realdata import FILES, INPUTS, needs_inputs, write_config
@@ -174,3 +175,46 @@ def test_local_input_option_overrides_the_config(earlier, tmp_path, capsys, file
     err = run_failing(write_config(tmp_path), earlier, capsys, "--file7", str(bad))
     assert str(bad) in err
     assert "'Crime Score'" in err
+
+
+def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path, capsys):
+    config = write_config(tmp_path)
+    args = ["validate", "--config", str(config), "--out", str(good_output), "--quiet"]
+    assert cli.main(args) == 0  # the stand-in differs from MHCLG outside six LADs
+    out = capsys.readouterr().out
+    assert "6 of 296 local authorities match MHCLG on every exact measure: Adur, Blackpool" in out
+    assert cli.main([*args, "--strict"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("iod-msoa: error: --strict: ") and "\n" not in err
+    assert "validation.csv" in err
+
+
+def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_path, monkeypatch):
+    real = _validate.validate
+
+    def only_matching(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.table = result.table[result.table["matches_published_rounding"]]
+        return result
+
+    monkeypatch.setattr(_validate, "validate", only_matching)
+    args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(good_output)]
+    assert cli.main([*args, "--quiet", "--strict"]) == 0
+
+
+def test_progress_and_summary_keep_long_paths_whole_when_not_a_terminal(tmp_path):
+    out = tmp_path / ("a-folder-name-long-enough-to-pass-eighty-columns-" * 2) / "out"
+    script = Path(sys.executable).parent / "iod-msoa"
+    result = subprocess.run(
+        [str(script), "build", "--config", str(write_config(tmp_path)), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(INPUTS / FILES["boundaries"]) in result.stderr  # not broken over lines
+    assert f"msoa21: wrote 8 files to {out}" in result.stderr
+    assert f"-> {out}" in result.stdout
+    sizes = dict(re.findall(r"^  (\S+)  \((.+)\)$", result.stdout, flags=re.M))
+    assert sizes["provenance.json"].endswith(" kB") and sizes["iod25_msoa.csv"].endswith(" MB")

@@ -27,7 +27,7 @@ from packaging.requirements import Requirement
 
 import iod_msoa
 from iod_msoa import _maps, _site
-from iod_msoa._outputs import DATASET, FILES
+from iod_msoa._outputs import DATASET, FILES, VALIDATION_FILE
 from iod_msoa._schema import DENOMINATORS, METRICS
 
 from .realdata import needs_inputs, write_config
@@ -228,13 +228,23 @@ def test_inline_expressions_print_plain_values(executed):
 
 
 def test_the_site_offers_every_output():
-    assert set(_site.DOWNLOADS) == set(FILES)
+    assert set(_site.DOWNLOADS) == set(FILES) | {"validation"}
+
+
+def test_validation_is_offered_only_once_written(tmp_path):
+    paths = {key: tmp_path / name for key, name in FILES.items()}
+    for path in paths.values():
+        path.write_text("x")
+    assert "validation" not in _site.downloads(paths, tmp_path).index
+    (tmp_path / VALIDATION_FILE).write_text("x")
+    offered = _site.downloads(paths | {"validation": tmp_path / VALIDATION_FILE}, tmp_path)
+    assert offered.loc["validation", "file"] == VALIDATION_FILE
 
 
 @pytest.mark.realdata
 @needs_inputs
 def test_build_writes_every_file_the_site_offers(built):
-    for key in _site.DOWNLOADS:
+    for key in set(_site.DOWNLOADS) - _site.OPTIONAL_DOWNLOADS:
         assert built.paths[key].is_file(), key
     assert len(pd.read_csv(built.paths["csv"])) == N_MSOAS
     assert len(pd.read_parquet(built.paths["parquet"])) == N_MSOAS
@@ -362,7 +372,7 @@ def test_navbar_links_every_page():
 def test_outputs_are_site_resources():
     resources = QUARTO["project"]["resources"]
     assert sorted(r for r in resources if r.startswith(OUTPUT_PREFIX)) == sorted(
-        OUTPUT_PREFIX + name for name in FILES.values()
+        OUTPUT_PREFIX + name for name in [*FILES.values(), VALIDATION_FILE]
     )
     assert not [r for r in resources if r.startswith(("assets/vendor", "assets/js"))]  # inlined
 
@@ -471,7 +481,7 @@ def provenance(unverified: list[str]) -> dict:
     inputs = {
         name: {
             "title": f"Title of {name}",
-            "path": f"/somewhere/{name}.csv",
+            "file": f"{name}.csv",
             "sha256": "a" * 64,
             "expected_sha256": "b" * 64 if name == "file7" else None,
             "status": "unverified" if name in unverified else "unpinned",
@@ -505,7 +515,7 @@ def test_downloads_markdown_links_each_file_with_its_size(tmp_path):
         paths[key].write_bytes(b"x" * 2048)
     text = _site.downloads_markdown(paths, tmp_path / "notebooks")
     rows = text.strip().splitlines()[2:]
-    assert len(rows) == len(_site.DOWNLOADS)
+    assert len(rows) == len(_site.DOWNLOADS) - len(_site.OPTIONAL_DOWNLOADS)
     assert rows[0] == (
         f"| [{FILES['csv']}](../data/packages/ds/{FILES['csv']})"
         f'{{download="{FILES["csv"]}"}} | {_site.DOWNLOADS["csv"]} | 2.0 kB |'

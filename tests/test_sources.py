@@ -418,7 +418,7 @@ def test_resolve_inputs_mixes_local_and_downloaded(httpserver, tmp_path):
         "names": "local",
     }
     provenance = json.loads(json.dumps(resolved["names"].as_dict()))
-    assert provenance["path"] == str(local)
+    assert provenance["file"] == local.name and "path" not in provenance  # no local path
     assert provenance["status"] == "unpinned"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +22,19 @@ from rich.console import Console
 
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
-from ._errors import SchemaError, UnmatchedAreaError
+from ._errors import ConfigError, SchemaError, UnmatchedAreaError
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography, area_shapes, lsoa_coverage
-from ._outputs import DATASET, output_files, output_folder, staged_output, write_dataset
+from ._outputs import (
+    DATASET,
+    VALIDATION_FILE,
+    listed_resource,
+    output_files,
+    output_folder,
+    register_file,
+    staged_output,
+    stale_files,
+    write_dataset,
+)
 from ._schema import (
     align_boundaries,
     read_boundaries,
@@ -36,6 +48,7 @@ from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 BUILD_INPUTS = MSOA.inputs
+EPOCH_ENV = "SOURCE_DATE_EPOCH"  # https://reproducible-builds.org/specs/source-date-epoch/
 # Tabular inputs: input name -> (Inputs attribute, checking reader).
 _TABLE_READERS = {
     "file7": ("lsoa", read_file7),
@@ -65,7 +78,8 @@ class Reporter:
     """Progress lines on stderr, so stdout stays clean for the summary or pipes."""
 
     def __init__(self, enabled: bool) -> None:
-        self.console = Console(stderr=True, quiet=not enabled, highlight=False)
+        # soft_wrap: a long path stays on one line (a terminal wraps it; a log keeps it whole)
+        self.console = Console(stderr=True, quiet=not enabled, highlight=False, soft_wrap=True)
         self.start = time.perf_counter()
 
     def step(self, message: str) -> None:
@@ -202,11 +216,38 @@ def check_area_count(geography: Geography, table: pd.DataFrame, source: str) -> 
         )
 
 
-def fingerprint(resolved: dict[str, ResolvedInput], geography: Geography = MSOA) -> str:
-    """What the outputs depend on: package version, geography and each input's sha256."""
+def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
+    """The time the outputs record, and where it came from.
+
+    ``$SOURCE_DATE_EPOCH`` when set, else the newest input file's modification time: never
+    the clock, so two builds from the same inputs write the same bytes.
+    """
+    epoch = os.environ.get(EPOCH_ENV, "").strip()
+    if epoch:
+        try:
+            seconds = int(epoch)
+            when = datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise ConfigError(
+                f"{EPOCH_ENV}={epoch!r} is not a whole number of seconds since 1970-01-01 UTC; "
+                f"fix it or unset it"
+            ) from exc
+        source = EPOCH_ENV
+    else:
+        seconds = int(max(r.path.stat().st_mtime for r in resolved.values()))
+        when = datetime.fromtimestamp(seconds, UTC)
+        source = "modification time of the newest input file"
+    return when.isoformat(timespec="seconds"), source
+
+
+def fingerprint(
+    resolved: dict[str, ResolvedInput], created: str, geography: Geography = MSOA
+) -> str:
+    """What the outputs depend on: version, geography, build time and each input's sha256."""
     key = {
         "version": version(),
         "geography": geography.key,
+        "created": created,
         "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -227,6 +268,8 @@ class BuildResult:
     def __post_init__(self) -> None:
         files = output_files(self.geography.dataset)
         self.paths = {key: self.out_dir / name for key, name in files.items()}
+        if (self.out_dir / VALIDATION_FILE).is_file():  # kept only when made from these inputs
+            self.paths["validation"] = self.out_dir / VALIDATION_FILE
 
     @property
     def unverified(self) -> list[str]:
@@ -234,17 +277,31 @@ class BuildResult:
 
 
 def _current(out_dir: Path, fp: str, geography: Geography) -> dict[str, Any] | None:
-    """The existing provenance if the outputs there were built from the same inputs."""
+    """The existing provenance if the outputs there were built from the same inputs and
+    every file still has the sha256 that datapackage.json records (none edited or damaged).
+    """
     files = output_files(geography.dataset)
     try:
         provenance = json.loads((out_dir / files["provenance"]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if provenance.get("fingerprint") != fp:
-        return None
-    if not all((out_dir / name).is_file() for name in files.values()):
+    if provenance.get("fingerprint") != fp or stale_files(out_dir, geography.dataset):
         return None
     return provenance
+
+
+def _validation_to_keep(out_dir: Path, file7: ResolvedInput) -> dict[str, Any] | None:
+    """The earlier ``validation.csv``'s entry, if it was made from this build's File 7 by this
+    version (then it still holds for the new outputs); else ``None``.
+    """
+    listed = listed_resource(out_dir, VALIDATION_FILE)
+    if listed is None:
+        return None
+    made_from = listed.get("iod_msoa", {})
+    same = made_from.get("version") == version() and (
+        made_from.get("inputs", {}).get("file7") == file7.sha256
+    )
+    return listed if same else None
 
 
 def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[Path]:
@@ -306,11 +363,12 @@ def _build_locked(
     """The build proper, run while this process holds every output folder's lock."""
     needed = dict.fromkeys(n for g in geographies for n in g.inputs)
     resolved = resolve(config, needed, progress=progress, reporter=reporter)
+    created, created_from = build_time(resolved)
     results: dict[str, BuildResult] = {}
     todo = []
     for g, folder in zip(geographies, folders, strict=True):
         own = {n: resolved[n] for n in g.inputs}
-        fp = fingerprint(own, g)
+        fp = fingerprint(own, created, g)
         if not force and (existing := _current(folder, fp, g)) is not None:
             reporter.step(f"{g.key}: outputs in {folder} are current; nothing to do (--force)")
             table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
@@ -338,7 +396,8 @@ def _build_locked(
                 "geography": g.key,
                 "package": "iod-msoa",
                 "version": version(),
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "created": created,
+                "created_from": created_from,
                 "rows": len(table),
                 "fingerprint": fp,
                 "allow_unverified": config.allow_unverified,
@@ -346,6 +405,7 @@ def _build_locked(
                 "inputs": {n: r.as_dict() for n, r in own.items()},
                 "official_urls": {n: MANIFEST[n].url for n in own},
             }
+            validation = _validation_to_keep(folder, resolved["file7"])
             with staged_output(folder) as staging:
                 write_dataset(
                     staging,
@@ -355,6 +415,12 @@ def _build_locked(
                     step=lambda s, g=g: reporter.step(f"{g.key}: writing {s}"),
                     geography=g,
                 )
+                if validation is not None:
+                    shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
+                    about = {k: v for k, v in validation.items() if k not in ("bytes", "hash")}
+                    register_file(staging, VALIDATION_FILE, about)
+            if validation is None:  # made from other inputs: it must not pass for these
+                (folder / VALIDATION_FILE).unlink(missing_ok=True)
             reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
             results[g.key] = BuildResult(
                 folder, table, provenance, seconds=reporter.elapsed(), geography=g

@@ -33,3 +33,7 @@ class UnmatchedAreaError(IodMsoaError):
 
 class OutputError(IodMsoaError):
     """The output folder cannot be created, locked or written (permissions, space, a file)."""
+
+
+class MismatchError(IodMsoaError):
+    """``validate --strict``: measures that should reproduce MHCLG's figures do not."""

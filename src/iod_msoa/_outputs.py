@@ -1,4 +1,4 @@
-"""Writing the dataset: CSV, Parquet, GeoPackage, data dictionary and provenance, atomically.
+"""Writing the dataset: CSV, Parquet, GeoPackage, Excel, data dictionary and provenance.
 
 Everything is written into a staging folder inside the output folder (same file system, even
 for a mount point) and swapped in only when every file is complete; a failed or killed run
@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,13 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pyogrio.errors
+import xlsxwriter.exceptions
 
 from ._errors import OutputError
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import sha256_file
+from ._xlsx import write_xlsx
 
 try:
     import fcntl
@@ -49,6 +52,7 @@ def output_files(dataset: str) -> dict[str, str]:
         "csv": f"{dataset}.csv",
         "parquet": f"{dataset}.parquet",
         "gpkg": f"{dataset}.gpkg",
+        "xlsx": f"{dataset}.xlsx",
         "dictionary_csv": f"{dataset}_dictionary.csv",
         "dictionary_md": f"{dataset}_dictionary.md",
         "provenance": "provenance.json",
@@ -57,11 +61,17 @@ def output_files(dataset: str) -> dict[str, str]:
 
 
 FILES = output_files(DATASET)
-TABLE_FORMATS = {
-    "csv": "text/csv",
+VALIDATION_FILE = "validation.csv"  # written by ``iod-msoa validate`` into the package
+# The CSV is the package's table: Frictionless clients read and check it against its schema.
+# The other formats hold the same table but are declared as files, which clients check by
+# size and sha256 only (they cannot count rows in Parquet, GeoPackage or Excel).
+TABLE_FORMATS = {"csv": "text/csv"}
+FILE_FORMATS = {
     "parquet": "application/vnd.apache.parquet",
     "gpkg": "application/geopackage+sqlite3",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+GPKG_VERSION = "1.2"  # opens without warnings in GDAL 3.6 / QGIS LTR (GDAL >= 3.7 writes 1.4)
 LICENCE = {
     "name": "OGL-UK-3.0",
     "title": "Open Government Licence v3.0",
@@ -225,6 +235,17 @@ def _field_type(dtype: Any) -> str:
     return "string"
 
 
+def file_resource(folder: Path, name: str, key: str | None = None) -> dict[str, Any]:
+    """A data package entry for one file: its name, size and sha256."""
+    path = folder / name
+    return {
+        "name": key or path.stem.replace("_", "-"),
+        "path": name,
+        "bytes": path.stat().st_size,
+        "hash": f"sha256:{sha256_file(path)}",
+    }
+
+
 def datapackage(
     folder: Path,
     table: pd.DataFrame,
@@ -245,19 +266,16 @@ def datapackage(
     for key, name in output_files(geography.dataset).items():
         if key == "datapackage":
             continue
-        path = folder / name
-        resource: dict[str, Any] = {
-            "name": key,
-            "path": name,
-            "bytes": path.stat().st_size,
-            "hash": f"sha256:{sha256_file(path)}",
-        }
+        resource = file_resource(folder, name, key)
         if key in TABLE_FORMATS:
             resource |= {
+                "type": "table",
                 "mediatype": TABLE_FORMATS[key],
                 "rows": len(table),
                 "schema": {"fields": fields, "primaryKey": geography.code},
             }
+        elif key in FILE_FORMATS:
+            resource |= {"type": "file", "mediatype": FILE_FORMATS[key]}
         resources.append(resource)
     return {
         "name": geography.dataset.replace("_", "-"),
@@ -272,6 +290,45 @@ def datapackage(
         ],
         "resources": resources,
     }
+
+
+def stale_files(folder: Path, dataset: str = DATASET) -> list[str]:
+    """Files of ``dataset`` in ``folder`` that are missing or differ from its datapackage.json.
+
+    A missing or unreadable datapackage.json makes every output stale.
+    """
+    files = output_files(dataset)
+    try:
+        package = json.loads((folder / files["datapackage"]).read_text(encoding="utf-8"))
+        listed = {r["path"]: r for r in package["resources"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return list(files.values())
+    stale = [n for n in files.values() if n not in listed and n != files["datapackage"]]
+    for name, resource in listed.items():
+        path = folder / name
+        if not path.is_file() or file_resource(folder, name)["hash"] != resource.get("hash"):
+            stale.append(name)
+    return stale
+
+
+def register_file(folder: Path, name: str, about: dict[str, Any]) -> None:
+    """Add (or replace) ``name``'s entry in ``folder``'s datapackage.json, with ``about``."""
+    path = folder / "datapackage.json"
+    package = json.loads(path.read_text(encoding="utf-8"))
+    others = [r for r in package["resources"] if r["path"] != name]
+    package["resources"] = [*others, file_resource(folder, name) | about]
+    write_json(path, package)
+
+
+def listed_resource(folder: Path, name: str) -> dict[str, Any] | None:
+    """``name``'s entry in ``folder``'s datapackage.json, if the file is there and unchanged."""
+    try:
+        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        resource = next(r for r in package["resources"] if r["path"] == name)
+        current = file_resource(folder, name)
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+    return resource if resource.get("hash") == current["hash"] else None
 
 
 def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
@@ -483,7 +540,12 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
             for path in staging.iterdir():
                 with path.open("rb") as fh:
                     os.fsync(fh.fileno())
-        except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        except (
+            OSError,
+            pyogrio.errors.DataSourceError,
+            pyogrio.errors.DataLayerError,
+            xlsxwriter.exceptions.FileCreateError,
+        ) as exc:
             raise OutputError(
                 f"cannot write the outputs into {out_dir}: {_reason(exc, staging)}; "
                 "the earlier outputs are unchanged"
@@ -499,8 +561,9 @@ def _reason(exc: BaseException, staging: Path) -> str:
     free = shutil.disk_usage(staging).free
     if getattr(exc, "errno", None) == errno.ENOSPC or free < LOW_SPACE:
         return (
-            f"no space left on the device ({free / 1e6:.0f} MB free, a build needs about "
-            "70 MB while it runs); free some space or choose another --out"
+            f"no space left on the device ({free / 1e6:.0f} MB free; the new files need room "
+            "beside the earlier ones until they replace them); free some space or choose "
+            "another --out"
         )
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -508,8 +571,68 @@ def _reason(exc: BaseException, staging: Path) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+@contextmanager
+def gdal_config(options: dict[str, str]) -> Iterator[None]:
+    """GDAL configuration options set for the duration of a block, then unset."""
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(dict.fromkeys(options))
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def xlsx_notes(provenance: dict[str, Any], geography: Geography = MSOA) -> list[tuple[str, str]]:
+    """The workbook's Notes: what it holds, how it was made, licence and provenance."""
+    g, inputs = geography, provenance["inputs"]
+    notes = [
+        (
+            "What",
+            f"The English Indices of Deprivation 2025 (IoD2025) aggregated from LSOAs to "
+            f"{g.title}: {provenance['rows']:,} rows, one per {g.noun} in England. Rank 1 "
+            "and decile 1 are the most deprived.",
+        ),
+        *([("Best fit", g.note)] if g.note else []),
+        (
+            "Method",
+            f"Each {g.noun}'s score is the mean of its LSOAs' scores weighted by the metric's "
+            f"population denominator; {g.nouns} are ranked by score (1 = highest) and put in "
+            f"deciles with ceil(rank x 10 / number of {g.nouns}). The summary measures follow "
+            "the IoD2025 Technical Report and reproduce MHCLG's local authority summaries.",
+        ),
+        (
+            "Precision",
+            f"Numbers rounded to {CSV_DECIMALS} decimals, as in the CSV; the Parquet file has "
+            "full precision.",
+        ),
+        ("Licence", f"{LICENCE['title']} ({LICENCE['path']})"),
+        *(
+            (f"Source: {i['title']}", f"{i['attribution']} Licence: {i['licence']}.")
+            for i in inputs.values()
+        ),
+        ("Package", f"iod-msoa {provenance['version']}"),
+        ("Built", f"{provenance['created']} ({provenance['created_from']})"),
+        *(
+            (
+                f"Input: {name}",
+                f"{i['file']}, {i['size']:,} bytes, sha256 {i['sha256']} ({i['status']})",
+            )
+            for name, i in inputs.items()
+        ),
+    ]
+    if provenance["unverified"]:
+        notes.append(
+            (
+                "Warning",
+                "Built from inputs whose checksum differs from the official files: "
+                + ", ".join(provenance["unverified"])
+                + ". Figures may differ from the official release.",
+            )
+        )
+    return notes
 
 
 def write_dataset(
@@ -520,12 +643,22 @@ def write_dataset(
     step: Callable[[str], None] = lambda _: None,
     geography: Geography = MSOA,
 ) -> dict[str, Path]:
-    """Write every output file of the dataset into ``staging``; return their names."""
+    """Write every output file of the dataset into ``staging``; return their names.
+
+    Every file depends only on the table and ``provenance`` (whose ``created`` is the
+    build's fixed time), so the same inputs give the same bytes.
+    """
     files = output_files(geography.dataset)
     paths = {key: staging / name for key, name in files.items()}
+    created = datetime.fromisoformat(provenance["created"])
     gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL writes while pyarrow writes
-        step("GeoPackage, CSV and Parquet")
+    dictionary = data_dictionary(list(table.columns), geography)
+    rounded = csv_ready(table)
+    # GDAL stamps the GeoPackage with the time it is written unless told the time to use.
+    gdal_time = {"OGR_CURRENT_DATE": created.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+    # GDAL and XlsxWriter work in threads while pyarrow writes the CSV and Parquet.
+    with gdal_config(gdal_time), ThreadPoolExecutor(max_workers=2) as pool:
+        step("GeoPackage, Excel, CSV and Parquet")
         gpkg = pool.submit(
             gdf.to_file,
             paths["gpkg"],
@@ -533,20 +666,30 @@ def write_dataset(
             driver="GPKG",
             engine="pyogrio",
             use_arrow=True,
+            dataset_options={"VERSION": GPKG_VERSION},
             layer_metadata={
                 "version": str(provenance["version"]),
                 "unverified_inputs": ",".join(provenance["unverified"]) or "none",
             },
         )
-        arrow = pa.Table.from_pandas(csv_ready(table), preserve_index=False)
+        xlsx = pool.submit(
+            write_xlsx,
+            paths["xlsx"],
+            rounded,
+            dictionary,
+            xlsx_notes(provenance, geography),
+            title=f"English Indices of Deprivation 2025 for {geography.title}",
+            created=created,
+        )
+        arrow = pa.Table.from_pandas(rounded, preserve_index=False)
         pa_csv.write_csv(arrow, paths["csv"], pa_csv.WriteOptions(quoting_style="needed"))
         about = json.dumps({k: provenance[k] for k in ("version", "created", "unverified")})
         full = pa.Table.from_pandas(table, preserve_index=False)
         metadata = {**(full.schema.metadata or {}), b"iod_msoa": about.encode()}
         pq.write_table(full.replace_schema_metadata(metadata), paths["parquet"])
         gpkg.result()
+        xlsx.result()
     step("data dictionary")
-    dictionary = data_dictionary(list(table.columns), geography)
     dictionary.to_csv(paths["dictionary_csv"], index=False)
     markdown = dictionary_markdown(dictionary, provenance, geography)
     paths["dictionary_md"].write_text(markdown, encoding="utf-8")

@@ -20,13 +20,16 @@ from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
 DOWNLOADS = {  # output key -> what the file is, in the order the download box lists them
     "csv": "One row per MSOA, every measure (CSV, opens in a spreadsheet)",
+    "xlsx": "The same table for Excel, with a Notes sheet: method, licence, sources, columns",
     "gpkg": "The same table with MSOA boundaries (GeoPackage, EPSG:4326, for GIS)",
     "parquet": "The same table, typed and compact (Parquet, for pandas, R, DuckDB)",
     "dictionary_csv": "Data dictionary: every column's meaning, unit and direction (CSV)",
     "dictionary_md": "Data dictionary with sources and licences (Markdown)",
     "provenance": "Provenance: inputs, checksums, package version (JSON)",
     "datapackage": "Frictionless Data Package: files, fields, licence (JSON)",
+    "validation": "Our LSOA -> local authority figures against MHCLG's published ones (CSV)",
 }
+OPTIONAL_DOWNLOADS = {"validation"}  # offered once `iod-msoa validate` has written it
 
 
 class RawHtml:
@@ -88,7 +91,7 @@ def unverified_banner(provenance: Mapping[str, Any]) -> str:
         return ""
     inputs = provenance["inputs"]
     items = "\n".join(
-        f"- **{inputs[n]['title']}**: `{Path(inputs[n]['path']).name}` has sha256 "
+        f"- **{inputs[n]['title']}**: `{inputs[n]['file']}` has sha256 "
         f"`{inputs[n]['sha256'][:12]}…`, the published file `"
         f"{(inputs[n].get('expected_sha256') or 'unknown')[:12]}…`."
         for n in names
@@ -107,7 +110,7 @@ def unverified_banner(provenance: Mapping[str, Any]) -> str:
 
 def downloads(paths: Mapping[str, Path], page_dir: str | Path | None = None) -> pd.DataFrame:
     """The built files to offer: name, link relative to the page, description, size."""
-    keys = list(DOWNLOADS)
+    keys = [k for k in DOWNLOADS if k not in OPTIONAL_DOWNLOADS or k in paths]
     files = [Path(paths[k]) for k in keys]
     return pd.DataFrame(
         {

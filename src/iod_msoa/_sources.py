@@ -151,8 +151,10 @@ class ResolvedInput:
     attribution: str
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready fields, for provenance.json."""
-        return {**asdict(self), "path": str(self.path)}
+        """JSON-ready fields for provenance.json: the file's name, never this machine's path."""
+        fields = asdict(self)
+        del fields["path"]
+        return {"file": self.path.name, **fields}
 
 
 class _TransientError(Exception):

@@ -3,19 +3,22 @@ MHCLG's own summaries (File 10 for LADs, 11 upper-tier LAs, 13 ICBs, 14 LRFs).""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from ._build import Reporter, area_table, default_out_dir, load_inputs, members
+from ._build import Inputs, Reporter, area_table, default_out_dir, load_inputs, members, version
 from ._config import Config, load_config
+from ._errors import ConfigError
 from ._geographies import VALIDATED, Geography, select
-from ._outputs import output_folder, staged_output
+from ._outputs import VALIDATION_FILE, output_folder, register_file, staged_output
 from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
 
-VALIDATION_FILE = "validation.csv"
 VALIDATION_COLUMNS = [
     "geography",
     "area_code",
@@ -97,6 +100,43 @@ class ValidationResult:
     file7_status: str
     geographies: list[Geography] = field(default_factory=list)
 
+    @property
+    def mismatches(self) -> pd.DataFrame:
+        """Comparisons that should match (not estimates) but do not."""
+        exact = self.table["note"].fillna("") == ""
+        return self.table[exact & ~self.table["matches_published_rounding"]]
+
+
+def _about(inputs: Inputs) -> dict[str, Any]:
+    """validation.csv's data package entry: what it is and the inputs it was made from."""
+    return {
+        "name": "validation",
+        "type": "table",
+        "mediatype": "text/csv",
+        "description": "The same engine from LSOAs to MHCLG's summary geographies, compared "
+        "with MHCLG's published summaries: one row per geography, area and measure",
+        "iod_msoa": {
+            "version": version(),
+            "inputs": {n: r.sha256 for n, r in sorted(inputs.resolved.items())},
+        },
+    }
+
+
+def _check_same_file7(out_dir: Path, inputs: Inputs) -> None:
+    """Refuse to put a validation of one File 7 beside outputs built from another."""
+    try:
+        provenance = json.loads((out_dir / "provenance.json").read_text(encoding="utf-8"))
+        built_from = provenance["inputs"]["file7"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no build of ours there: nothing to contradict
+    ours = inputs.resolved["file7"]
+    if built_from != ours.sha256:
+        raise ConfigError(
+            f"{out_dir} holds outputs built from another File 7 (sha256 {built_from[:12]}…) "
+            f"than {ours.path.name} (sha256 {ours.sha256[:12]}…): run `iod-msoa build` with the "
+            "same inputs first, or give validate another --out folder"
+        )
+
 
 def validate(
     config: Config | None = None,
@@ -126,8 +166,15 @@ def validate(
             f"{frames[-1]['measure'].nunique()} measures"
         )
     table = pd.concat(frames, ignore_index=True)
-    with output_folder(out_dir, reporter.step), staged_output(out_dir) as staging:
-        table.to_csv(staging / VALIDATION_FILE, index=False)
+    with output_folder(out_dir, reporter.step):
+        package = out_dir / "datapackage.json"
+        if package.is_file():
+            _check_same_file7(out_dir, inputs)
+        with staged_output(out_dir) as staging:
+            table.to_csv(staging / VALIDATION_FILE, index=False)
+            if package.is_file():  # the build's package lists it, with the inputs it came from
+                shutil.copyfile(package, staging / package.name)
+                register_file(staging, VALIDATION_FILE, _about(inputs))
     return ValidationResult(
         table=table,
         summary=summarise(table),

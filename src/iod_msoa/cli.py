@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # Exit statuses: 1 a problem with inputs, settings or the output folder; 2 usage (argparse);
 # 128 + signal number when stopped by Ctrl-C (130) or SIGTERM (143), as shells do.
 EXIT_PROBLEM = 1
+NAMES_SHOWN = 30  # areas named in the validation summary before "and N more"
 
 
 class Terminated(KeyboardInterrupt):
@@ -104,12 +105,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"MHCLG summary to reproduce, repeatable: {', '.join(VALIDATED)} or {ALL} "
         f"(default: {', '.join(DEFAULT_VALIDATION)})",
     )
+    validate_cmd.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 if any measure that should match MHCLG (not an estimate) does not",
+    )
     return parser
 
 
 def _run_build(args: argparse.Namespace, config, console) -> None:
     from ._build import build_many
     from ._geographies import select
+    from ._site import human_size
 
     geographies = select(args.geography)
     results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
@@ -122,7 +129,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
             f"{int(table['n_lsoa'].sum()):,} LSOAs in {result.seconds:.1f} s -> {result.out_dir}"
         )
         for path in result.paths.values():
-            console.print(f"  {path.name}  ({path.stat().st_size / 1e6:.1f} MB)")
+            console.print(f"  {path.name}  ({human_size(path.stat().st_size)})")
         unverified |= dict.fromkeys(result.unverified)
     if unverified:
         console.print(
@@ -134,6 +141,8 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
 def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.table import Table
 
+    from ._errors import MismatchError
+    from ._site import exact_areas
     from ._validate import DEFAULT_VALIDATION, validate
 
     result = validate(
@@ -143,8 +152,10 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
     for g in result.geographies:
         table = Table(title=f"LSOA -> {g.label} with our engine vs MHCLG {g.summary_file}")
-        for col in ("measure", f"{g.nouns} matching published rounding", "max |diff|"):
-            table.add_column(col)
+        longest = int(result.summary["measure"].str.len().max()) + len(marks)  # + footnote
+        table.add_column("measure", no_wrap=True, min_width=longest)
+        table.add_column(f"{g.nouns} matching", justify="right")
+        table.add_column("max |diff|", justify="right")
         for row in result.summary[result.summary["geography"] == g.key].itertuples():
             table.add_row(
                 row.measure + marks.get(row.note, ""),
@@ -160,7 +171,25 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
             "differences can come from its values rather than the method; where its rows are "
             "official, every measure but scale should match to published rounding."
         )
+    names = result.table.drop_duplicates(["geography", "area_code"])
+    for g in result.geographies:
+        of = names[names["geography"] == g.key].set_index("area_code")["area_name"]
+        exact = sorted(of.loc[exact_areas(result.table, g.key)])
+        listed = ", ".join(exact[:NAMES_SHOWN])
+        if len(exact) > NAMES_SHOWN:
+            listed += f" and {len(exact) - NAMES_SHOWN} more"
+        console.print(
+            f"{len(exact)} of {len(of)} {g.nouns} match MHCLG on every exact measure"
+            + (f": {listed}" if exact else "")
+        )
     console.print(f"Wrote {result.path}")
+    wrong = result.mismatches
+    if args.strict and len(wrong):
+        raise MismatchError(
+            f"--strict: {len(wrong):,} comparisons that should match MHCLG do not "
+            f"({wrong['area_code'].nunique()} areas, {wrong['measure'].nunique()} measures); "
+            f"see {result.path}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,8 +219,9 @@ def _main(argv: Sequence[str] | None) -> int:
     from ._errors import IodMsoaError
 
     args = _parser().parse_args(argv)
-    console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    # soft_wrap: lines are not broken at 80 columns when output goes to a file or pipe
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         inputs = {n: getattr(args, n) for n in INPUT_NAMES if getattr(args, n) is not None}
         config = load_config(args.config).with_overrides(
