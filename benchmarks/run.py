@@ -3,7 +3,9 @@
     python benchmarks/run.py [--inputs ../shared/data/inputs] [--repeat 7]
 
 Compares iod_msoa with the blog-post method (benchmarks/blog_method.py) on the same files
-and prints a table; numbers are medians (and minimums) of ``--repeat`` runs.
+and prints a table; numbers are medians (and minimums) of ``--repeat`` runs. Also times
+``iod-msoa build --geography all`` as one process, and each geography's share of an
+in-process build of all of them (aggregation, shapes and every file written).
 """
 
 from __future__ import annotations
@@ -23,13 +25,24 @@ sys.path.insert(0, str(HERE))
 
 from blog_method import blog_method  # noqa: E402
 
-from iod_msoa import aggregate, msoa_table, read_file7, read_lookup, read_names  # noqa: E402
+from iod_msoa import (  # noqa: E402
+    GEOGRAPHIES,
+    aggregate,
+    build_many,
+    load_config,
+    msoa_table,
+    read_file7,
+    read_lookup,
+    read_names,
+)
 
 FILES = {
     "file7": "File_7_IoD2025_STANDIN.csv",
     "lookup": "OA21_LSOA21_MSOA21_LAD22_EW_LU.csv",
     "names": "MSOA-Names-2.x.csv",
     "boundaries": "MSOA_2021_EW_BGC.gpkg",
+    "geographies": "../geographies/LSOA21_geographies_EN_IoD2025.csv",
+    "lsoa_boundaries": "../boundaries/LSOA_2021_EW_BSC_V4_geographr.gpkg",
 }
 
 
@@ -40,6 +53,24 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
         fn()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs), min(runs)
+
+
+def per_geography(config, out: Path, repeat: int) -> list[tuple[str, tuple[float, float]]]:
+    """Each geography's time within one in-process build of all: its table, shapes, files.
+
+    The first geography's time includes reading and checking every input.
+    """
+    runs: dict[str, list[float]] = {key: [] for key in GEOGRAPHIES}
+    for _ in range(repeat):
+        results = build_many(config, GEOGRAPHIES.values(), out, progress=False, force=True)
+        before = 0.0
+        for result in results:
+            runs[result.geography.key].append(result.seconds - before)
+            before = result.seconds
+    return [
+        (f"  within --geography all: {key}", (statistics.median(t), min(t)))
+        for key, t in runs.items()
+    ]
 
 
 def main() -> None:
@@ -96,7 +127,20 @@ def main() -> None:
                 "whole process: blog method (CSV only)",
                 timed(lambda: subprocess.run(blog, check=True), args.repeat),
             ),
+            (
+                "whole process: iod-msoa build --geography all",
+                timed(
+                    lambda: subprocess.run(
+                        [*build, "--geography", "all", "--out", str(Path(tmp) / "all")],
+                        env=env,
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    ),
+                    args.repeat,
+                ),
+            ),
         ]
+        rows += per_geography(load_config(config), Path(tmp) / "each", args.repeat)
     width = max(len(name) for name, _ in rows)
     print(f"{'step':<{width}}  median s    min s   ({args.repeat} runs)")
     for name, (median, best) in rows:

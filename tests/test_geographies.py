@@ -364,3 +364,40 @@ def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
     assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
     assert _out_dirs(chosen[:1], tmp_path) == [tmp_path]
     assert _out_dirs(chosen, None)[1].parts[-3:] == ("data", "packages", "iod25_icb24")
+
+
+# --- the "Your area" page's helpers ---------------------------------------------------------
+
+
+def test_available_geographies_say_what_is_missing(tmp_path):
+    from iod_msoa import _site
+    from iod_msoa._config import Config
+
+    chosen, missing = _site.available_geographies(Config())
+    # Without a local `geographies` table only the LSOA-lookup-free geographies can be built.
+    assert [g.key for g in chosen] == ["msoa21", "lad24"]
+    assert missing["icb24"] == ["geographies"]
+    local = Config(inputs={"geographies": tmp_path / "g.csv", "lrf_summaries": tmp_path / "l"})
+    assert [g.key for g in _site.available_geographies(local)[0]] == list(GEOGRAPHIES)
+
+
+def test_area_map_data_without_lads_and_its_lazy_script():
+    from iod_msoa import _maps
+
+    icb = GEOGRAPHIES["icb24"]
+    areas = gpd.GeoDataFrame(
+        {"icb24cd": ["E54000001", "E54000002"], "icb24nm": ["North", "South"]}
+        | {f"{m.short}_{s}": [1.5, 0.5] for m in METRICS for s in ("score", "rank", "decile")},
+        geometry=[box(0, 50, 1, 51), box(1, 50, 2, 51)],
+        crs=4326,
+    )
+    data = _maps.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
+    assert (data["key"], data["noun"], data["nouns"]) == ("icb24", "ICB", "ICBs")
+    assert data["names"] == ["North", "South"] and "ladNames" not in data
+    script = _maps.area_map_script(data)
+    assert script.startswith('IodMsoaMap.provide("icb24", {"key":"icb24"')
+    html = _maps.areas_map_html(
+        [{"key": "icb24", "label": "ICBs", "src": "areas-data/icb24.js"}], first="icb24"
+    )
+    assert 'IodMsoaMap.areas("areas-map", {"choices":[{"key":"icb24"' in html
+    assert '"first":"icb24"' in html and "application/json" not in html  # no data inline

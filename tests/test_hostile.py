@@ -770,6 +770,15 @@ def test_a_missing_shape_is_named(
 
 
 @needs_inputs
+def test_boundaries_with_the_wrong_crs(earlier, tmp_path, capsys, config, small_boundaries):
+    bad = tmp_path / "msoa.gpkg"
+    small_boundaries.set_crs(27700, allow_override=True).to_file(bad, driver="GPKG")
+    err = build_fails(capsys, config, earlier, "--boundaries", str(bad))
+    assert "6856 area(s) lie outside England" in err
+    assert "coordinate reference system" in err
+
+
+@needs_inputs
 def test_boundaries_given_as_a_csv(earlier, capsys, config):
     names = INPUTS / INPUT_FILES["names"]
     err = build_fails(capsys, config, earlier, "--boundaries", str(names))
@@ -812,3 +821,23 @@ def test_row_order_and_a_bom_do_not_change_the_csv(
     args = ["build", "--config", str(config), "--out", str(out), "--quiet"]
     assert cli.main([*args, "--file7", str(file7), "--lookup", str(lookup)]) == 0
     assert (out / "iod25_msoa.csv").read_bytes() == (good_output / "iod25_msoa.csv").read_bytes()
+
+
+@needs_inputs
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("Local Authority District code (2024)", "", "1 missing or malformed code(s)"),
+        ("Local Authority District code (2024)", "W06000001", "1 missing or malformed code(s)"),
+        ("Local Authority District name (2024)", " ", "1 blank name(s)"),
+        ("Local Authority District name (2024)", "Somewhere Else", "1 local authority code(s)"),
+    ],
+    ids=["blank-code", "welsh-code", "blank-name", "second-name"],
+)
+def test_a_bad_local_authority_stops_the_build(
+    earlier, tmp_path, capsys, config, file7_lines, column, value, expected
+):
+    bad = edited_file7(file7_lines, tmp_path / "file7.csv", {100: {column: value}})
+    err = build_fails(capsys, config, earlier, "--file7", str(bad))
+    assert expected in err
+    assert file7_lines[100].split(",", 1)[0] in err or "Somewhere Else" in err

@@ -330,6 +330,30 @@ def test_explore_page_stays_under_5_mb(executed):
     assert "https://cdn" not in html and "unpkg.com/" not in html
 
 
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+def test_areas_page_loads_a_geography_only_when_chosen(executed, site):
+    notebook, _ = executed("notebooks/areas.qmd")
+    html = "".join(
+        o["data"]["text/html"] for o in outputs(notebook) if "text/html" in o.get("data", {})
+    )
+    assert "IodMsoaMap.areas" in html and "Leaflet 1.9.4" in html
+    assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # nothing fetched up front
+    assert "https://cdn" not in html and "unpkg.com/" not in html
+    scripts = {p.stem: p for p in (site / "notebooks" / "areas-data").glob("*.js")}
+    assert set(scripts) == set(iod_msoa.GEOGRAPHIES)
+    assert all(f'"src":"areas-data/{key}.js"' in html for key in scripts)
+    for key, path in scripts.items():
+        assert path.read_text(encoding="utf-8").startswith(f'IodMsoaMap.provide("{key}",')
+    first = sum(output_bytes(notebook).values()) + scripts["lad24"].stat().st_size
+    print(f"areas page: first view {first / 1e6:.2f} MB (outputs and the LAD map data)")
+    assert first < 4.0e6  # Quarto's own scripts, styles and fonts (< 1 MB) come on top
+    text = printed(notebook)
+    assert "### Westminster parliamentary constituency (2024)" in text
+    assert "population-weighted centroid" in text  # the best-fit note with its downloads
+
+
 # _quarto.yml ------------------------------------------------------------------------------
 
 
@@ -356,6 +380,7 @@ def test_navbar_links_every_page():
     assert [i["text"] for i in items] == [
         "Home",
         "Explore",
+        "Your area",
         "Domains",
         "Validation",
         "Local",

@@ -370,7 +370,9 @@ def _build_locked(
         own = {n: resolved[n] for n in g.inputs}
         fp = fingerprint(own, created, g)
         if not force and (existing := _current(folder, fp, g)) is not None:
-            reporter.step(f"{g.key}: outputs in {folder} are current; nothing to do (--force)")
+            reporter.step(
+                f"Outputs in {folder} are current; nothing to do (use --force to rebuild)"
+            )
             table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
             results[g.key] = BuildResult(
                 folder, table, existing, skipped=True, seconds=reporter.elapsed(), geography=g

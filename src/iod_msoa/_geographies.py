@@ -31,6 +31,7 @@ class Geography:
     """One kind of area built from LSOAs: its codes, where its members and shapes come from."""
 
     key: str
+    made_from: str
     label: str
     noun: str
     nouns: str
@@ -42,6 +43,7 @@ class Geography:
     members: str
     shapes: str
     names: str = ""
+    display: str = ""
     dataset: str = ""
     summaries: str = ""
     summary_file: str = ""
@@ -50,6 +52,7 @@ class Geography:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataset", self.dataset or f"iod25_{self.key}")
+        object.__setattr__(self, "display", self.display or f"{self.key}nm")
         object.__setattr__(self, "summary_keys", tuple(self.summary_keys))
 
     @property
@@ -94,6 +97,7 @@ def geographies_frame() -> pd.DataFrame:
             "areas": g.areas,
             "fit": g.fit,
             "nests_in_lad": g.nests_in_lad,
+            "made_from": g.made_from,
             "dataset": g.dataset,
             "validated_against": g.summary_file,
         }

@@ -33,7 +33,10 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
+from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._schema import METRICS, align_boundaries, read_boundaries
+
+MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 
 OFFLINE_ENV = "IOD_MSOA_OFFLINE"
 MAP_CRS = "EPSG:27700"  # British National Grid: England without Web Mercator's stretch
@@ -563,17 +566,23 @@ def _ints(values: pd.Series) -> list[int | None]:
 
 
 def explore_data(
-    areas: gpd.GeoDataFrame, colours: Sequence[str], metrics: Sequence[str] | None = None
+    areas: gpd.GeoDataFrame,
+    colours: Sequence[str],
+    metrics: Sequence[str] | None = None,
+    geography: Geography = MSOA,
 ) -> dict[str, Any]:
     """Everything the interactive map shows, columns as arrays: one copy of each polygon.
 
-    Scores are rounded to 3 decimals; ranks and deciles are the dataset's own.
+    Scores are rounded to 3 decimals; ranks and deciles are the dataset's own. Areas that
+    nest in local authorities carry their LAD's name for the tooltip and table.
     """
     metrics = list(metrics or [m.short for m in METRICS])
     labels = {m.short: m.label for m in METRICS}
-    lads, lad_index = np.unique(areas["lad24nm"].astype(str), return_inverse=True)
     tiles = tile_provider()
-    return {
+    data: dict[str, Any] = {
+        "key": geography.key,
+        "noun": geography.noun,
+        "nouns": geography.nouns,
         "n": len(areas),
         "palette": list(colours),
         "missing": MISSING_COLOUR,
@@ -583,10 +592,13 @@ def explore_data(
             "maxZoom": tiles.get("max_zoom", 18),
         },
         "metrics": [{"key": m, "label": labels.get(m, m)} for m in metrics],
-        "codes": areas["msoa21cd"].astype(str).tolist(),
-        "names": areas["msoa21hclnm"].astype(str).tolist(),
-        "lad": lad_index.tolist(),
-        "ladNames": lads.tolist(),
+        "codes": areas[geography.code].astype(str).tolist(),
+        "names": areas[geography.display].astype(str).tolist(),
+    }
+    if geography.carries_lad:
+        lads, lad_index = np.unique(areas["lad24nm"].astype(str), return_inverse=True)
+        data |= {"lad": lad_index.tolist(), "ladNames": lads.tolist()}
+    return data | {
         "score": [
             [None if pd.isna(v) else v for v in areas[f"{m}_score"].round(3).tolist()]
             for m in metrics
@@ -614,26 +626,57 @@ def _leaflet_css() -> str:
     return re.sub(r"url\((?P<path>images/[\w.-]+\.png)\)", data_uri, css)
 
 
-def explore_map_html(data: dict[str, Any], *, element_id: str = "msoa-map") -> str:
-    """The interactive map as a self-contained HTML fragment: Leaflet, our script, the data.
+def _map_html(element_id: str, label: str, payload: str, boot: str) -> str:
+    """A map as a self-contained HTML fragment: styles, its element, data, scripts, start-up.
 
     Scripts and styles are inlined from the package, so the map works in the site, in a
     notebook or written to a file anywhere; only the basemap tiles come from the web, and
     the map works without them.
     """
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     styles = _leaflet_css() + "\n" + asset("css", "explore-map.css").read_text(encoding="utf-8")
     scripts = [asset("vendor", "leaflet", "leaflet.js"), asset("js", "explore-map.js")]
     return "\n".join(
         [
             _inline("style", styles),
             f'<div id="{element_id}" class="msoa-map" role="application" '
-            'aria-label="Map of MSOA deprivation deciles"></div>',
-            f'<script type="application/json" id="{element_id}-data">{payload}</script>',
+            f'aria-label="{label}"></div>',
+            *([payload] if payload else []),
             *(_inline("script", s.read_text(encoding="utf-8")) for s in scripts),
-            f'<script>IodMsoaMap.render("{element_id}");</script>',
+            f"<script>{boot}</script>",
         ]
     )
+
+
+def _json(data: Any) -> str:
+    """Compact JSON that cannot end an enclosing ``<script>`` early."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def explore_map_html(data: dict[str, Any], *, element_id: str = "msoa-map") -> str:
+    """The interactive map with its data in the page (see :func:`_map_html`)."""
+    payload = f'<script type="application/json" id="{element_id}-data">{_json(data)}</script>'
+    label = f"Map of {data.get('noun', 'MSOA')} deprivation deciles"
+    return _map_html(element_id, label, payload, f'IodMsoaMap.render("{element_id}");')
+
+
+def area_map_script(data: dict[str, Any]) -> str:
+    """One geography's map data as a script the page loads only when that geography is
+    chosen: it hands the data to the map by its key."""
+    return f"IodMsoaMap.provide({_json(data['key'])}, {_json(data)});\n"
+
+
+def areas_map_html(
+    choices: Sequence[dict[str, str]], *, first: str, element_id: str = "areas-map"
+) -> str:
+    """A map with a geography switch; each geography's data loads only when chosen.
+
+    ``choices``: ``{"key", "label", "src"}`` per geography, ``src`` the URL (relative to the
+    page) of its :func:`area_map_script` file. Loading by ``<script>`` works from a web
+    server and from files opened directly alike.
+    """
+    options = {"choices": list(choices), "first": first}
+    boot = f'IodMsoaMap.areas("{element_id}", {_json(options)});'
+    return _map_html(element_id, "Map of deprivation deciles by area", "", boot)
 
 
 def explore_table_html(*, element_id: str = "msoa-map", page_size: int = 15) -> str:

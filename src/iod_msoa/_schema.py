@@ -28,9 +28,11 @@ _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml")
 
 EXPECTED_LSOAS: int = _SCHEMA["expected_lsoas"]
 LSOA_CODE_PATTERN: str = _SCHEMA["lsoa_code_pattern"]
+LAD_CODE_PATTERN: str = _SCHEMA["lad_code_pattern"]
 IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
 MAX_LSOA_POPULATION: int = _SCHEMA["max_lsoa_population"]
 MAX_ABS_SCORE: float = _SCHEMA["max_abs_score"]
+ENGLAND_BOUNDS: tuple[float, float, float, float] = tuple(_SCHEMA["england_bounds"])
 MAX_PROBLEMS = 3  # problems listed in one message; the rest are counted
 MAX_ROWS = 3  # rows listed for one problem
 
@@ -211,6 +213,7 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     if expected_rows is not None and n != expected_rows:
         problems.append(f"has {n:,} LSOA rows; the official file has {expected_rows:,}")
     problems += check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
+    problems += _lad_problems(table)
     for ours, col in ((v, k) for k, v in official.items() if v not in IDENTIFIERS):
         if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
             continue
@@ -230,6 +233,36 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     ints += list(DENOMINATOR_SHORTS)
     table[ints] = table[ints].astype("int64")
     return table
+
+
+def _lad_problems(table: pd.DataFrame) -> list[str]:
+    """Each LSOA's local authority: a well-formed code with one name (the MSOA's LAD and name
+    come from here, so a blank or a second spelling would reach the outputs)."""
+    codes = table["lad24cd"].astype("string")
+    problems = []
+    malformed = codes.isna() | ~codes.str.fullmatch(LAD_CODE_PATTERN, na=False)
+    if malformed.any():
+        problems.append(
+            f"column {IDENTIFIERS['lad24cd']!r} has {malformed.sum()} missing or malformed "
+            f"code(s) (expected {LAD_CODE_PATTERN}): "
+            + _rows(malformed, table["lsoa21cd"], values=table["lad24cd"])
+        )
+    names = table["lad24nm"].astype("string").str.strip()
+    blank = names.isna() | (names == "")
+    if blank.any():
+        problems.append(
+            f"column {IDENTIFIERS['lad24nm']!r} has {blank.sum()} blank name(s): "
+            + _rows(blank, table["lsoa21cd"])
+        )
+    pairs = table[["lad24cd", "lad24nm"]].drop_duplicates()
+    renamed = pairs["lad24cd"].duplicated(keep=False) & pairs["lad24cd"].notna()
+    if renamed.any():
+        problems.append(
+            f"{pairs.loc[renamed, 'lad24cd'].nunique()} local authority code(s) with more than "
+            "one name: "
+            + _rows(renamed, pairs["lad24cd"].astype("string"), values=pairs["lad24nm"])
+        )
+    return problems
 
 
 def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[str]:
@@ -476,6 +509,17 @@ def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeri
         raise SchemaError(
             f"{source}: {empty.sum()} MSOA(s) have an empty, missing (NULL) or collapsed "
             f"boundary: {shown}"
+        )
+    west, south, east, north = ENGLAND_BOUNDS
+    box = aligned.to_crs(4326).bounds
+    outside = (
+        (box["minx"] < west) | (box["maxx"] > east) | (box["miny"] < south) | (box["maxy"] > north)
+    ).to_numpy()
+    if outside.any():
+        shown = ", ".join(codes[outside].head(10))
+        raise SchemaError(
+            f"{source}: {outside.sum()} area(s) lie outside England ({west}..{east} E, "
+            f"{south}..{north} N): {shown}. Is the file's coordinate reference system right?"
         )
     return aligned
 

@@ -12,16 +12,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._build import BuildResult
+from ._config import Config
+from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from ._sources import MANIFEST
 
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
-DOWNLOADS = {  # output key -> what the file is, in the order the download box lists them
-    "csv": "One row per MSOA, every measure (CSV, opens in a spreadsheet)",
+# Output key -> what the file is, in the order the download box lists them.
+DOWNLOAD_TEMPLATES = {
+    "csv": "One row per {noun}, every measure (CSV, opens in a spreadsheet)",
     "xlsx": "The same table for Excel, with a Notes sheet: method, licence, sources, columns",
-    "gpkg": "The same table with MSOA boundaries (GeoPackage, EPSG:4326, for GIS)",
+    "gpkg": "The same table with {noun} boundaries (GeoPackage, EPSG:4326, for GIS)",
     "parquet": "The same table, typed and compact (Parquet, for pandas, R, DuckDB)",
     "dictionary_csv": "Data dictionary: every column's meaning, unit and direction (CSV)",
     "dictionary_md": "Data dictionary with sources and licences (Markdown)",
@@ -30,6 +36,14 @@ DOWNLOADS = {  # output key -> what the file is, in the order the download box l
     "validation": "Our LSOA -> local authority figures against MHCLG's published ones (CSV)",
 }
 OPTIONAL_DOWNLOADS = {"validation"}  # offered once `iod-msoa validate` has written it
+
+
+def download_descriptions(geography: Geography) -> dict[str, str]:
+    """What each file of a geography's dataset holds."""
+    return {k: v.format(noun=geography.noun) for k, v in DOWNLOAD_TEMPLATES.items()}
+
+
+DOWNLOADS = download_descriptions(GEOGRAPHIES[DEFAULT_GEOGRAPHY])
 
 
 class RawHtml:
@@ -108,24 +122,32 @@ def unverified_banner(provenance: Mapping[str, Any]) -> str:
     )
 
 
-def downloads(paths: Mapping[str, Path], page_dir: str | Path | None = None) -> pd.DataFrame:
+def downloads(
+    paths: Mapping[str, Path],
+    page_dir: str | Path | None = None,
+    descriptions: Mapping[str, str] = DOWNLOADS,
+) -> pd.DataFrame:
     """The built files to offer: name, link relative to the page, description, size."""
-    keys = [k for k in DOWNLOADS if k not in OPTIONAL_DOWNLOADS or k in paths]
+    keys = [k for k in descriptions if k not in OPTIONAL_DOWNLOADS or k in paths]
     files = [Path(paths[k]) for k in keys]
     return pd.DataFrame(
         {
             "file": [f.name for f in files],
             "link": [page_link(f, page_dir) for f in files],
-            "description": [DOWNLOADS[k] for k in keys],
+            "description": [descriptions[k] for k in keys],
             "size": [human_size(f.stat().st_size) for f in files],
         },
         index=pd.Index(keys, name="key"),
     )
 
 
-def downloads_markdown(paths: Mapping[str, Path], page_dir: str | Path | None = None) -> str:
+def downloads_markdown(
+    paths: Mapping[str, Path],
+    page_dir: str | Path | None = None,
+    descriptions: Mapping[str, str] = DOWNLOADS,
+) -> str:
     """The download box's table in Markdown, each link a real download of a built file."""
-    table = downloads(paths, page_dir)
+    table = downloads(paths, page_dir, descriptions)
     rows = (
         "| ["
         + table["file"]
@@ -423,3 +445,126 @@ def validation_note(validation: Any, exact: pd.Index) -> str:
             "would point at a problem: please report it."
         )
     return "\n\n".join(lines) + "\n"
+
+
+# The "Your area" page ------------------------------------------------------------------
+
+
+def available_geographies(config: Config) -> tuple[list[Geography], dict[str, list[str]]]:
+    """The geographies whose inputs are all at hand (given locally, or downloadable), and
+    for the others the inputs they lack, so the page can say what to add."""
+    at_hand = set(config.inputs) | {name for name, source in MANIFEST.items() if source.url}
+    missing = {g.key: [n for n in g.inputs if n not in at_hand] for g in GEOGRAPHIES.values()}
+    chosen = [g for g in GEOGRAPHIES.values() if not missing[g.key]]
+    return chosen, {k: v for k, v in missing.items() if v}
+
+
+def geographies_table(results: list[BuildResult]) -> str:
+    """One row per built geography, as Markdown: what it is, how many areas, fit, how it
+    was made and which MHCLG file checks it."""
+    rows = [
+        f"| {g.label} | `{g.key}` | {len(r.table):,} | {g.fit} | {g.made_from} | "
+        f"{g.summary_file or '—'} |"
+        for r in results
+        for g in [r.geography]
+    ]
+    header = [
+        "| Areas | `--geography` | Number | Fit | Made from | Checked against MHCLG |",
+        "|:------|:------|------:|:----|:------------------|:------|",
+    ]
+    return "\n".join([*header, *rows]) + "\n"
+
+
+def validation_by_file(validation: Any) -> pd.DataFrame:
+    """Per MHCLG file: areas, measures compared, areas matching every exact measure, and
+    the largest differences (IMD average score, and any exact measure)."""
+    table = validation.table
+    exact = table[table["note"].fillna("") == ""]
+    rows = []
+    for g in validation.geographies:
+        mine = exact[exact["geography"] == g.key]
+        imd = mine[mine["measure"] == "imd_average_score"]["diff"].abs()
+        rows.append(
+            {
+                "file": f"{g.summary_file}: {g.nouns}",
+                "areas": mine["area_code"].nunique(),
+                "measures": table.loc[table["geography"] == g.key, "measure"].nunique(),
+                "areas matching on every exact measure": len(exact_areas(table, g.key)),
+                "largest |diff|, IMD average score": f"{imd.max():.3f}",
+                "measures matching everywhere": int(
+                    mine.groupby("measure")["matches_published_rounding"].all().sum()
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("file")
+
+
+def downloads_by_geography(results: list[BuildResult], page_dir: str | Path | None = None) -> str:
+    """A download table per geography, each under its own heading, as Markdown."""
+    parts = []
+    for r in results:
+        note = f"\n\n{r.geography.note}" if r.geography.note else ""
+        table = downloads_markdown(r.paths, page_dir, download_descriptions(r.geography))
+        parts.append(f"### {r.geography.label}{note}\n\n{table}")
+    return "\n".join(parts)
+
+
+def write_area_maps(
+    results: list[BuildResult], folder: str | Path, colours: list[str]
+) -> list[dict[str, str]]:
+    """Write each geography's map data as a script in ``folder`` (relative to the page).
+
+    Returns the map's choices (key, label, src); a geography's file is fetched by the page
+    only when it is chosen, so the page itself stays small.
+    """
+    from ._maps import SIMPLIFY_TOLERANCE, area_map_script, explore_data, simplify_coverage
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    choices = []
+    for r in results:
+        areas = gpd.read_file(r.paths["gpkg"], engine="pyogrio", use_arrow=True)
+        areas = areas.set_geometry(simplify_coverage(areas.geometry, SIMPLIFY_TOLERANCE))
+        target = folder / f"{r.geography.key}.js"
+        target.write_text(
+            area_map_script(explore_data(areas, colours, geography=r.geography)),
+            encoding="utf-8",
+        )
+        label = f"{r.geography.label} ({len(r.table):,})"
+        choices.append({"key": r.geography.key, "label": label, "src": target.as_posix()})
+    return choices
+
+
+def largest_differences_by_file(validation: Any, measure: str, n: int = 3) -> pd.DataFrame:
+    """The ``n`` areas of each MHCLG file where ours and MHCLG's differ most on ``measure``."""
+    table = validation.table
+    frames = [
+        largest_differences(table[table["geography"] == g.key], measure, n)
+        .reset_index()
+        .assign(file=g.summary_file)
+        for g in validation.geographies
+    ]
+    return pd.concat(frames).set_index(["file", "area_code"])
+
+
+def weights_note(validation: Any) -> str:
+    """Why exact measures match where they do, in one sentence for the page."""
+    if validation.file7_status == "verified":
+        return (
+            "built from the official File 7, every one of them should match; any "
+            "difference would point at a problem."
+        )
+    table = validation.table
+    names = table.drop_duplicates(["geography", "area_code"]).set_index(["geography", "area_code"])[
+        "area_name"
+    ]
+    matched = [
+        f"{g.summary_file}: " + (", ".join(names.loc[g.key].loc[exact]) or "none")
+        for g in validation.geographies
+        if len(exact := exact_areas(table, g.key)) <= 10
+    ]
+    return (
+        "this build's File 7 is not the official file, and its weights are official only "
+        "for a few whole local authorities, so only areas made wholly of those match on every "
+        "exact measure (" + "; ".join(matched) + ")."
+    )

@@ -84,27 +84,23 @@ def _parser() -> argparse.ArgumentParser:
         "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
-    build_cmd.add_argument(
-        "--geography",
-        action="append",
-        choices=[*GEOGRAPHIES, ALL],
-        metavar="G",
-        help=f"area to build, repeatable: {', '.join(GEOGRAPHIES)} or {ALL} "
-        f"(default: {DEFAULT_GEOGRAPHY})",
-    )
     validate_cmd = commands.add_parser(
         "validate",
         parents=[common],
         help="reproduce MHCLG's summaries (Files 10, 11, 13, 14) with the same engine",
     )
-    validate_cmd.add_argument(
-        "--geography",
-        action="append",
-        choices=[*VALIDATED, ALL],
-        metavar="G",
-        help=f"MHCLG summary to reproduce, repeatable: {', '.join(VALIDATED)} or {ALL} "
-        f"(default: {', '.join(DEFAULT_VALIDATION)})",
+    geography_options = (
+        (build_cmd, "area to build", list(GEOGRAPHIES), [DEFAULT_GEOGRAPHY]),
+        (validate_cmd, "MHCLG summary to reproduce", list(VALIDATED), DEFAULT_VALIDATION),
     )
+    for command, what, keys, default in geography_options:
+        command.add_argument(
+            "--geography",
+            action="append",
+            choices=[*keys, ALL],
+            metavar="G",
+            help=f"{what}, repeatable: {', '.join(keys)} or {ALL} (default: {', '.join(default)})",
+        )
     validate_cmd.add_argument(
         "--strict",
         action="store_true",

@@ -1,16 +1,20 @@
-/* The interactive MSOA map and table of notebooks/explore.qmd.
+/* The interactive maps and tables of notebooks/explore.qmd (MSOAs) and notebooks/areas.qmd
+ * (any geography built from LSOAs).
  *
  * Reads the JSON written by iod_msoa._maps.explore_data from <script id="<id>-data">,
- * draws every MSOA once with Leaflet's canvas renderer and recolours the same polygons when
+ * draws every area once with Leaflet's canvas renderer and recolours the same polygons when
  * another index, domain or sub-domain is chosen. The table below the map reads the same
  * data (no second copy in the page), follows the chosen measure, and a click on a row
- * zooms the map to that MSOA. Only the basemap tiles come from the web; without them the
- * polygons, tooltips, legend and table still work.
+ * zooms the map to that area. With a geography switch (areas()), each geography's data is
+ * a script loaded only when that geography is chosen. Only the basemap tiles come from the
+ * web; without them the polygons, tooltips, legend and table still work.
  */
 (function () {
   "use strict";
 
   var views = {}; // element id -> {data, map, layers, current, listeners}
+  var provided = {}; // geography key -> data handed over by a loaded script (provide())
+  var waiting = {}; // element id -> page size of its table, redrawn by areas() per geography
 
   // Rebuild Leaflet [lat, lng] rings from the delta-encoded arrays (see encode_geometry).
   function decodeGeometry(g) {
@@ -48,10 +52,12 @@
     return div.innerHTML;
   }
 
-  function render(elementId) {
-    var data = JSON.parse(document.getElementById(elementId + "-data").textContent);
-    var view = { data: data, current: 0, listeners: [] };
+  function render(elementId, data, metric) {
+    data = data || JSON.parse(document.getElementById(elementId + "-data").textContent);
+    if (views[elementId] && views[elementId].map) views[elementId].map.remove();
+    var view = { data: data, current: metric || 0, listeners: [] };
     views[elementId] = view;
+    var nouns = data.nouns || "MSOAs";
 
     var map = L.map(elementId, { preferCanvas: true, zoomSnap: 0.25 });
     view.map = map;
@@ -68,8 +74,8 @@
     function tooltip(i) {
       var c = view.current;
       return (
-        "<strong>" + escapeHtml(data.names[i]) + "</strong><br>" +
-        escapeHtml(data.codes[i]) + " &middot; " + escapeHtml(data.ladNames[data.lad[i]]) +
+        "<strong>" + escapeHtml(data.names[i]) + "</strong><br>" + escapeHtml(data.codes[i]) +
+        (data.ladNames ? " &middot; " + escapeHtml(data.ladNames[data.lad[i]]) : "") +
         "<br>" + escapeHtml(data.metrics[c].label) + "<br>score " + format(data.score[c][i], 3) +
         " &middot; rank " + format(data.rank[c][i], 0) + " of " + data.n.toLocaleString("en-GB") +
         " &middot; decile " + format(data.decile[c][i], 0)
@@ -136,6 +142,7 @@
         option.textContent = m.label;
         select.appendChild(option);
       });
+      select.value = String(view.current);
       select.addEventListener("change", function () { view.select(Number(select.value)); });
       view.listeners.push(function (j) { select.value = String(j); });
       L.DomEvent.disableClickPropagation(div);
@@ -154,7 +161,7 @@
       });
       div.innerHTML = html;
       var title = div.querySelector(".msoa-map-legend-title");
-      function retitle(j) { title.textContent = data.metrics[j].label + ": decile among MSOAs"; }
+      function retitle(j) { title.textContent = data.metrics[j].label + ": decile among " + nouns; }
       view.listeners.push(retitle);
       retitle(view.current);
       return div;
@@ -163,28 +170,35 @@
     return map;
   }
 
-  // A searchable, sortable, paged table of every MSOA, for the measure shown on the map.
+  // A searchable, sortable, paged table of every area, for the measure shown on the map.
   function table(elementId, pageSize) {
     var view = views[elementId];
+    waiting[elementId] = pageSize; // areas() redraws the table for each geography chosen
+    if (!view) return;
     var data = view.data;
     var root = document.getElementById(elementId + "-table");
     pageSize = pageSize || 15;
+    var noun = data.noun || "MSOA", nouns = data.nouns || "MSOAs";
     var state = { query: "", key: "rank", ascending: true, page: 0 };
+    var lad = function (i) { return data.ladNames ? data.ladNames[data.lad[i]] : ""; };
     var columns = [
-      { key: "code", label: "MSOA", value: function (i) { return data.codes[i]; } },
+      { key: "code", label: noun.charAt(0).toUpperCase() + noun.slice(1), value: function (i) { return data.codes[i]; } },
       { key: "name", label: "Name", value: function (i) { return data.names[i]; } },
-      { key: "lad", label: "Local authority", value: function (i) { return data.ladNames[data.lad[i]]; } },
+    ];
+    if (data.ladNames) columns.push({ key: "lad", label: "Local authority", value: lad });
+    columns = columns.concat([
       { key: "score", label: "Score", numeric: true, digits: 3, value: function (i) { return data.score[view.current][i]; } },
       { key: "rank", label: "Rank", numeric: true, digits: 0, value: function (i) { return data.rank[view.current][i]; } },
       { key: "decile", label: "Decile", numeric: true, digits: 0, value: function (i) { return data.decile[view.current][i]; } },
-    ];
+    ]);
     var search = data.codes.map(function (code, i) {
-      return (code + " " + data.names[i] + " " + data.ladNames[data.lad[i]]).toLowerCase();
+      return (code + " " + data.names[i] + " " + lad(i)).toLowerCase();
     });
 
     root.innerHTML =
       '<div class="msoa-table-tools"><input type="search" class="form-control form-control-sm" ' +
-      'placeholder="Search by code, name or local authority" aria-label="Search MSOAs">' +
+      'placeholder="' + (data.ladNames ? "Search by code, name or local authority" : "Search by code or name") +
+      '" aria-label="Search ' + escapeHtml(nouns) + '">' +
       '<span class="msoa-table-measure"></span></div>' +
       '<div class="table-responsive"><table class="table table-sm table-hover msoa-table">' +
       "<thead><tr></tr></thead><tbody></tbody></table></div>" +
@@ -252,8 +266,8 @@
       measure.textContent = "Score, rank and decile: " + data.metrics[view.current].label;
       count.textContent = picked.length
         ? (start + 1).toLocaleString("en-GB") + "–" + (start + shown.length).toLocaleString("en-GB") +
-          " of " + picked.length.toLocaleString("en-GB") + " MSOAs"
-        : "No MSOA matches";
+          " of " + picked.length.toLocaleString("en-GB") + " " + nouns
+        : "No " + noun + " matches";
     }
 
     input.addEventListener("input", function () { state.query = input.value; state.page = 0; draw(); });
@@ -273,5 +287,78 @@
     draw();
   }
 
-  window.IodMsoaMap = { render: render, table: table, decodeGeometry: decodeGeometry };
+  // A geography's data, handed over by the script areas() loads for it.
+  function provide(key, data) {
+    provided[key] = data;
+  }
+
+  // Load a geography's script once, then call back with its data (or an error message).
+  function load(choice, done) {
+    if (provided[choice.key]) return done(provided[choice.key]);
+    var script = document.createElement("script");
+    script.src = choice.src;
+    script.onload = function () {
+      done(provided[choice.key] || null, "no data in " + choice.src);
+    };
+    script.onerror = function () { done(null, "could not load " + choice.src); };
+    document.head.appendChild(script);
+  }
+
+  // A map with a geography switch above it; the table below follows the geography shown.
+  function areas(elementId, options) {
+    var element = document.getElementById(elementId);
+    var bar = document.createElement("div");
+    bar.className = "msoa-map-geography";
+    var label = document.createElement("label");
+    label.textContent = "Areas: ";
+    label.setAttribute("for", elementId + "-geography");
+    var select = document.createElement("select");
+    select.id = elementId + "-geography";
+    select.className = "form-select form-select-sm";
+    options.choices.forEach(function (choice) {
+      var option = document.createElement("option");
+      option.value = choice.key;
+      option.textContent = choice.label;
+      select.appendChild(option);
+    });
+    var status = document.createElement("span");
+    status.className = "msoa-map-status";
+    status.setAttribute("role", "status");
+    bar.appendChild(label);
+    bar.appendChild(select);
+    bar.appendChild(status);
+    element.parentNode.insertBefore(bar, element);
+
+    function show(key) {
+      var choice = options.choices.filter(function (c) { return c.key === key; })[0];
+      var metric = views[elementId] ? views[elementId].current : 0;
+      select.value = key;
+      status.textContent = "Loading " + choice.label + "…";
+      load(choice, function (data, problem) {
+        if (!data) {
+          status.textContent = "Sorry: " + problem + ".";
+          return;
+        }
+        status.textContent = "";
+        render(elementId, data, metric);
+        if (elementId in waiting) table(elementId, waiting[elementId]);
+      });
+    }
+    // The geography shown is kept in the address (#geography=icb24), so it can be shared.
+    select.addEventListener("change", function () {
+      history.replaceState(null, "", "#geography=" + select.value);
+      show(select.value);
+    });
+    var asked = /geography=([a-z0-9]+)/.exec(location.hash);
+    var known = asked && options.choices.some(function (c) { return c.key === asked[1]; });
+    show(known ? asked[1] : options.first);
+  }
+
+  window.IodMsoaMap = {
+    render: render,
+    table: table,
+    areas: areas,
+    provide: provide,
+    decodeGeometry: decodeGeometry,
+  };
 })();
