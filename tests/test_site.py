@@ -336,7 +336,9 @@ def test_explore_page_stays_under_5_mb(executed):
 def test_areas_page_loads_a_geography_only_when_chosen(executed, site):
     notebook, _ = executed("notebooks/areas.qmd")
     html = "".join(
-        o["data"]["text/html"] for o in outputs(notebook) if "text/html" in o.get("data", {})
+        o["data"]["text/markdown"]
+        for o in outputs(notebook)
+        if "text/markdown" in o.get("data", {})
     )
     assert "IodMsoaMap.areas" in html and "Leaflet 1.9.4" in html
     assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # nothing fetched up front
