@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from iod_msoa._build import _out_dirs, area_table, check_area_count
+from iod_msoa._build import Inputs, _out_dirs, area_table, check_area_count, members
 from iod_msoa._errors import ConfigError, SchemaError, UnmatchedAreaError
 from iod_msoa._geographies import (
     BEST_FIT_NOTE,
@@ -24,6 +24,7 @@ from iod_msoa._schema import (
     read_geographies,
     read_summaries,
 )
+from iod_msoa._sources import ResolvedInput
 from iod_msoa._validate import compare_with_published
 from iod_msoa.cli import main
 
@@ -242,6 +243,25 @@ def test_read_geographies_reports_every_problem(tmp_path):
     assert "row 3 (E01000002)" in message
     assert "'rgn24nm' has 1 blank name(s)" in message
     assert "pcon24cd code(s) with more than one pcon24nm: E14000001" in message
+
+
+def test_a_lookup_with_some_geographies_builds_those_and_names_the_rest(tmp_path):
+    path = tmp_path / "icb.csv"
+    _lookup_frame()[["lsoa21cd", "icb24cd", "icb24nm"]].to_csv(path, index=False)
+    table = read_geographies(path)
+    assert list(table.columns) == ["lsoa21cd", "icb24cd", "icb24nm"]
+    resolved = {
+        "geographies": ResolvedInput(
+            "geographies", path, None, "", 0, None, "unpinned", "local", "", "", ""
+        )
+    }
+    inputs = Inputs(resolved=resolved, geographies=table)
+    assert members(GEOGRAPHIES["icb24"], inputs)["icb24cd"].tolist() == ["E54000001"] * 2
+    with pytest.raises(SchemaError, match=r"icb\.csv\): has no wd25cd/wd25nm columns, so wards"):
+        members(GEOGRAPHIES["wd25"], inputs)
+    _lookup_frame()[["lsoa21cd", "lad24cd"]].to_csv(path, index=False)
+    with pytest.raises(SchemaError, match="has none of the geography columns utla24cd/utla24nm"):
+        read_geographies(path)
 
 
 # --- reading MHCLG's summaries --------------------------------------------------------------

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,7 +156,15 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
     """
     columns = ["lsoa21cd", geography.code, geography.name]
     source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
-    return source[geography.members][columns]
+    table = source[geography.members]
+    if geography.code not in table.columns:
+        where = inputs.resolved[geography.members].path
+        raise SchemaError(
+            f"LSOA geographies lookup ({where}): has no {geography.code}/{geography.name} "
+            f"columns, so {geography.nouns} cannot be built; add them or leave out "
+            f"--geography {geography.key}"
+        )
+    return table[columns]
 
 
 def area_table(
@@ -313,19 +321,17 @@ def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[
     return [Path(out_dir) / g.dataset for g in geographies]
 
 
-def _read_shapes(resolved: dict[str, ResolvedInput]) -> dict[str, gpd.GeoSeries]:
-    """Every polygon input among ``resolved``, read (and LSOAs made a clean coverage)."""
-    return {n: read(resolved[n].path) for n, read in _SHAPE_READERS.items() if n in resolved}
-
-
 def _geometry(
-    geography: Geography, shapes: dict[str, gpd.GeoSeries], of: pd.DataFrame, table: pd.DataFrame
+    geography: Geography,
+    shapes: dict[str, Future[gpd.GeoSeries]],
+    of: pd.DataFrame,
+    table: pd.DataFrame,
 ) -> gpd.GeoSeries:
     """The polygon of each area in ``table``: its own boundary, or the union of its LSOAs."""
     codes = table[geography.code]
     if geography.shapes == "lsoa_boundaries":
-        return area_shapes(shapes["lsoa_boundaries"], of, geography.code, codes)
-    return align_boundaries(shapes[geography.shapes], codes)
+        return area_shapes(shapes["lsoa_boundaries"].result(), of, geography.code, codes)
+    return align_boundaries(shapes[geography.shapes].result(), codes)
 
 
 def build_many(
@@ -381,11 +387,17 @@ def _build_locked(
             todo.append((g, folder, own, fp))
     if todo:
         wanted = {n for g, *_ in todo for n in g.inputs}
-        with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL reads while pandas works
-            polygons = {n: resolved[n] for n in _SHAPE_READERS if n in wanted}
-            pending_shapes = pool.submit(_read_shapes, polygons)
-            inputs = read_tables({n: r for n, r in resolved.items() if n in wanted}, reporter)
-            shapes = pending_shapes.result()
+        # Each polygon input is read (LSOAs also made a clean coverage) in the background
+        # while pandas works; a geography waits only for the shapes it needs.
+        pool = ThreadPoolExecutor(max_workers=len(_SHAPE_READERS))
+        shapes = {
+            n: pool.submit(read, resolved[n].path)
+            for n, read in _SHAPE_READERS.items()
+            if n in wanted
+        }
+        pool.shutdown(wait=False)
+        inputs = read_tables({n: r for n, r in resolved.items() if n in wanted}, reporter)
+        shapes[todo[0][0].shapes].result()
         reporter.step("Read boundaries")
         for g, folder, own, fp in todo:
             of = members(g, inputs)

@@ -462,7 +462,7 @@ def output_folder(out_dir: Path, report: Callable[[str], None] = lambda _: None)
 
 @contextmanager
 def _uninterrupted() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM for the few milliseconds of a swap, so it is never cut.
+    """Ignore Ctrl-C, SIGTERM and SIGHUP for the milliseconds of a swap, so it is never cut.
 
     The swap either completes (the run has then finished its work) or rolls back; a SIGKILL
     cannot be ignored, which is what :func:`recover` is for.
@@ -470,7 +470,8 @@ def _uninterrupted() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signals = (signal.SIGINT, signal.SIGTERM)
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    signals = [getattr(signal, n) for n in names if hasattr(signal, n)]
     previous = {s: signal.signal(s, signal.SIG_IGN) for s in signals}
     try:
         yield

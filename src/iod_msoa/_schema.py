@@ -533,12 +533,20 @@ def read_geographies(path: Path | str) -> pd.DataFrame:
     """Read the LSOA -> areas lookup table: ``lsoa21cd`` and a code/name pair per geography.
 
     The layout is ``LSOA21_geographies_EN_IoD2025.csv``'s: one row per LSOA, columns
-    ``<key>cd, <key>nm`` for every geography of ``data/geographies.toml`` built from it
-    (other columns are ignored; LAD always comes from File 7). Checks codes, blanks,
-    duplicate LSOAs and that each area code has one name, reporting every problem at once.
+    ``<key>cd, <key>nm`` for the geographies of ``data/geographies.toml`` built from it
+    (a table may hold only some of them; other columns are ignored; LAD always comes from
+    File 7). Checks codes, blanks, duplicate LSOAs and that each area code has one name,
+    reporting every problem at once.
     """
     source = f"LSOA geographies lookup ({path})"
-    wanted = lookup_geographies()
+    try:
+        header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    wanted = [g for g in lookup_geographies() if g.code in header or g.name in header]
+    if not wanted:
+        expected = ", ".join(f"{g.code}/{g.name}" for g in lookup_geographies())
+        raise SchemaError(f"{source}: has none of the geography columns {expected}")
     columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)]]
     table = _read_csv(path, source, columns)
     problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)

@@ -21,12 +21,20 @@ EXIT_PROBLEM = 1
 NAMES_SHOWN = 30  # areas named in the validation summary before "and N more"
 
 
+# Signals that stop a run like Ctrl-C does: a kill, or the terminal closing.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: the same clean-up, so nothing half-written stays."""
+    """SIGTERM or SIGHUP, handled like Ctrl-C: the same clean-up, so nothing half-written stays."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _on_sigterm(_signum: int, _frame: object) -> None:
-    raise Terminated
+def _on_stop_signal(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -189,15 +197,17 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 a problem, 2 usage, 130/143 stopped)."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """Entry point; returns the exit status (0 ok, 1 a problem, 2 usage, 128 + signal stopped)."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _on_stop_signal)
     # GDAL would print its own "ERROR n: ..." lines as well as raising: keep only ours.
     os.environ.setdefault("CPL_LOG", os.devnull)
     try:
         return _main(argv)
-    except Terminated:
-        _say("iod-msoa: stopped (SIGTERM); earlier outputs are unchanged")
-        return 128 + signal.SIGTERM
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        _say(f"iod-msoa: stopped ({name}); earlier outputs are unchanged")
+        return 128 + stop.signum
     except KeyboardInterrupt:
         _say("iod-msoa: interrupted; earlier outputs are unchanged")
         return 128 + signal.SIGINT
