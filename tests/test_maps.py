@@ -371,3 +371,48 @@ def test_decile_map_draws_an_inset_for_the_named_region(areas, palette):
     assert len(with_inset.axes[0].child_axes) == 1
     assert with_inset.axes[0].child_axes[0].get_title(loc="left") == "London"
     assert not without.axes[0].child_axes
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_explore_map_written_outside_the_site_draws_every_area(areas, palette, tmp_path):
+    page = tmp_path / "anywhere" / "map.html"
+    page.parent.mkdir()
+    data = _maps.explore_data(areas, palette)
+    page.write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>map</title></head><body>'
+        + _maps.explore_map_html(data)
+        + _maps.explore_table_html()
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    browser = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no tiles: offline
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    dom = browser.stdout
+    assert "leaflet-container" in dom, browser.stderr[-2000:]
+    pane = dom.split('class="leaflet-pane leaflet-overlay-pane"')[1]
+    assert pane.lstrip(">").startswith("<canvas")  # the areas, drawn on Leaflet's canvas
+    assert dom.count("<option") >= len(data["metrics"])  # the measure menu
+    table = dom.split('id="msoa-map-table"')[1]  # the scripts above hold "<tbody>" too
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr") == 15 and "E0200" in body  # the table, built from the map's data

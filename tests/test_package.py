@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import iod_msoa
+
+from .realdata import needs_inputs, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 # Run with the site extra's packages hidden, as in a base install.
@@ -49,3 +55,34 @@ def test_licence_is_an_spdx_string_and_the_file_exists():
     assert project["license"] == "MIT"
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert all((ROOT / f).is_file() for f in project["license-files"])
+
+
+def test_data_licence_note_names_each_licence():
+    note = (ROOT / "DATA-LICENCE.md").read_text()
+    assert "Open Government Licence v3.0" in note and "Open Parliament Licence v3.0" in note
+    assert "BSD-2-Clause" in note and "`LICENSE`" in note
+
+
+def readme_python() -> str:
+    text = (ROOT / "README.md").read_text()
+    (block,) = re.findall(r"^## From Python\n+```python\n(.*?)^```", text, flags=re.M | re.S)
+    return block
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_readme_python_example_runs_with_one_config(tmp_path):
+    code = readme_python()
+    assert "load_inputs(config)" in code and "build(config)" in code
+    (tmp_path / "config").mkdir()
+    write_config(tmp_path / "config").rename(tmp_path / "config" / "shared-inputs.toml")
+    ran = subprocess.run(
+        [sys.executable, "-c", code + "\nprint(len(msoas), len(lads))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "IOD_MSOA_CONFIG"},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split()[-2:] == ["6856", "296"]

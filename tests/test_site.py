@@ -12,6 +12,8 @@ import base64
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -28,9 +30,10 @@ from packaging.requirements import Requirement
 import iod_msoa
 from iod_msoa import _maps, _site
 from iod_msoa._outputs import DATASET, FILES, VALIDATION_FILE
-from iod_msoa._schema import DENOMINATORS, METRICS
+from iod_msoa._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
-from .realdata import needs_inputs, write_config
+from .realdata import FILES as INPUT_FILES
+from .realdata import INPUTS, needs_inputs, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 QUARTO = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
@@ -432,7 +435,8 @@ def test_cells_are_short():
     for page in PAGES:
         for _kind, code in page_chunks((ROOT / page).read_text(encoding="utf-8")):
             lines = [ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#|")]
-            assert len(lines) <= 12, f"{page}: a cell of {len(lines)} lines:\n{code}"
+            limit = 20 if "#| label: plain-pandas\n" in code else 12  # the method, whole
+            assert len(lines) <= limit, f"{page}: a cell of {len(lines)} lines:\n{code}"
 
 
 # environment.yml matches pyproject.toml ---------------------------------------------------
@@ -683,3 +687,83 @@ def test_map_assets_come_from_the_package_wherever_the_code_runs(monkeypatch, tm
     assert len(_maps.read_palette()) == 10
     assert _maps.asset("palette", "deciles.json").is_file()
     assert Path(str(_maps.asset())).is_relative_to(Path(iod_msoa.__file__).parent)
+
+
+# The plain-pandas cell of the article ----------------------------------------------------
+
+
+def labelled_cell(page: str, label: str) -> str:
+    cells = [code for kind, code in page_chunks((ROOT / page).read_text()) if kind == "cell"]
+    (code,) = [c for c in cells if f"#| label: {label}\n" in c]
+    return code
+
+
+def test_plain_pandas_cell_is_short_and_needs_nothing_of_ours():
+    code = labelled_cell("index.qmd", "plain-pandas")
+    lines = [line for line in code.splitlines() if line.strip() and not line.startswith("#|")]
+    assert len(lines) <= 20
+    assert not re.search(r"iod_msoa|pages\.|maps\.|inputs|msoa\b|result", code)
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_plain_pandas_cell_runs_without_the_package(tmp_path):
+    code = labelled_cell("index.qmd", "plain-pandas")
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import sys\nsys.modules['iod_msoa'] = None  # as if the package were not installed\n"
+        f"FILE7 = {str(INPUTS / INPUT_FILES['file7'])!r}\n"
+        f"LOOKUP = {str(INPUTS / INPUT_FILES['lookup'])!r}\n"
+        + code
+        + "\nprint(plain.shape, int(ranks.min().min()), int(deciles.max().max()))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["(6856,", "16)", "1", "10"]
+
+
+@pytest.fixture
+def plain_result(small):
+    """A plain-pandas result equal to the ``small`` table: columns named by File 7 headers."""
+    table = small[2]
+    index = pd.Index(table["msoa21cd"], name="msoa21cd")
+    pick = {
+        part: pd.DataFrame(
+            {m.score: table[f"{m.short}_{part}"].astype(float).to_numpy() for m in METRICS},
+            index=index,
+        )
+        for part in ("score", "rank", "decile")
+    }
+    return table, pick["score"], pick["rank"], pick["decile"]
+
+
+def test_plain_pandas_check_passes_for_the_same_numbers(plain_result):
+    check = _site.plain_pandas_check(*plain_result)
+    assert list(check.index) == [m.short for m in METRICS]
+    assert check["same ranks"].all() and check["same deciles"].all()
+
+
+@pytest.mark.parametrize("part", ["score", "rank", "decile"])
+def test_plain_pandas_check_names_the_measure_that_differs(plain_result, part):
+    table, scores, ranks, deciles = (p.copy() for p in plain_result)
+    changed = {"score": scores, "rank": ranks, "decile": deciles}[part]
+    changed.iloc[0, METRICS.index(METRIC_BY_SHORT["crime"])] += 1
+    with pytest.raises(AssertionError, match="differs from the package: crime;"):
+        _site.plain_pandas_check(table, scores, ranks, deciles)
+
+
+def test_plain_pandas_check_refuses_extra_columns(plain_result):
+    table, scores, ranks, deciles = plain_result
+    with pytest.raises(AssertionError, match="extra score columns: \\['Another Score'\\]"):
+        _site.plain_pandas_check(table, scores.assign(**{"Another Score": 1.0}), ranks, deciles)
+
+
+def test_the_github_workflow_runs_what_ci_runs():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "site.yml").read_text())
+    steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert "bash .ci/run" in steps
+    assert not [s for s in steps if "pytest" in s]  # no second, narrower test command
+    render = next(s for s in steps if "quarto render" in s)
+    assert ".venv/bin/python" in render

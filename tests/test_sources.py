@@ -144,8 +144,10 @@ def test_missing_file_is_not_retried(httpserver, tmp_path, status):
 
     with pytest.raises(SourceError, match=re.escape(f"file7 from {source.url}: HTTP {status}")):
         _resolve(source, tmp_path)
+    with pytest.raises(SourceError, match=r"give its path with --file7 PATH \(or file7 ="):
+        _resolve(source, tmp_path)  # the error says how to go on without the download
 
-    assert len(httpserver.log) == 1
+    assert len(httpserver.log) == 2
     assert list(tmp_path.iterdir()) == []
 
 
@@ -155,7 +157,9 @@ def test_unreachable_server_gives_up_after_retries(tmp_path):
         port = sock.getsockname()[1]
     source = _source(f"http://127.0.0.1:{port}/input.csv")
 
-    with pytest.raises(SourceError, match=r"file7 from http://127\.0\.0\.1.*after 4 attempts"):
+    with pytest.raises(
+        SourceError, match=r"file7 from http://127\.0\.0\.1.*after 4 attempts.*--file7 PATH"
+    ):
         _resolve(source, tmp_path)
 
     assert list(tmp_path.iterdir()) == []

@@ -283,6 +283,35 @@ def worked_example(
     return pd.concat([example, total], ignore_index=True).set_index("LSOA"), published
 
 
+def plain_pandas_check(
+    table: pd.DataFrame, scores: pd.DataFrame, ranks: pd.DataFrame, deciles: pd.DataFrame
+) -> pd.DataFrame:
+    """Per metric: whether a plain-pandas result (columns named by File 7's score headers,
+    rows by MSOA code) equals the package's ``table``. Raises if it does not, so a page
+    cannot show the method one way and compute it another.
+    """
+    ours = table.set_index("msoa21cd").reindex(scores.index)
+    check = pd.DataFrame(
+        {
+            "largest score difference": [
+                (scores[m.score] - ours[f"{m.short}_score"]).abs().max() for m in METRICS
+            ],
+            "same ranks": [ranks[m.score].eq(ours[f"{m.short}_rank"]).all() for m in METRICS],
+            "same deciles": [deciles[m.score].eq(ours[f"{m.short}_decile"]).all() for m in METRICS],
+        },
+        index=pd.Index([m.short for m in METRICS], name="measure"),
+    )
+    extra = sorted(set(scores) - {m.score for m in METRICS})
+    same = (check["largest score difference"] < 1e-9) & check["same ranks"] & check["same deciles"]
+    if extra or len(scores) != len(table) or not same.all():
+        differ = ", ".join(check.index[~same])
+        raise AssertionError(
+            f"plain pandas differs from the package: {differ or 'no measure'}; "
+            f"extra score columns: {extra or 'none'}; {len(scores)} rows vs {len(table)}"
+        )
+    return check
+
+
 def measures_table() -> pd.DataFrame:
     """The 16 measures: name, kind, and the population that weighs each LSOA's score."""
     denominators = {d.short: d.label for d in DENOMINATORS}

@@ -54,7 +54,6 @@ RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds to wait before each
 STALL_TIMEOUT = 30.0  # seconds without a byte before a request counts as stalled
 CONNECT_TIMEOUT = 15.0
 ALLOW_HINT = "pass --allow-unverified (or allow_unverified = true in the config) to use it anyway"
-LOCAL_HINT = "or download it yourself and give its path as a local input"
 
 _REQUIRED = frozenset({"title", "url", "filename", "licence", "attribution", "kind"})
 _OPTIONAL = frozenset({"size", "sha256", "params", "min_rows"})
@@ -157,6 +156,15 @@ class ResolvedInput:
         return {"file": self.path.name, **fields}
 
 
+def local_hint(source: Source) -> str:
+    """What to do instead of downloading: the option that takes the file's path."""
+    option = source.name.replace("_", "-")
+    return (
+        f"or download it yourself and give its path with --{option} PATH "
+        f'(or {source.name} = "PATH" under [inputs] in a --config file)'
+    )
+
+
 class _TransientError(Exception):
     """A failure that may pass if the request is repeated (network, HTTP 429 or 5xx)."""
 
@@ -176,7 +184,7 @@ class Deadline:
             raise SourceError(
                 f"Downloading {self.source.name} from {self.source.url} did not finish within "
                 f"{self.seconds:.0f} s (the download deadline): the server is slow or stalled. "
-                f"Try again later, allow longer with --download-timeout, {LOCAL_HINT}."
+                f"Try again later, allow longer with --download-timeout, {local_hint(self.source)}."
             )
 
     def timeout(self) -> httpx.Timeout:
@@ -354,7 +362,7 @@ def _install(source: Source, tmp: Path, target: Path, *, allow_unverified: bool)
         raise SourceError(
             f"The {source.name} download from {source.url} is not usable, so it was not "
             f"kept: {problem}. The server may be sending an error page: try again later, "
-            f"{LOCAL_HINT}."
+            f"{local_hint(source)}."
         )
     tmp.replace(target)
     if not source.pinned:
@@ -378,7 +386,7 @@ def _retrying(source: Source, attempt: Callable[[], T], deadline: Deadline) -> T
         deadline.check()
         raise SourceError(
             f"Could not download {source.name} from {source.url} after "
-            f"{len(RETRY_DELAYS) + 1} attempts: {exc}. Try again later, {LOCAL_HINT}."
+            f"{len(RETRY_DELAYS) + 1} attempts: {exc}. Try again later, {local_hint(source)}."
         ) from exc
 
 
@@ -391,7 +399,7 @@ def _check_status(source: Source, response: httpx.Response) -> None:
         raise _TransientError(status)
     raise SourceError(
         f"Could not download {source.name} from {response.url}: {status}. The publisher may "
-        f"have moved it: check the URL in sources.toml, {LOCAL_HINT}."
+        f"have moved it: check the URL in sources.toml, {local_hint(source)}."
     )
 
 
@@ -400,7 +408,8 @@ def _request_failed(source: Source, exc: httpx.RequestError) -> Exception:
     if isinstance(exc, httpx.TooManyRedirects):
         return SourceError(
             f"Could not download {source.name} from {source.url}: the server redirects in a "
-            f"loop. The publisher may have moved it: check the URL in sources.toml, {LOCAL_HINT}."
+            "loop. The publisher may have moved it: check the URL in sources.toml, "
+            f"{local_hint(source)}."
         )
     return _TransientError(f"{type(exc).__name__}: {exc}")
 
@@ -527,7 +536,7 @@ def _fetch_features(
                 raise SourceError(
                     f"The ArcGIS service for {source.name} at {source.url} sent the same page "
                     f"twice (offset {len(features):,}): it is not paging. Try again later, "
-                    f"{LOCAL_HINT}."
+                    f"{local_hint(source)}."
                 )
             previous = digest
             features.extend(batch)
@@ -538,13 +547,13 @@ def _fetch_features(
             raise SourceError(
                 f"The ArcGIS service for {source.name} at {source.url} kept offering more pages "
                 f"after {max_pages} pages ({len(features):,} features; it says it has "
-                f"{count:,}). Try again later, {LOCAL_HINT}."
+                f"{count:,}). Try again later, {local_hint(source)}."
             )
     if len(features) != count:
         raise SourceError(
             f"The ArcGIS service for {source.name} at {source.url} sent {len(features):,} "
             f"features but says it has {count:,}: the download is incomplete. Try again later, "
-            f"{LOCAL_HINT}."
+            f"{local_hint(source)}."
         )
     return features
 
@@ -634,9 +643,8 @@ def resolve_input(
     if not source.url:
         option = source.name.replace("_", "-")
         raise SourceError(
-            f"{source.name} ({source.title}) has no official download: give its path as a "
-            f'local input ({source.name} = "PATH" under [inputs] in the config, or '
-            f"--{option} PATH)."
+            f"{source.name} ({source.title}) has no official download: give its path with "
+            f'--{option} PATH (or {source.name} = "PATH" under [inputs] in a --config file).'
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,77 @@
+"""``scripts/build``: the data and the site, with Python from conda or a venv."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .realdata import needs_inputs, write_config
+
+pytestmark = [pytest.mark.realdata, needs_inputs]
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_QUARTO_PATH = "/usr/bin:/bin"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A project folder holding the script, and a conda-like prefix with the package in it."""
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "build", folder / "scripts" / "build")
+    shutil.copy(ROOT / "_quarto.yml", folder)
+    conda = folder / "conda" / "bin"
+    conda.mkdir(parents=True)
+    here = Path(sys.executable).parent
+    for tool in ("iod-msoa", "python"):
+        (conda / tool).symlink_to(here / tool)
+    return folder
+
+
+def run(project: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"QUARTO", "VIRTUAL_ENV"}}
+    env = (
+        base
+        | {
+            "CONDA_PREFIX": str(project / "conda"),
+            "IOD_MSOA_CONFIG": str(write_config(project)),
+            "PATH": NO_QUARTO_PATH,
+        }
+        | env
+    )
+    return subprocess.run(
+        ["bash", str(project / "scripts" / "build")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_without_quarto_it_builds_the_data_then_fails_saying_what_to_do(project):
+    if any((Path(d) / "quarto").exists() for d in NO_QUARTO_PATH.split(":")):
+        pytest.skip("Quarto is installed system-wide here")
+    ran = run(project)
+    assert ran.returncode == 1
+    assert "Quarto is not installed" in ran.stderr
+    assert "environment.yml" in ran.stderr and "bash scripts/build" in ran.stderr
+    assert (project / "data" / "packages" / "iod25_msoa" / "iod25_msoa.csv").is_file()
+    assert (project / "data" / "packages" / "iod25_msoa" / "validation.csv").is_file()
+    assert not (project / ".venv").exists()  # the conda environment's Python was used
+
+
+def test_renders_with_the_conda_environments_python(project):
+    quarto = project / "fake-quarto"
+    record = project / "quarto-called-with.txt"
+    quarto.write_text(f'#!/bin/sh\necho "$QUARTO_PYTHON $(command -v iod-msoa) $*" > {record}\n')
+    quarto.chmod(0o755)
+    ran = run(project, QUARTO=str(quarto))
+    assert ran.returncode == 0, ran.stderr
+    conda = project / "conda" / "bin"
+    assert record.read_text().split() == [str(conda / "python"), str(conda / "iod-msoa"), "render"]
+    assert "Site written to _site/" in ran.stdout
