@@ -479,13 +479,23 @@ def validation_note(validation: Any, exact: pd.Index) -> str:
 # The "Your area" page ------------------------------------------------------------------
 
 
+def _at_hand(config: Config) -> set[str]:
+    """Inputs a build can get: given locally, or with an official download."""
+    return set(config.inputs) | {name for name, source in MANIFEST.items() if source.url}
+
+
 def available_geographies(config: Config) -> tuple[list[Geography], dict[str, list[str]]]:
     """The geographies whose inputs are all at hand (given locally, or downloadable), and
     for the others the inputs they lack, so the page can say what to add."""
-    at_hand = set(config.inputs) | {name for name, source in MANIFEST.items() if source.url}
+    at_hand = _at_hand(config)
     missing = {g.key: [n for n in g.inputs if n not in at_hand] for g in GEOGRAPHIES.values()}
     chosen = [g for g in GEOGRAPHIES.values() if not missing[g.key]]
     return chosen, {k: v for k, v in missing.items() if v}
+
+
+def checkable(config: Config, geographies: list[Geography]) -> list[str]:
+    """Those of ``geographies`` whose MHCLG summary file is at hand, for ``validate``."""
+    return [g.key for g in geographies if g.summaries and g.summaries in _at_hand(config)]
 
 
 def geographies_table(results: list[BuildResult]) -> str:
