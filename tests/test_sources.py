@@ -16,6 +16,7 @@ from werkzeug import Request, Response
 from iod_msoa import _sources
 from iod_msoa._config import INPUT_NAMES
 from iod_msoa._errors import ChecksumError, ConfigError, SourceError
+from iod_msoa._geographies import ONS_LOOKUPS
 from iod_msoa._sources import (
     Source,
     load_manifest,
@@ -454,6 +455,7 @@ def test_manifest_lists_every_input_with_official_pins():
         "lookup",
         "boundaries",
         "lsoa_boundaries",
+        *ONS_LOOKUPS,
     }
     assert manifest["boundaries"].params["format"] == "gpkg"
     # Inputs with no known official address must be given as local files.

@@ -23,7 +23,15 @@ from rich.console import Console
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
 from ._errors import ConfigError, SchemaError, UnmatchedAreaError
-from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography, area_shapes, lsoa_coverage
+from ._geographies import (
+    DEFAULT_GEOGRAPHY,
+    GEOGRAPHIES,
+    ONS_LOOKUPS,
+    Geography,
+    area_shapes,
+    lsoa_coverage,
+)
+from ._lookups import assemble_geographies
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -43,6 +51,7 @@ from ._schema import (
     read_lookup,
     read_lsoa_boundaries,
     read_names,
+    read_ons_lookup,
 )
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
@@ -124,12 +133,18 @@ def resolve(
 
 
 def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Inputs:
-    """Read and check the tabular inputs among ``resolved``."""
+    """Read and check the tabular inputs among ``resolved``.
+
+    Without a geographies table, one is assembled from the ONS lookups among them.
+    """
     tables = {
         attr: reader(resolved[name].path)
         for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
+    ons = {n: read_ons_lookup(r.path, n) for n, r in resolved.items() if n in ONS_LOOKUPS}
+    if ons and "geographies" not in tables:
+        tables["geographies"] = assemble_geographies(tables["lsoa"], ons)
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
@@ -367,13 +382,13 @@ def _build_locked(
     force: bool,
 ) -> list[BuildResult]:
     """The build proper, run while this process holds every output folder's lock."""
-    needed = dict.fromkeys(n for g in geographies for n in g.inputs)
+    needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
     resolved = resolve(config, needed, progress=progress, reporter=reporter)
     created, created_from = build_time(resolved)
     results: dict[str, BuildResult] = {}
     todo = []
     for g, folder in zip(geographies, folders, strict=True):
-        own = {n: resolved[n] for n in g.inputs}
+        own = {n: resolved[n] for n in g.needs(config.inputs)}
         fp = fingerprint(own, created, g)
         if not force and (existing := _current(folder, fp, g)) is not None:
             reporter.step(
@@ -386,7 +401,7 @@ def _build_locked(
         else:
             todo.append((g, folder, own, fp))
     if todo:
-        wanted = {n for g, *_ in todo for n in g.inputs}
+        wanted = {n for g, *_ in todo for n in g.needs(config.inputs)}
         # Each polygon input is read (LSOAs also made a clean coverage) in the background
         # while pandas works; a geography waits only for the shapes it needs.
         pool = ThreadPoolExecutor(max_workers=len(_SHAPE_READERS))
@@ -402,7 +417,7 @@ def _build_locked(
         for g, folder, own, fp in todo:
             of = members(g, inputs)
             table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
-            check_area_count(g, table, resolved[g.members].title)
+            check_area_count(g, table, resolved[g.members_input(config.inputs)].title)
             reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
             geometry = _geometry(g, shapes, of, table)
             provenance = {

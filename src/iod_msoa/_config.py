@@ -28,6 +28,11 @@ INPUT_NAMES = (
     "utla_summaries",
     "icb_summaries",
     "lrf_summaries",
+    "lsoa_icb",
+    "lad_utla",
+    "lad_rgn",
+    "lsoa_pcon",
+    "lsoa_ward",
 )
 _TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir", "download_timeout"}
 DOWNLOAD_TIMEOUT = 600.0  # seconds one input's download may take, retries included

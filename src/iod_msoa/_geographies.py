@@ -42,6 +42,7 @@ class Geography:
     code_pattern: str
     members: str
     shapes: str
+    ons_lookup: str = ""
     names: str = ""
     display: str = ""
     dataset: str = ""
@@ -83,7 +84,32 @@ class Geography:
         wanted = ("file7", self.members, self.names, self.shapes)
         return tuple(dict.fromkeys(n for n in wanted if n))
 
+    def members_input(self, given: Iterable[str]) -> str:
+        """The input placing LSOAs in areas when ``given`` inputs are local: without a local
+        geographies table, the ONS lookup it is assembled from (if there is one)."""
+        if self.members == "geographies" and self.ons_lookup and "geographies" not in given:
+            return self.ons_lookup
+        return self.members
 
+    def needs(self, given: Iterable[str]) -> tuple[str, ...]:
+        """The inputs a build of this geography reads when ``given`` inputs are local."""
+        wanted = ("file7", self.members_input(given), self.names, self.shapes)
+        return tuple(dict.fromkeys(n for n in wanted if n))
+
+
+@dataclass(frozen=True)
+class OnsLookup:
+    """How one ONS lookup places LSOAs: the field it is joined on and its columns -> ours."""
+
+    on: str
+    file7: str
+    columns: dict[str, str]
+    nests: dict[str, str] = field(default_factory=dict)
+
+
+ONS_LOOKUPS: dict[str, OnsLookup] = {
+    name: OnsLookup(**spec) for name, spec in _TABLE["ons_lookups"].items()
+}
 GEOGRAPHIES: dict[str, Geography] = {g["key"]: Geography(**g) for g in _TABLE["geographies"]}
 VALIDATED: tuple[str, ...] = tuple(k for k, g in GEOGRAPHIES.items() if g.summaries)
 

@@ -22,13 +22,14 @@ import pyogrio
 import shapely
 
 from ._errors import SchemaError
-from ._geographies import GEOGRAPHIES, Geography
+from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
 
 _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
 
 EXPECTED_LSOAS: int = _SCHEMA["expected_lsoas"]
 LSOA_CODE_PATTERN: str = _SCHEMA["lsoa_code_pattern"]
 LAD_CODE_PATTERN: str = _SCHEMA["lad_code_pattern"]
+ONS_CODE_PATTERN = r"^[EW][0-9]{8}$"  # any area code of an England and Wales ONS lookup
 IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
 MAX_LSOA_POPULATION: int = _SCHEMA["max_lsoa_population"]
 MAX_ABS_SCORE: float = _SCHEMA["max_abs_score"]
@@ -548,7 +549,14 @@ def read_geographies(path: Path | str) -> pd.DataFrame:
         expected = ", ".join(f"{g.code}/{g.name}" for g in lookup_geographies())
         raise SchemaError(f"{source}: has none of the geography columns {expected}")
     columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)]]
-    table = _read_csv(path, source, columns)
+    return check_geographies(_read_csv(path, source, columns), wanted, source)
+
+
+def check_geographies(
+    table: pd.DataFrame, wanted: Iterable[Geography], source: str
+) -> pd.DataFrame:
+    """Check a geographies table (read or assembled): codes, blanks, duplicate LSOAs and one
+    name per area code, reporting every problem at once; the table as strings."""
     problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
     for g in wanted:
         codes = table[g.code].astype("string")
@@ -569,6 +577,21 @@ def read_geographies(path: Path | str) -> pd.DataFrame:
         if renamed.any():
             shown = ", ".join(pairs.loc[renamed, g.code].astype(str).unique()[:5])
             problems.append(f"{g.code} code(s) with more than one {g.name}: {shown}")
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+    return table.astype("string")
+
+
+def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
+    """Read one ONS lookup of ``[ons_lookups]``: its join field and the fields we keep.
+
+    The join field must be filled and unique (one row per LSOA or local authority), so a
+    lookup can never place one area in two.
+    """
+    spec = ONS_LOOKUPS[name]
+    source = f"ONS lookup {name} ({path})"
+    table = _read_csv(path, source, [spec.on, *spec.columns])
+    problems = check_codes(table[spec.on], ONS_CODE_PATTERN, f"{spec.on} codes", source)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return table.astype("string")

@@ -488,7 +488,9 @@ def available_geographies(config: Config) -> tuple[list[Geography], dict[str, li
     """The geographies whose inputs are all at hand (given locally, or downloadable), and
     for the others the inputs they lack, so the page can say what to add."""
     at_hand = _at_hand(config)
-    missing = {g.key: [n for n in g.inputs if n not in at_hand] for g in GEOGRAPHIES.values()}
+    missing = {
+        g.key: [n for n in g.needs(config.inputs) if n not in at_hand] for g in GEOGRAPHIES.values()
+    }
     chosen = [g for g in GEOGRAPHIES.values() if not missing[g.key]]
     return chosen, {k: v for k, v in missing.items() if v}
 

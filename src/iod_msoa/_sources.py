@@ -42,7 +42,8 @@ from rich.progress import (
 
 from ._config import DOWNLOAD_TIMEOUT
 from ._errors import ChecksumError, ConfigError, SchemaError, SourceError
-from ._schema import read_boundaries, read_lookup, read_names
+from ._geographies import ONS_LOOKUPS
+from ._schema import read_boundaries, read_lookup, read_names, read_ons_lookup
 
 Status = Literal["verified", "unpinned", "unverified"]
 Origin = Literal["download", "cache", "local"]
@@ -63,6 +64,7 @@ _CHECKS: dict[str, Callable[[Path], Any]] = {
     "names": read_names,
     "lookup": read_lookup,
     "boundaries": read_boundaries,
+    **{name: functools.partial(read_ons_lookup, name=name) for name in ONS_LOOKUPS},
 }
 _ARCGIS_REQUIRED = frozenset({"format", "where", "out_fields", "order_by", "page_size"})
 

@@ -154,7 +154,9 @@ def validate(
     chosen = select(geographies, among=VALIDATED)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
-    needed = dict.fromkeys(n for g in chosen for n in ("file7", g.members, g.summaries))
+    needed = dict.fromkeys(
+        n for g in chosen for n in ("file7", g.members_input(config.inputs), g.summaries)
+    )
     inputs = load_inputs(config, needed, progress=progress, reporter=reporter)
     frames = []
     for g in chosen:
