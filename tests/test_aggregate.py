@@ -367,7 +367,7 @@ def test_an_area_without_people_is_an_error_naming_it(lsoa, lookup):
 
 
 @settings(max_examples=30, deadline=None)
-@given(rows=lsoa_rows(), seed=st.integers(0, 2**32 - 1))
+@given(rows=lsoa_rows(), seed=st.integers(0, 2**32 - 2))  # seed + 1 is a seed too
 def test_row_order_does_not_change_a_single_bit(make_lsoa_table, rows, seed):
     table = make_lsoa_table(rows, n_national=1000)
     lookup = pd.DataFrame({"lsoa21cd": table["lsoa21cd"], "msoa21cd": [r["area"] for r in rows]})
