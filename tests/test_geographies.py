@@ -397,8 +397,13 @@ def test_available_geographies_say_what_is_missing(tmp_path):
     # Without a local `geographies` table only the LSOA-lookup-free geographies can be built.
     assert [g.key for g in chosen] == ["msoa21", "lad24"]
     assert missing["icb24"] == ["geographies"]
+    local = Config(inputs={"geographies": tmp_path / "g.csv"})
+    everything = _site.available_geographies(local)[0]
+    assert [g.key for g in everything] == list(GEOGRAPHIES)
+    # File 14 has no known download address: LRFs are checked only when it is given.
+    assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24"]
     local = Config(inputs={"geographies": tmp_path / "g.csv", "lrf_summaries": tmp_path / "l"})
-    assert [g.key for g in _site.available_geographies(local)[0]] == list(GEOGRAPHIES)
+    assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24", "lrf24"]
 
 
 def test_area_map_data_without_lads_and_its_lazy_script():

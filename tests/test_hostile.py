@@ -854,3 +854,15 @@ def test_a_bad_local_authority_stops_the_build(
     err = build_fails(capsys, config, earlier, "--file7", str(bad))
     assert expected in err
     assert file7_lines[100].split(",", 1)[0] in err or "Somewhere Else" in err
+
+
+@needs_data
+def test_download_folder_that_is_a_file(tmp_path, capsys, config):
+    cache = tmp_path / "cache"
+    cache.write_text("not a folder")
+    without_names = tmp_path / "config.toml"
+    lines = config.read_text().splitlines()
+    without_names.write_text("\n".join(x for x in lines if not x.startswith("names")) + "\n")
+    err = build_fails(capsys, without_names, tmp_path / "out", "--cache-dir", str(cache))
+    assert f"Cannot use the download folder {cache}" in err
+    assert "--cache-dir" in err

@@ -185,6 +185,23 @@ def test_page_runs_in_a_fresh_kernel(executed, page):
 @pytest.mark.realdata
 @needs_inputs
 @pytest.mark.parametrize("page", PAGES)
+def test_no_output_makes_quarto_load_scripts_from_a_cdn(executed, page):
+    """Quarto adds require.js and jQuery from a CDN to a page with any HTML or JS output."""
+    notebook, _ = executed(page)
+    kinds = {
+        kind
+        for cell in notebook.cells
+        if "#| eval: false" not in cell.source  # run here as a check, never by Quarto
+        for o in cell.get("outputs", [])
+        for kind in o.get("data", {})
+    }
+    assert not kinds & {"text/html", "application/javascript"}
+
+
+@pytest.mark.notebooks
+@pytest.mark.realdata
+@needs_inputs
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_warns_about_unverified_inputs(executed, built, page):
     notebook, _ = executed(page)
     assert built.provenance["unverified"] == ["file7"]  # the stand-in File 7
@@ -281,8 +298,8 @@ def output_bytes(notebook: nbformat.NotebookNode) -> dict[str, int]:
         data = out.get("data", {})
         if "image/png" in data:
             sizes["images"] += len(base64.b64decode(data["image/png"]))
-        elif "text/html" in data:
-            sizes["html"] += len(data["text/html"].encode())
+        elif "text/markdown" in data:  # tables and the map, as raw HTML blocks (RawHtml)
+            sizes["html"] += len(data["text/markdown"].encode())
         sizes["text"] += len(out.get("text", "").encode())
     return sizes
 
@@ -307,7 +324,9 @@ def test_explore_page_stays_under_5_mb(executed):
     print(f"explore page: outputs {sizes}, total {total / 1e6:.2f} MB")
     assert total < 4.0e6  # Quarto's own scripts, styles and fonts (< 1 MB) come on top
     html = "".join(
-        o["data"]["text/html"] for o in outputs(notebook) if "text/html" in o.get("data", {})
+        o["data"]["text/markdown"]
+        for o in outputs(notebook)
+        if "text/markdown" in o.get("data", {})
     )
     assert "IodMsoaMap.render" in html and "Leaflet 1.9.4" in html  # inlined, not linked
     assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # nothing to fetch, no CDN
@@ -320,7 +339,9 @@ def test_explore_page_stays_under_5_mb(executed):
 def test_areas_page_loads_a_geography_only_when_chosen(executed, site):
     notebook, _ = executed("notebooks/areas.qmd")
     html = "".join(
-        o["data"]["text/html"] for o in outputs(notebook) if "text/html" in o.get("data", {})
+        o["data"]["text/markdown"]
+        for o in outputs(notebook)
+        if "text/markdown" in o.get("data", {})
     )
     assert "IodMsoaMap.areas" in html and "Leaflet 1.9.4" in html
     assert not re.search(r"<script[^>]*\ssrc=|<link\b", html)  # nothing fetched up front
@@ -403,7 +424,9 @@ def test_pages_have_front_matter_and_banners():
         assert front["title"] and front["description"], page
         assert "print(pages.unverified_banner(result.provenance))" in text, page
     index = yaml.safe_load((ROOT / "index.qmd").read_text(encoding="utf-8").split("---\n")[1])
-    assert {"date", "categories", "image"} <= set(index)
+    # keywords, not categories: categories make Quarto fetch listings.json, which only a
+    # site with a listing page has (a 404 on every visit here).
+    assert {"date", "keywords", "image"} <= set(index) and "categories" not in index
     assert (ROOT / index["image"]).is_file()
 
 
@@ -447,6 +470,29 @@ def test_environment_yml_matches_pyproject():
 
 
 # Helpers, on small hand-made tables --------------------------------------------------------
+
+
+def test_raw_html_is_a_markdown_block_fenced_past_its_backticks():
+    html = _site.RawHtml("<p>```code``` and ````more````</p>")
+    block = html._repr_markdown_()
+    assert block == "`````{=html}\n<p>```code``` and ````more````</p>\n`````\n"
+    assert not hasattr(html, "_repr_html_")
+
+
+def test_tables_as_raw_html_replaces_html_output_of_data_frames():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        frame = pd.DataFrame({"a": [1, 2]})
+        assert "text/html" in shell.display_formatter.format(frame)[0]
+        _site.tables_as_raw_html()
+        data, _ = shell.display_formatter.format(frame)
+        assert "text/html" not in data
+        assert data["text/markdown"].startswith("```{=html}\n<div>")
+        assert "<table" in data["text/markdown"]
+    finally:
+        InteractiveShell.clear_instance()
 
 
 def test_human_size():

@@ -7,6 +7,7 @@ or a Markdown string, so a page cell stays one or two lines and the logic is tes
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,37 @@ def download_descriptions(geography: Geography) -> dict[str, str]:
 
 
 DOWNLOADS = download_descriptions(GEOGRAPHIES[DEFAULT_GEOGRAPHY])
+
+
+class RawHtml:
+    """HTML that a page shows as it is, without Quarto adding scripts from a CDN for it.
+
+    Quarto takes any ``text/html`` cell output for a possible JavaScript widget and then loads
+    require.js and jQuery from a public CDN on the page. This object's only output is
+    Markdown holding a raw HTML block, which Quarto passes through untouched.
+    """
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+    def _repr_markdown_(self) -> str:
+        longest = max((len(run) for run in re.findall(r"`+", self.html)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return f"{fence}{{=html}}\n{self.html}\n{fence}\n"
+
+
+def tables_as_raw_html() -> None:
+    """Show DataFrames in this kernel as :class:`RawHtml`; call once at the top of a page."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:  # plain Python: nothing is displayed
+        return
+    formatters = shell.display_formatter.formatters
+    formatters["text/markdown"].for_type(
+        pd.DataFrame, lambda frame: RawHtml(frame._repr_html_())._repr_markdown_()
+    )
+    formatters["text/html"].for_type(pd.DataFrame, lambda frame: None)
 
 
 def page_link(path: str | Path, page_dir: str | Path | None = None) -> str:
@@ -447,13 +479,23 @@ def validation_note(validation: Any, exact: pd.Index) -> str:
 # The "Your area" page ------------------------------------------------------------------
 
 
+def _at_hand(config: Config) -> set[str]:
+    """Inputs a build can get: given locally, or with an official download."""
+    return set(config.inputs) | {name for name, source in MANIFEST.items() if source.url}
+
+
 def available_geographies(config: Config) -> tuple[list[Geography], dict[str, list[str]]]:
     """The geographies whose inputs are all at hand (given locally, or downloadable), and
     for the others the inputs they lack, so the page can say what to add."""
-    at_hand = set(config.inputs) | {name for name, source in MANIFEST.items() if source.url}
+    at_hand = _at_hand(config)
     missing = {g.key: [n for n in g.inputs if n not in at_hand] for g in GEOGRAPHIES.values()}
     chosen = [g for g in GEOGRAPHIES.values() if not missing[g.key]]
     return chosen, {k: v for k, v in missing.items() if v}
+
+
+def checkable(config: Config, geographies: list[Geography]) -> list[str]:
+    """Those of ``geographies`` whose MHCLG summary file is at hand, for ``validate``."""
+    return [g.key for g in geographies if g.summaries and g.summaries in _at_hand(config)]
 
 
 def geographies_table(results: list[BuildResult]) -> str:
