@@ -394,9 +394,10 @@ def test_available_geographies_say_what_is_missing(tmp_path):
     from iod_msoa._config import Config
 
     chosen, missing = _site.available_geographies(Config())
-    # Without a local `geographies` table only the LSOA-lookup-free geographies can be built.
-    assert [g.key for g in chosen] == ["msoa21", "lad24"]
-    assert missing["icb24"] == ["geographies"]
+    # Without a local `geographies` table every geography but LRFs is assembled from ONS
+    # lookups; LRF codes are in none, so lrf24 needs the table.
+    assert [g.key for g in chosen] == [k for k in GEOGRAPHIES if k != "lrf24"]
+    assert missing == {"lrf24": ["geographies"]}
     local = Config(inputs={"geographies": tmp_path / "g.csv"})
     everything = _site.available_geographies(local)[0]
     assert [g.key for g in everything] == list(GEOGRAPHIES)
