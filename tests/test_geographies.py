@@ -222,7 +222,7 @@ def test_read_geographies_keeps_the_lookup_columns(tmp_path):
     _lookup_frame().to_csv(path, index=False)
     table = read_geographies(path)
     assert list(table.columns[:3]) == ["lsoa21cd", "utla24cd", "utla24nm"]
-    assert "lad24cd" not in table.columns  # LAD always comes from File 7
+    assert table.columns[-1] == "lad24cd"  # kept only to be checked against File 7's
     assert table["icb24cd"].tolist() == ["E54000001"] * 2
 
 
@@ -427,3 +427,10 @@ def test_area_map_data_without_lads_and_its_lazy_script():
     )
     assert 'IodMsoaMap.areas("areas-map", {"choices":[{"key":"icb24"' in html
     assert '"first":"icb24"' in html and "application/json" not in html  # no data inline
+
+
+def test_a_geographies_table_with_no_rows_is_one_clear_error(tmp_path):
+    path = tmp_path / "geo.csv"
+    _lookup_frame().iloc[:0].to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"geo\.csv\): has no rows"):
+        read_geographies(path)

@@ -12,7 +12,7 @@ from werkzeug import Request, Response
 from iod_msoa import _sources
 from iod_msoa._errors import SchemaError, SourceError
 from iod_msoa._geographies import GEOGRAPHIES, ONS_LOOKUPS
-from iod_msoa._lookups import assemble_geographies
+from iod_msoa._lookups import assemble_geographies, check_with_file7
 from iod_msoa._schema import read_ons_lookup
 from iod_msoa._sources import MANIFEST, resolve_input
 
@@ -180,3 +180,48 @@ def test_a_downloaded_lookup_listing_an_lsoa_twice_is_not_cached(httpserver, tmp
             source, local_path=None, cache_dir=tmp_path, allow_unverified=False, progress=False
         )
     assert not (tmp_path / source.filename).exists()
+
+
+# --- any geographies table (read or assembled) against File 7 --------------------------------
+
+
+def _table(**columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"lsoa21cd": LSOA["lsoa21cd"], **columns})
+
+
+def test_a_table_that_agrees_with_file7_passes():
+    table = _table(
+        lad24cd=LSOA["lad24cd"].tolist(),
+        utla24cd=["E06000001", "E06000001", "E06000002", "E10000001"],
+        wd25cd=["E05000001", "E05000001", "E05000002", "E05000003"],
+    )
+    check_with_file7(table, LSOA, "geo.csv")
+
+
+def test_a_whole_lad_area_that_splits_a_lad_is_an_error():
+    # E01000002 is in LAD E06000001 but put in another UTLA than E01000001: a wrong number.
+    table = _table(utla24cd=["E06000001", "E06000002", "E06000002", "E10000001"])
+    with pytest.raises(SchemaError) as caught:
+        check_with_file7(table, LSOA, "geo.csv")
+    message = str(caught.value)
+    assert message.startswith("geo.csv: ")
+    assert "1 of File 7's LADs are split between utla24cd areas: E06000001" in message
+    assert "E01000002" in message and "\n" not in message
+    icb = _table(icb24cd=["E54000001", "E54000002", "E54000002", "E54000002"])
+    check_with_file7(icb, LSOA, "geo.csv")  # ICBs may split a LAD
+
+
+def test_a_lad_column_that_differs_from_file7_is_an_error():
+    table = _table(lad24cd=["E06000001", "E07000181", "E06000002", "E07000001"])
+    with pytest.raises(SchemaError, match=r"lad24cd differs from File 7's LAD for 1 LSOA"):
+        check_with_file7(table, LSOA, "geo.csv")
+
+
+def test_lsoas_not_in_file7_and_missing_lsoas_are_named():
+    table = _table(wd25cd=["E05000001"] * 4)
+    table.loc[3, "lsoa21cd"] = "E01099999"
+    with pytest.raises(SchemaError) as caught:
+        check_with_file7(table, LSOA, "geo.csv")
+    assert "1 LSOA code(s) not in File 7 (2021 LSOAs in England): E01099999" in str(caught.value)
+    assert "no row for 1 of File 7's LSOAs: E01000004" in str(caught.value)
+

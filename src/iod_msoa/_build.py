@@ -31,7 +31,7 @@ from ._geographies import (
     area_shapes,
     lsoa_coverage,
 )
-from ._lookups import assemble_geographies
+from ._lookups import assemble_geographies, check_with_file7
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -45,6 +45,7 @@ from ._outputs import (
 )
 from ._schema import (
     align_boundaries,
+    geographies_source,
     read_boundaries,
     read_file7,
     read_geographies,
@@ -143,7 +144,10 @@ def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Input
         if name in resolved
     }
     ons = {n: read_ons_lookup(r.path, n) for n, r in resolved.items() if n in ONS_LOOKUPS}
-    if ons and "geographies" not in tables:
+    if "geographies" in tables:
+        source = geographies_source(resolved["geographies"].path)
+        check_with_file7(tables["geographies"], tables["lsoa"], source)
+    elif ons:
         tables["geographies"] = assemble_geographies(tables["lsoa"], ons)
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
@@ -173,9 +177,9 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
     source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
     table = source[geography.members]
     if geography.code not in table.columns:
-        where = inputs.resolved[geography.members].path
+        where = geographies_source(inputs.resolved[geography.members].path)
         raise SchemaError(
-            f"LSOA geographies lookup ({where}): has no {geography.code}/{geography.name} "
+            f"{where}: has no {geography.code}/{geography.name} "
             f"columns, so {geography.nouns} cannot be built; add them or leave out "
             f"--geography {geography.key}"
         )

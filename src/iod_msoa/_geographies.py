@@ -42,6 +42,7 @@ class Geography:
     code_pattern: str
     members: str
     shapes: str
+    whole_lads: bool = False
     ons_lookup: str = ""
     names: str = ""
     display: str = ""

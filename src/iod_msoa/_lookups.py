@@ -66,10 +66,75 @@ def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]
             if len(split := _split(table[inner], table[outer])):
                 problems.append(f"{name}: {inner} areas in more than one {outer}: {_shown(split)}")
     wanted = [g for g in GEOGRAPHIES.values() if g.code in table.columns]
-    for g in wanted:
-        if g.nests_in_lad and len(split := _split(table[g.code], base["lad24cd"])):
-            problems.append(f"{g.code} areas in more than one of File 7's LADs: {_shown(split)}")
     source = f"LSOA geographies assembled from ONS lookups ({', '.join(lookups)})"
+    problems += file7_problems(table, base)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return check_geographies(table, wanted, source)
+
+
+def _outside_main_area(area: pd.Series, lad: pd.Series) -> pd.Series:
+    """Positions of LSOAs not in the area most of their LAD's LSOAs are in."""
+    pairs = pd.DataFrame({"area": area, "lad": lad}).dropna()
+    counts = pairs.value_counts(["lad", "area"], sort=True).reset_index()
+    main = counts.drop_duplicates("lad").set_index("lad")["area"]
+    return pairs.index[pairs["area"].to_numpy() != pairs["lad"].map(main).to_numpy()]
+
+
+def check_with_file7(table: pd.DataFrame, lsoa: pd.DataFrame, source: str) -> None:
+    """Fail, naming ``source``, if a geographies table disagrees with File 7."""
+    if problems := file7_problems(table, lsoa):
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+
+
+def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
+    """How a geographies table (read or assembled) disagrees with File 7: the one place
+    that checks it.
+
+    Its LSOAs must be File 7's, its ``lad24cd`` (if any) File 7's LAD of each LSOA; areas
+    that nest in a LAD must lie in one of File 7's LADs, and areas made of whole LADs
+    (``whole_lads``) must hold every LSOA of each of their LADs, or the counts, populations
+    and scores silently include the wrong LSOAs.
+    """
+    file7 = lsoa[["lsoa21cd", "lad24cd"]].astype("string").set_index("lsoa21cd")["lad24cd"]
+    codes = table["lsoa21cd"].astype("string")
+    problems = []
+    if (unknown := ~codes.isin(file7.index)).any():
+        problems.append(
+            f"{unknown.sum():,} LSOA code(s) not in File 7 (2021 LSOAs in England): "
+            + _shown(codes[unknown])
+        )
+    if (absent := ~file7.index.isin(codes)).any():
+        problems.append(
+            f"no row for {absent.sum():,} of File 7's LSOAs: "
+            + _shown(file7.index[absent].to_series())
+        )
+    lad = codes.map(file7).reset_index(drop=True)
+    if "lad24cd" in table.columns:
+        given = table["lad24cd"].astype("string").reset_index(drop=True)
+        if (other := (given != lad).fillna(False) | (given.isna() & lad.notna())).any():
+            shown = _shown(
+                codes.reset_index(drop=True)[other]
+                + " ("
+                + given[other].fillna("<blank>")
+                + ", File 7: "
+                + lad[other]
+                + ")"
+            )
+            problems.append(
+                f"lad24cd differs from File 7's LAD for {other.sum():,} LSOA(s): {shown}"
+            )
+    for g in GEOGRAPHIES.values():
+        if g.members != "geographies" or g.code not in table.columns:
+            continue
+        area = table[g.code].astype("string").reset_index(drop=True)
+        if g.nests_in_lad and len(split := _split(area, lad)):
+            problems.append(f"{g.code} areas in more than one of File 7's LADs: {_shown(split)}")
+        if g.whole_lads and len(split := _split(lad, area)):
+            odd = _outside_main_area(area, lad)
+            problems.append(
+                f"{g.nouns} are whole local authorities, but {split.nunique():,} of File 7's LADs "
+                f"are split between {g.code} areas: {_shown(split)} (LSOAs apart from the rest "
+                f"of their LAD: {_shown(codes.reset_index(drop=True)[odd])})"
+            )
+    return problems

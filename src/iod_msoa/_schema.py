@@ -530,6 +530,11 @@ def lookup_geographies() -> list[Geography]:
     return [g for g in GEOGRAPHIES.values() if g.members == "geographies"]
 
 
+def geographies_source(path: Path | str) -> str:
+    """How errors name a local geographies table."""
+    return f"LSOA geographies lookup ({path})"
+
+
 def read_geographies(path: Path | str) -> pd.DataFrame:
     """Read the LSOA -> areas lookup table: ``lsoa21cd`` and a code/name pair per geography.
 
@@ -539,7 +544,7 @@ def read_geographies(path: Path | str) -> pd.DataFrame:
     File 7). Checks codes, blanks, duplicate LSOAs and that each area code has one name,
     reporting every problem at once.
     """
-    source = f"LSOA geographies lookup ({path})"
+    source = geographies_source(path)
     try:
         header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -548,7 +553,8 @@ def read_geographies(path: Path | str) -> pd.DataFrame:
     if not wanted:
         expected = ", ".join(f"{g.code}/{g.name}" for g in lookup_geographies())
         raise SchemaError(f"{source}: has none of the geography columns {expected}")
-    columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)]]
+    lad = ["lad24cd"] if "lad24cd" in header else []  # checked against File 7's
+    columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)], *lad]
     return check_geographies(_read_csv(path, source, columns), wanted, source)
 
 
@@ -557,6 +563,8 @@ def check_geographies(
 ) -> pd.DataFrame:
     """Check a geographies table (read or assembled): codes, blanks, duplicate LSOAs and one
     name per area code, reporting every problem at once; the table as strings."""
+    if table.empty:
+        raise SchemaError(f"{source}: has no rows; give the table with one row per LSOA")
     problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
     for g in wanted:
         codes = table[g.code].astype("string")
