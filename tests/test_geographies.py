@@ -20,6 +20,7 @@ from iod_msoa._geographies import (
 from iod_msoa._outputs import data_dictionary, datapackage, dictionary_markdown, output_files
 from iod_msoa._schema import (
     METRICS,
+    align_boundaries,
     published_columns,
     read_geographies,
     read_summaries,
@@ -181,10 +182,37 @@ def test_area_shapes_are_unions_in_table_order():
     assert merged.iloc[0].equals(box(0, 0, 2, 1))
 
 
-def test_area_shapes_name_lsoas_without_a_boundary():
-    members = pd.DataFrame({"lsoa21cd": ["L1", "L9"], "xcd": ["A", "A"]})
-    with pytest.raises(SchemaError, match=r"1 LSOA.*no boundary: L9"):
-        area_shapes(_squares(["L1"]), members, "xcd", pd.Series(["A"]))
+def _lsoa_squares(codes: list[str]) -> gpd.GeoSeries:
+    """Small squares in England, as read_lsoa_boundaries gives them."""
+    shapes = gpd.GeoSeries(
+        [box(-1 + i / 100, 52, -1 + (i + 1) / 100, 52.01) for i in range(len(codes))],
+        index=pd.Index(codes, name="lsoa21cd"),
+        crs=4326,
+    )
+    shapes.attrs["source"] = "LSOA boundaries (lsoa.gpkg)"
+    return shapes
+
+
+def test_lsoas_without_a_boundary_are_named():
+    with pytest.raises(SchemaError, match=r"lsoa\.gpkg\): 1 LSOA\(s\) have no boundary: L9"):
+        align_boundaries(_lsoa_squares(["L1"]), pd.Series(["L1", "L9"]), "LSOA")
+
+
+def test_a_null_or_empty_lsoa_boundary_is_an_error_like_a_missing_one():
+    shapes = _lsoa_squares(["L1", "L2", "L3", "L4"])
+    shapes.iloc[1] = None
+    shapes.iloc[2] = Polygon()
+    # L4 has a vertex on the edge it shares with L1 that L1 lacks: the coverage is cleaned,
+    # which must not fill the NULL LSOA's gap from its neighbours.
+    shapes.iloc[3] = Polygon(
+        [(-0.99, 52), (-0.98, 52), (-0.98, 52.01), (-0.99, 52.01), (-0.99, 52.005)]
+    )
+    shapes.iloc[0] = box(-1, 52, -0.99, 52.01)
+    cleaned = lsoa_coverage(shapes)
+    assert cleaned is not shapes and cleaned.iloc[1] is None
+    assert cleaned.attrs["source"] == "LSOA boundaries (lsoa.gpkg)"
+    with pytest.raises(SchemaError, match=r"lsoa\.gpkg\): 2 LSOA\(s\) have an empty, missing"):
+        align_boundaries(cleaned, pd.Series(["L1", "L2", "L3", "L4"]), "LSOA")
 
 
 def test_badly_noded_neighbours_are_cleaned_so_coverage_union_works():

@@ -224,4 +224,3 @@ def test_lsoas_not_in_file7_and_missing_lsoas_are_named():
         check_with_file7(table, LSOA, "geo.csv")
     assert "1 LSOA code(s) not in File 7 (2021 LSOAs in England): E01099999" in str(caught.value)
     assert "no row for 1 of File 7's LSOAs: E01000004" in str(caught.value)
-

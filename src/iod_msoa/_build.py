@@ -349,7 +349,8 @@ def _geometry(
     """The polygon of each area in ``table``: its own boundary, or the union of its LSOAs."""
     codes = table[geography.code]
     if geography.shapes == "lsoa_boundaries":
-        return area_shapes(shapes["lsoa_boundaries"].result(), of, geography.code, codes)
+        pieces = align_boundaries(shapes["lsoa_boundaries"].result(), of["lsoa21cd"], "LSOA")
+        return area_shapes(pieces, of, geography.code, codes)
     return align_boundaries(shapes[geography.shapes].result(), codes)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import ConfigError, SchemaError
+from ._errors import ConfigError
 
 _TABLE = tomllib.loads(
     resources.files("iod_msoa").joinpath("data/geographies.toml").read_text(encoding="utf-8")
@@ -151,32 +151,33 @@ def lsoa_coverage(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
     """LSOA polygons made into a clean coverage (shared edges identical), so unions are exact.
 
     Generalised boundary files have a few edges whose vertices do not match their
-    neighbour's; coverage union refuses them, so those are snapped once here.
+    neighbour's; coverage union refuses them, so those are snapped once here. A missing
+    (NULL), empty or collapsed polygon is left out of the cleaning (which would fill its
+    gap from the neighbours) and stays as it is, for ``align_boundaries`` to report.
     """
     geoms = shapes.to_numpy()
-    if shapely.coverage_is_valid(geoms):
+    real = ~(shapes.isna() | shapes.is_empty).to_numpy()
+    real[real] = shapely.area(geoms[real]) > 0
+    if shapely.coverage_is_valid(geoms[real]):
         return shapes
-    return gpd.GeoSeries(shapely.coverage_clean(geoms), index=shapes.index, crs=shapes.crs)
+    cleaned = geoms.copy()
+    cleaned[real] = shapely.coverage_clean(geoms[real])
+    out = gpd.GeoSeries(cleaned, index=shapes.index, crs=shapes.crs)
+    out.attrs = dict(shapes.attrs)  # the file's name, for errors
+    return out
 
 
 def area_shapes(
-    lsoa_shapes: gpd.GeoSeries, members: pd.DataFrame, code: str, codes: pd.Series
+    pieces: gpd.GeoSeries, members: pd.DataFrame, code: str, codes: pd.Series
 ) -> gpd.GeoSeries:
     """Each area's polygon, the union of its LSOAs', in the order of ``codes``.
 
-    ``lsoa_shapes`` is indexed by LSOA code; ``members`` has ``lsoa21cd`` and ``code``.
+    ``members`` has ``lsoa21cd`` and ``code``; ``pieces`` holds each member row's LSOA
+    polygon, in the same order (``align_boundaries`` checks every one is there and not
+    empty, so an area is exactly what was aggregated).
     """
-    position = lsoa_shapes.index.get_indexer(members["lsoa21cd"])
-    if (position < 0).any():
-        missing = members.loc[position < 0, "lsoa21cd"]
-        source = lsoa_shapes.attrs.get("source", "LSOA boundaries")
-        raise SchemaError(
-            f"{source}: {len(missing)} LSOA(s) have no boundary: {', '.join(missing.head(10))}"
-        )
     frame = gpd.GeoDataFrame(
-        {code: members[code].to_numpy()},
-        geometry=lsoa_shapes.to_numpy()[position],
-        crs=lsoa_shapes.crs,
+        {code: members[code].to_numpy()}, geometry=pieces.to_numpy(), crs=pieces.crs
     )
     merged = frame.dissolve(code, method="coverage").geometry
-    return gpd.GeoSeries(merged.loc[np.asarray(codes)].to_numpy(), crs=lsoa_shapes.crs)
+    return gpd.GeoSeries(merged.loc[np.asarray(codes)].to_numpy(), crs=pieces.crs)

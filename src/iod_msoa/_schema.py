@@ -492,23 +492,25 @@ def read_lsoa_boundaries(path: Path | str) -> gpd.GeoSeries:
     return read_boundaries(path, "lsoa21cd", "LSOA")
 
 
-def align_boundaries(boundaries: gpd.GeoSeries, codes: pd.Series) -> gpd.GeoSeries:
+def align_boundaries(
+    boundaries: gpd.GeoSeries, codes: pd.Series, what: str = "MSOA"
+) -> gpd.GeoSeries:
     """The polygons of ``codes``, in their order; fails naming any code without one.
 
-    A missing, empty or zero-area (collapsed) shape counts as none: the MSOA would have no
-    shape in the GeoPackage or on the maps.
+    A missing, empty or zero-area (collapsed) shape counts as none: the ``what`` (an MSOA,
+    or an LSOA of a larger area) would have no shape in the GeoPackage or on the maps.
     """
-    source = boundaries.attrs.get("source", "MSOA boundaries")
+    source = boundaries.attrs.get("source", f"{what} boundaries")
     missing = codes[~codes.isin(boundaries.index)]
     if len(missing):
         shown = ", ".join(missing.head(10))
-        raise SchemaError(f"{source}: {len(missing)} MSOA(s) have no boundary: {shown}")
+        raise SchemaError(f"{source}: {len(missing)} {what}(s) have no boundary: {shown}")
     aligned = gpd.GeoSeries(boundaries.loc[codes.to_numpy()].to_numpy(), crs=boundaries.crs)
     empty = aligned.isna() | aligned.is_empty | (shapely.area(aligned.to_numpy()) <= 0)
     if empty.any():
         shown = ", ".join(codes[empty.to_numpy()].head(10))
         raise SchemaError(
-            f"{source}: {empty.sum()} MSOA(s) have an empty, missing (NULL) or collapsed "
+            f"{source}: {empty.sum()} {what}(s) have an empty, missing (NULL) or collapsed "
             f"boundary: {shown}"
         )
     west, south, east, north = ENGLAND_BOUNDS
