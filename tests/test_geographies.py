@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from iod_msoa._build import Inputs, _out_dirs, area_table, check_area_count, members
+from iod_msoa._build import (
+    Inputs,
+    _out_dirs,
+    area_table,
+    build,
+    check_area_count,
+    members,
+)
 from iod_msoa._errors import ConfigError, SchemaError, UnmatchedAreaError
 from iod_msoa._geographies import (
     BEST_FIT_NOTE,
@@ -28,6 +35,8 @@ from iod_msoa._schema import (
 from iod_msoa._sources import ResolvedInput
 from iod_msoa._validate import compare_with_published
 from iod_msoa.cli import main
+
+from .realdata import FILES, INPUTS, needs_inputs, write_config
 
 # The issue's contract: --geography names, areas in England, fit.
 CONTRACT = {
@@ -250,7 +259,8 @@ def test_read_geographies_keeps_the_lookup_columns(tmp_path):
     _lookup_frame().to_csv(path, index=False)
     table = read_geographies(path)
     assert list(table.columns[:3]) == ["lsoa21cd", "utla24cd", "utla24nm"]
-    assert table.columns[-1] == "lad24cd"  # kept only to be checked against File 7's
+    assert "lad24cd" not in table.columns  # LAD always comes from File 7
+    assert read_geographies(path, with_lad=True).columns[-1] == "lad24cd"  # to check it
     assert table["icb24cd"].tolist() == ["E54000001"] * 2
 
 
@@ -405,6 +415,30 @@ def test_cli_refuses_unknown_geographies(argv, message, capsys):
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["nonsense", "all"])
+def test_the_python_build_refuses_an_unknown_geography_with_a_config_error(tmp_path, name):
+    with pytest.raises(ConfigError, match=repr(name)):
+        build(None, tmp_path / "out", progress=False, geography=name)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_a_geographies_table_lacking_a_geography_fails_before_any_folder(tmp_path, capsys):
+    frame = pd.read_csv(INPUTS / FILES["geographies"], nrows=3)
+    path = tmp_path / "no_wards.csv"
+    frame.drop(columns=["wd25cd", "wd25nm"]).to_csv(path, index=False)
+    config = write_config(tmp_path, geographies=path)
+    out = tmp_path / "out"
+    argv = ["build", "--config", str(config), "--geography", "all", "--out", str(out), "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "has no wd25cd/wd25nm columns, so wards cannot be built" in err
+    assert "--geography pcon24" in err and "--geography wd25" not in err
+    assert "\n" not in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):

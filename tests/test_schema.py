@@ -17,6 +17,7 @@ from iod_msoa._schema import (
     METRICS,
     PUBLISHED_MEASURES,
     align_boundaries,
+    check_columns,
     file7_columns,
     metrics_frame,
     read_boundaries,
@@ -476,3 +477,16 @@ def test_read_boundaries_unreadable_file(tmp_path):
     path.write_text("not a geopackage")
     with pytest.raises(SchemaError, match="cannot be read as a vector file"):
         read_boundaries(path)
+
+
+def test_a_longer_or_required_column_is_never_suggested_as_a_rename():
+    frame = pd.DataFrame(columns=["lsoa21cd", "icb24cdh", "icb_code", "icb24nm"])
+    with pytest.raises(SchemaError) as caught:
+        check_columns(frame, ["lsoa21cd", "icb24cd", "icb24nm"], "geo.csv", others=True)
+    assert "'icb24cd'" in str(caught.value) and "icb24cdh" not in str(caught.value)
+    frame = pd.DataFrame(columns=["icb24_cd", "icb24nm", "icb24nmx"])
+    with pytest.raises(SchemaError, match=r"'icb24cd' \(found 'icb24_cd': renamed\?\)"):
+        check_columns(frame, ["icb24cd", "icb24nm"], "geo.csv")
+    with pytest.raises(SchemaError) as caught:
+        check_columns(pd.DataFrame(columns=["icb24nm"]), ["icb24cd", "icb24nm"], "geo.csv")
+    assert "renamed" not in str(caught.value)

@@ -30,6 +30,7 @@ from ._geographies import (
     Geography,
     area_shapes,
     lsoa_coverage,
+    select,
 )
 from ._lookups import assemble_geographies, check_with_file7
 from ._outputs import (
@@ -64,7 +65,7 @@ _TABLE_READERS = {
     "file7": ("lsoa", read_file7),
     "lookup": ("lookup", read_lookup),
     "names": ("names", read_names),
-    "geographies": ("geographies", read_geographies),
+    "geographies": ("geographies", lambda path: read_geographies(path, with_lad=True)),
 }
 # Polygon inputs: input name -> reader giving polygons indexed by area code.
 _SHAPE_READERS = {
@@ -147,6 +148,7 @@ def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Input
     if "geographies" in tables:
         source = geographies_source(resolved["geographies"].path)
         check_with_file7(tables["geographies"], tables["lsoa"], source)
+        tables["geographies"] = tables["geographies"].drop(columns="lad24cd", errors="ignore")
     elif ons:
         tables["geographies"] = assemble_geographies(tables["lsoa"], ons)
     reporter.step(
@@ -168,6 +170,41 @@ def load_inputs(
     return read_tables(resolved, reporter)
 
 
+def _lacking(path: Path, lacking: list[Geography], columns: Iterable[str]) -> SchemaError:
+    """The error for a local geographies table without some requested geographies' columns."""
+    have = {str(c).strip().lower() for c in columns}
+    can = [g.key for g in GEOGRAPHIES.values() if g.members != "geographies" or g.code in have]
+    return SchemaError(
+        f"{geographies_source(path)}: has no "
+        + ", ".join(f"{g.code}/{g.name}" for g in lacking)
+        + f" columns, so {', '.join(g.nouns for g in lacking)} cannot be built; add them, or "
+        "name only geographies it can build: " + " ".join(f"--geography {k}" for k in can)
+    )
+
+
+def check_geography_columns(
+    geographies: Iterable[Geography], resolved: dict[str, ResolvedInput]
+) -> None:
+    """Fail before any work (or folder) if the local geographies table lacks the columns of
+    any requested geography; an unreadable table is left for its reader to report."""
+    if "geographies" not in resolved:
+        return
+    path = resolved["geographies"].path
+    try:
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+    except (OSError, ValueError, pd.errors.ParserError):
+        return
+    have = {str(c).strip().lower() for c in header}
+    # with one of the two columns, the table's reader names the other (renamed?)
+    lacking = [
+        g
+        for g in geographies
+        if g.members == "geographies" and g.code not in have and g.name not in have
+    ]
+    if lacking:
+        raise _lacking(path, lacking, header)
+
+
 def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
     """Each LSOA's area: ``lsoa21cd`` and the geography's code and name columns.
 
@@ -177,12 +214,7 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
     source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
     table = source[geography.members]
     if geography.code not in table.columns:
-        where = geographies_source(inputs.resolved[geography.members].path)
-        raise SchemaError(
-            f"{where}: has no {geography.code}/{geography.name} "
-            f"columns, so {geography.nouns} cannot be built; add them or leave out "
-            f"--geography {geography.key}"
-        )
+        raise _lacking(inputs.resolved[geography.members].path, [geography], table.columns)
     return table[columns]
 
 
@@ -371,24 +403,28 @@ def build_many(
     geographies = list(geographies)
     reporter = Reporter(progress)
     folders = _out_dirs(geographies, out_dir)
+    needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
+    resolved = resolve(config, needed, progress=progress, reporter=reporter)
+    check_geography_columns(geographies, resolved)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for folder in folders:
             locks.enter_context(output_folder(folder, reporter.step))
-        return _build_locked(config, geographies, folders, reporter, progress=progress, force=force)
+        return _build_locked(
+            config, geographies, folders, resolved, reporter, progress=progress, force=force
+        )
 
 
 def _build_locked(
     config: Config,
     geographies: list[Geography],
     folders: list[Path],
+    resolved: dict[str, ResolvedInput],
     reporter: Reporter,
     *,
     progress: bool,
     force: bool,
 ) -> list[BuildResult]:
     """The build proper, run while this process holds every output folder's lock."""
-    needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
-    resolved = resolve(config, needed, progress=progress, reporter=reporter)
     created, created_from = build_time(resolved)
     results: dict[str, BuildResult] = {}
     todo = []
@@ -472,6 +508,10 @@ def build(
 ) -> BuildResult:
     """Build one geography's dataset (MSOAs by default) into ``out_dir``.
 
-    Skipped when it is current, unless ``force``.
+    Skipped when it is current, unless ``force``. An unknown name is a ``ConfigError``
+    listing the choices, as on the command line; several geographies are ``build_many``'s.
     """
+    if geography not in GEOGRAPHIES:
+        select([geography])  # raises, naming the choices
+        raise ConfigError(f"build makes one geography; for {geography!r} use build_many")
     return build_many(config, [GEOGRAPHIES[geography]], out_dir, progress=progress, force=force)[0]

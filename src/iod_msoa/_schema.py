@@ -123,12 +123,28 @@ def _normalised(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _missing_columns_message(source: str, missing: Sequence[str], present: Iterable[str]) -> str:
-    """Name every missing column; suggest a present one that looks like it (never use it)."""
-    by_norm = {_normalised(str(p)): str(p) for p in present}
+def _missing_columns_message(
+    source: str,
+    missing: Sequence[str],
+    present: Iterable[str],
+    required: Iterable[str] = (),
+    *,
+    others: bool = False,
+) -> str:
+    """Name every missing column; suggest a present one that looks like it (never use it).
+
+    A column that is itself required is never suggested as a rename; nor, in a file that
+    may hold other columns (``others``), the missing name with more added (``icb24cdh`` for
+    ``icb24cd`` in the geographies table is another column of its layout).
+    """
+    present = [str(p) for p in present]
+    taken = {_normalised(r) for r in map(str, required) if r in present}
+    by_norm = {_normalised(p): p for p in present}
     lines = []
     for col in missing:
-        close = difflib.get_close_matches(_normalised(col), list(by_norm), n=1, cutoff=0.85)
+        want = _normalised(col)
+        candidates = [n for n in by_norm if n not in taken and not (others and n.startswith(want))]
+        close = difflib.get_close_matches(want, candidates, n=1, cutoff=0.85)
         hint = f" (found {by_norm[close[0]]!r}: renamed?)" if close else ""
         lines.append(f"{col!r}{hint}")
     return f"{source}: {len(missing)} required column(s) missing: " + "; ".join(lines)
@@ -156,11 +172,17 @@ def problems_message(source: str, problems: Sequence[str]) -> str:
     return f"{source}: {shown}" + (f"; and {more} more problem(s)" if more > 0 else "")
 
 
-def check_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -> None:
-    """Fail, naming every missing column at once, if ``frame`` lacks any of ``required``."""
+def check_columns(
+    frame: pd.DataFrame, required: Iterable[str], source: str, *, others: bool = False
+) -> None:
+    """Fail, naming every missing column at once, if ``frame`` lacks any of ``required``
+    (``others``: the file may hold other columns, see ``_missing_columns_message``)."""
+    required = list(required)
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise SchemaError(_missing_columns_message(source, missing, frame.columns))
+        raise SchemaError(
+            _missing_columns_message(source, missing, frame.columns, required, others=others)
+        )
 
 
 def check_codes(codes: pd.Series, pattern: str, what: str, source: str) -> list[str]:
@@ -186,7 +208,7 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
             return pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
         by_lower = {str(c).strip().lower(): c for c in header}
-        check_columns(pd.DataFrame(columns=list(by_lower)), columns, source)
+        check_columns(pd.DataFrame(columns=list(by_lower)), columns, source, others=True)
         usecols = [by_lower[c] for c in columns]
         table = pd.read_csv(path, engine="pyarrow", usecols=usecols, encoding="utf-8-sig")
         return table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
@@ -537,14 +559,15 @@ def geographies_source(path: Path | str) -> str:
     return f"LSOA geographies lookup ({path})"
 
 
-def read_geographies(path: Path | str) -> pd.DataFrame:
+def read_geographies(path: Path | str, *, with_lad: bool = False) -> pd.DataFrame:
     """Read the LSOA -> areas lookup table: ``lsoa21cd`` and a code/name pair per geography.
 
     The layout is ``LSOA21_geographies_EN_IoD2025.csv``'s: one row per LSOA, columns
     ``<key>cd, <key>nm`` for the geographies of ``data/geographies.toml`` built from it
     (a table may hold only some of them; other columns are ignored; LAD always comes from
     File 7). Checks codes, blanks, duplicate LSOAs and that each area code has one name,
-    reporting every problem at once.
+    reporting every problem at once. ``with_lad`` also keeps the table's ``lad24cd`` (if
+    it has one), for the build to check against File 7's.
     """
     source = geographies_source(path)
     try:
@@ -555,7 +578,7 @@ def read_geographies(path: Path | str) -> pd.DataFrame:
     if not wanted:
         expected = ", ".join(f"{g.code}/{g.name}" for g in lookup_geographies())
         raise SchemaError(f"{source}: has none of the geography columns {expected}")
-    lad = ["lad24cd"] if "lad24cd" in header else []  # checked against File 7's
+    lad = ["lad24cd"] if with_lad and "lad24cd" in header else []
     columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)], *lad]
     return check_geographies(_read_csv(path, source, columns), wanted, source)
 
