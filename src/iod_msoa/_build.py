@@ -182,14 +182,12 @@ def _lacking(path: Path, lacking: list[Geography], columns: Iterable[str]) -> Sc
     )
 
 
-def check_geography_columns(
-    geographies: Iterable[Geography], resolved: dict[str, ResolvedInput]
-) -> None:
-    """Fail before any work (or folder) if the local geographies table lacks the columns of
-    any requested geography; an unreadable table is left for its reader to report."""
-    if "geographies" not in resolved:
+def check_geography_columns(geographies: Iterable[Geography], path: Path | None) -> None:
+    """Fail before any work (or folder) if the local geographies table at ``path`` lacks the
+    columns of any requested geography; a missing or unreadable table is left for the
+    resolver and its reader to report (assembled tables always have every column)."""
+    if path is None:
         return
-    path = resolved["geographies"].path
     try:
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
     except (OSError, ValueError, pd.errors.ParserError):
@@ -403,28 +401,25 @@ def build_many(
     geographies = list(geographies)
     reporter = Reporter(progress)
     folders = _out_dirs(geographies, out_dir)
-    needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
-    resolved = resolve(config, needed, progress=progress, reporter=reporter)
-    check_geography_columns(geographies, resolved)
+    check_geography_columns(geographies, config.inputs.get("geographies"))
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for folder in folders:
             locks.enter_context(output_folder(folder, reporter.step))
-        return _build_locked(
-            config, geographies, folders, resolved, reporter, progress=progress, force=force
-        )
+        return _build_locked(config, geographies, folders, reporter, progress=progress, force=force)
 
 
 def _build_locked(
     config: Config,
     geographies: list[Geography],
     folders: list[Path],
-    resolved: dict[str, ResolvedInput],
     reporter: Reporter,
     *,
     progress: bool,
     force: bool,
 ) -> list[BuildResult]:
     """The build proper, run while this process holds every output folder's lock."""
+    needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
+    resolved = resolve(config, needed, progress=progress, reporter=reporter)
     created, created_from = build_time(resolved)
     results: dict[str, BuildResult] = {}
     todo = []
