@@ -448,6 +448,26 @@ def test_a_geographies_table_lacking_a_geography_fails_before_any_folder(tmp_pat
     assert not out.exists()
 
 
+@pytest.mark.realdata
+@needs_inputs
+def test_a_table_that_splits_a_lad_between_upper_tier_authorities_is_refused(tmp_path, capsys):
+    frame = pd.read_csv(INPUTS / FILES["geographies"], dtype=str)
+    moved = frame.index[frame["lsoa21cd"] == "E01000022"]
+    frame.loc[moved, ["utla24cd", "utla24nm"]] = ["E09000001", "City of London"]
+    path = tmp_path / "split.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    argv = ["build", "--config", str(write_config(tmp_path, geographies=path))]
+    assert main([*argv, "--geography", "utla24", "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"iod-msoa: error: LSOA geographies lookup ({path})")
+    assert "split between utla24cd areas: E09000002" in err and "E01000022" in err
+    assert "\n" not in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["notes.txt"]
+
+
 def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
     chosen = select(["lad24", "icb24"])
     assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
