@@ -176,6 +176,26 @@ def test_validation_is_listed_with_the_inputs_it_came_from(package):
     assert made_from["version"] == iod_msoa.__version__
 
 
+def test_validating_another_geography_keeps_the_earlier_ones(copy, package, tmp_path):
+    config = iod_msoa.load_config(write_config(tmp_path))
+    iod_msoa.validate(config, copy, progress=False, geographies="icb24")
+    table = pd.read_csv(copy / VALIDATION_FILE)
+    assert table["geography"].value_counts().to_dict() == {"lad24": 8288, "icb24": 1176}
+    assert stale_files(copy) == []  # the package's sha256 is that of the merged file
+    made_from = listed(copy)[VALIDATION_FILE]["iod_msoa"]
+    assert set(made_from["geographies"]) == {"lad24", "icb24"}
+    assert set(made_from["geographies"]["icb24"]) == {"file7", "geographies", "icb_summaries"}
+    assert made_from["geographies"]["lad24"] == {
+        n: made_from["inputs"][n] for n in ("file7", "lad_summaries")
+    }
+    iod_msoa.validate(config, copy, progress=False, geographies="lad24")  # replaced, not doubled
+    at_once = tmp_path / "at_once"
+    shutil.copytree(package, at_once)
+    iod_msoa.validate(config, at_once, progress=False, geographies=["lad24", "icb24"])
+    assert (copy / VALIDATION_FILE).read_bytes() == (at_once / VALIDATION_FILE).read_bytes()
+    assert build(tmp_path, copy, force=True).paths["validation"] == copy / VALIDATION_FILE
+
+
 def test_forced_rebuild_from_the_same_inputs_keeps_the_validation(copy, tmp_path):
     before = (copy / VALIDATION_FILE).read_bytes()
     result = build(tmp_path, copy, force=True)
