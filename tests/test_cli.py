@@ -189,6 +189,17 @@ def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path,
     assert "validation.csv" in err
 
 
+def test_validate_strict_counts_each_geographys_areas(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(out), "--quiet"]
+    assert cli.main([*args, "--geography", "lad24", "--geography", "utla24", "--strict"]) == 1
+    table = pd.read_csv(out / "validation.csv")
+    wrong = table[table["note"].isna() & ~table["matches_published_rounding"]]
+    pairs = len(wrong[["geography", "area_code"]].drop_duplicates())
+    assert pairs > wrong["area_code"].nunique()  # unitary codes are both a LAD and a UTLA
+    assert f"({pairs} areas, " in capsys.readouterr().err
+
+
 def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_path, monkeypatch):
     real = _validate.validate
 

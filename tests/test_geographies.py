@@ -72,6 +72,13 @@ def test_select_defaults_all_and_unknown():
         select(["rgn24"], among=VALIDATED)
 
 
+def test_select_takes_one_name_as_a_string():
+    assert [g.key for g in select("icb24", among=VALIDATED)] == ["icb24"]
+    assert [g.key for g in select("all", among=VALIDATED)] == list(VALIDATED)
+    with pytest.raises(ConfigError, match="unknown geography 'icb': choose from"):
+        select("icb", among=VALIDATED)
+
+
 # --- the engine with hand-made lookups ------------------------------------------------------
 
 

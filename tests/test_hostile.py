@@ -14,6 +14,7 @@ import io
 import json
 import os
 import random
+import re
 import resource
 import select
 import shutil
@@ -906,3 +907,64 @@ def test_download_folder_that_is_a_file(tmp_path, capsys, config):
     err = build_fails(capsys, without_names, tmp_path / "out", "--cache-dir", str(cache))
     assert f"Cannot use the download folder {cache}" in err
     assert "--cache-dir" in err
+
+
+# --- MHCLG's summaries handed to validate ----------------------------------------------------
+
+
+def _summary_rows(name: str) -> list[list[str]]:
+    with (INPUTS / INPUT_FILES[name]).open(newline="", encoding="utf-8-sig") as f:
+        return list(csv.reader(f))
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def _bad_number(rows: list[list[str]]) -> list[list[str]]:
+    column = next(i for i, c in enumerate(rows[0]) if c.endswith("imd_average_score"))
+    rows[3][column] = "abc"
+    return rows
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("geography", "option", "input_name"),
+    [
+        ("lad24", "--lad-summaries", "lad_summaries"),
+        ("utla24", "--utla-summaries", "utla_summaries"),
+        ("icb24", "--icb-summaries", "icb_summaries"),
+        ("lrf24", "--lrf-summaries", "lrf_summaries"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda r: [*r, r[1]], r"1 duplicated area code\(s\): row 2 \((E\d{8})\), row \d+ \(\1\)"),
+        (
+            _bad_number,
+            r"column '\w*imd_average_score' has 1 .*non-numeric.*row 4 \(E\d{8}\) = 'abc'",
+        ),
+        (lambda r: r[:-1], r"lacks 1 of the \d+ \w.*: E\d{8}; give the complete file"),
+        (
+            lambda r: [*r[:-1], ["E99999999", *r[-1][1:]]],
+            r"lacks 1 of .*: E\d{8}; has 1 code\(s\) not among our .*: E99999999",
+        ),
+        (lambda r: r[:7], r"lacks \d+ of the \d+ .*: (E\d{8}, ){4}E\d{8} and \d+ more; give"),
+    ],
+    ids=["duplicated-row", "not-a-number", "missing-area", "unknown-code", "partial-file"],
+)
+def test_a_bad_summaries_file_stops_validate(
+    tmp_path, capsys, config, geography, option, input_name, edit, expected
+):
+    bad = _write_rows(tmp_path / "summaries.csv", edit(_summary_rows(input_name)))
+    out = tmp_path / "out"
+    args = ["validate", "--config", str(config), "--out", str(out), "--quiet", "--strict"]
+    status = cli.main([*args, "--geography", geography, option, str(bad)])
+    err = assert_one_line(capsys.readouterr().err)
+    assert status == 1
+    assert str(bad) in err
+    assert re.search(expected, err), err
+    assert not out.exists()

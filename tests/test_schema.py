@@ -410,6 +410,26 @@ def test_read_lad_summaries_names_a_missing_measure(tmp_path, lad_csv):
         read_lad_summaries(path)
 
 
+def test_read_lad_summaries_xlsx_names_a_duplicated_area(tmp_path, lad_xlsx):
+    sheets = pd.read_excel(lad_xlsx, sheet_name=None)
+    path = tmp_path / "dup.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        for name, sheet in sheets.items():
+            again = sheet.iloc[[0]] if name == "Income" else sheet.iloc[[]]
+            pd.concat([sheet, again]).to_excel(book, sheet_name=name, index=False)
+    with pytest.raises(
+        SchemaError, match=r"sheet 'Income'.*row 2 \(E06000001\), row 4 \(E06000001\)"
+    ):
+        read_lad_summaries(path)
+
+
+def test_read_lad_summaries_names_a_value_that_is_not_a_number(tmp_path, lad_csv):
+    path = tmp_path / "text.csv"
+    pd.read_csv(lad_csv).assign(imd25_extent=["0.1", "n/a"]).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"'imd25_extent' has 1 .*row 3 \(E06000002\) = 'n/a'"):
+        read_lad_summaries(path)
+
+
 def test_read_lad_summaries_xlsx_without_code_column(tmp_path):
     path = tmp_path / "bad.xlsx"
     pd.DataFrame({"LAD": ["E06000001"]}).to_excel(path, sheet_name="IMD", index=False)

@@ -135,7 +135,7 @@ def geographies_frame() -> pd.DataFrame:
 def select(names: Iterable[str] | None, *, among: Iterable[str] | None = None) -> list[Geography]:
     """The geographies named (``all`` = every one ``among`` the allowed keys), in table order."""
     allowed = list(among) if among is not None else list(GEOGRAPHIES)
-    names = list(names or [DEFAULT_GEOGRAPHY])
+    names = [names] if isinstance(names, str) else list(names or [DEFAULT_GEOGRAPHY])
     wanted = allowed if ALL in names else names
     unknown = [n for n in wanted if n not in allowed]
     if unknown:

@@ -413,18 +413,25 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
     try:
         if path.suffix.lower() in {".xlsx", ".xls"}:
             sheets = pd.read_excel(path, sheet_name=None)
-            frames = [
-                s.rename(columns=lambda c: _clean_file10_header(str(c))).set_index(xlsx_key)
+            header_of = {
+                _clean_file10_header(str(c)): str(c) for s in sheets.values() for c in s.columns
+            }
+            cleaned = {
+                sheet: s.rename(columns=lambda c: _clean_file10_header(str(c)))
                 for sheet, s in sheets.items()
                 if sheet.strip().lower() != "notes"
-            ]
+            }
+            for sheet, s in cleaned.items():
+                _check_unique_codes(s[xlsx_key], f"{source}, sheet {sheet!r}")
+            frames = [s.set_index(xlsx_key) for s in cleaned.values()]
             names = frames[0][_name_column(xlsx_key)]
             table = pd.concat([f.drop(columns=_name_column(xlsx_key)) for f in frames], axis=1)
             table = table.loc[:, ~table.columns.duplicated()]
             table.insert(0, name, names)
             table = table.rename_axis(code).reset_index()
         else:
-            table = pd.read_csv(path)
+            table = pd.read_csv(path, keep_default_na=False)  # "n/a" is named, not a blank
+            header_of = {_clean_file10_header(str(c)): str(c) for c in table.columns}
             table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
             key = next((k for k in (code, *geography.summary_keys) if k in table.columns), code)
             table = table.rename(columns={key: code, _name_column(key): name})
@@ -437,9 +444,35 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
     if not table.columns.isin([c for c in full if c not in scores]).any():
         ours = {f"{m.short}_average_score": f"{m.published}_average_score" for m in METRICS}
         table = table.rename(columns={k: v for k, v in ours.items() if v not in table.columns})
+        header_of |= {v: header_of.get(k, k) for k, v in ours.items()}
         full = scores
     check_columns(table, [code, *full], source)
+    _check_unique_codes(table[code], source)
+    problems = []
+    for column in full:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            header = header_of.get(column, column)
+            problems.append(
+                f"column {header!r} has {bad.sum()} blank or non-numeric value(s): "
+                + _rows(bad, table[code], values=table[column].astype("string").fillna("<blank>"))
+            )
+        table[column] = values
+    if problems:
+        raise SchemaError(problems_message(source, problems))
     return table[[c for c in (code, name) if c in table.columns] + full]
+
+
+def _check_unique_codes(codes: pd.Series, source: str) -> None:
+    """A summaries file gives each area once; a repeated row would be compared twice."""
+    text = codes.astype("string")
+    duplicated = text.duplicated(keep=False)
+    if duplicated.any():
+        raise SchemaError(
+            f"{source}: {text[duplicated].nunique()} duplicated area code(s): "
+            + _rows(duplicated, text, limit=2 * MAX_ROWS)
+        )
 
 
 def read_lad_summaries(path: Path | str) -> pd.DataFrame:

@@ -14,9 +14,15 @@ import pandas as pd
 
 from ._build import Inputs, Reporter, area_table, default_out_dir, load_inputs, members, version
 from ._config import Config, load_config
-from ._errors import ConfigError
+from ._errors import ConfigError, SchemaError
 from ._geographies import VALIDATED, Geography, select
-from ._outputs import VALIDATION_FILE, output_folder, register_file, staged_output
+from ._outputs import (
+    VALIDATION_FILE,
+    listed_resource,
+    output_folder,
+    register_file,
+    staged_output,
+)
 from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
 
 VALIDATION_COLUMNS = [
@@ -107,8 +113,45 @@ class ValidationResult:
         return self.table[exact & ~self.table["matches_published_rounding"]]
 
 
-def _about(inputs: Inputs) -> dict[str, Any]:
-    """validation.csv's data package entry: what it is and the inputs it was made from."""
+MAX_CODES = 5  # area codes listed in one message; the rest are counted
+
+
+def check_same_areas(
+    ours: pd.Series, published: pd.Series, geography: Geography, source: Path
+) -> None:
+    """Fail unless the summaries file gives exactly the areas we build: a file lacking some
+    (cut short, filtered) is not the one MHCLG published, and would make --strict pass."""
+
+    def listed(codes: list[str]) -> str:
+        more = f" and {len(codes) - MAX_CODES} more" if len(codes) > MAX_CODES else ""
+        return ", ".join(codes[:MAX_CODES]) + more
+
+    missing = sorted(set(ours) - set(published))
+    unknown = sorted(set(published) - set(ours))
+    problems = []
+    if missing:
+        problems.append(
+            f"lacks {len(missing)} of the {len(ours)} {geography.nouns}: {listed(missing)}"
+        )
+    if unknown:
+        problems.append(
+            f"has {len(unknown)} code(s) not among our {geography.nouns}: {listed(unknown)}"
+        )
+    if problems:
+        raise SchemaError(
+            f"{geography.summary_file} summaries ({source}): {'; '.join(problems)}; "
+            "give the complete file MHCLG published"
+        )
+
+
+def _about(
+    inputs: Inputs, used: dict[str, tuple[str, ...]], earlier: dict[str, Any] | None
+) -> dict[str, Any]:
+    """validation.csv's data package entry: what it is and the inputs each geography's rows
+    were made from (those of geographies validated earlier and kept, as they were)."""
+    made_from = dict((earlier or {}).get("iod_msoa", {}).get("geographies", {}))
+    for key, names in used.items():
+        made_from[key] = {n: inputs.resolved[n].sha256 for n in sorted(names)}
     return {
         "name": "validation",
         "type": "table",
@@ -117,7 +160,8 @@ def _about(inputs: Inputs) -> dict[str, Any]:
         "with MHCLG's published summaries: one row per geography, area and measure",
         "iod_msoa": {
             "version": version(),
-            "inputs": {n: r.sha256 for n, r in sorted(inputs.resolved.items())},
+            "inputs": {n: sha for used in made_from.values() for n, sha in sorted(used.items())},
+            "geographies": dict(sorted(made_from.items())),
         },
     }
 
@@ -138,6 +182,19 @@ def _check_same_file7(out_dir: Path, inputs: Inputs) -> None:
         )
 
 
+def _earlier_validation(out_dir: Path, inputs: Inputs) -> dict[str, Any] | None:
+    """The package's listed validation.csv entry, if unchanged and made by this version from
+    this File 7 with per-geography inputs recorded: its other geographies' rows still hold."""
+    listed = listed_resource(out_dir, VALIDATION_FILE)
+    made_from = (listed or {}).get("iod_msoa", {})
+    same = (
+        made_from.get("version") == version()
+        and made_from.get("inputs", {}).get("file7") == inputs.resolved["file7"].sha256
+        and isinstance(made_from.get("geographies"), dict)
+    )
+    return listed if same else None
+
+
 def validate(
     config: Config | None = None,
     out_dir: Path | str | None = None,
@@ -154,14 +211,15 @@ def validate(
     chosen = select(geographies, among=VALIDATED)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
-    needed = dict.fromkeys(
-        n for g in chosen for n in ("file7", g.members_input(config.inputs), g.summaries)
-    )
+    used = {g.key: ("file7", g.members_input(config.inputs), g.summaries) for g in chosen}
+    needed = dict.fromkeys(n for names in used.values() for n in names)
     inputs = load_inputs(config, needed, progress=progress, reporter=reporter)
     frames = []
     for g in chosen:
         ours = area_table(g, inputs.lsoa, members(g, inputs))
-        published = read_summaries(inputs.resolved[g.summaries].path, g)
+        source = inputs.resolved[g.summaries].path
+        published = read_summaries(source, g)
+        check_same_areas(ours[g.code], published[g.code], g, source)
         frames.append(compare_with_published(ours, published, g))
         reporter.step(
             f"Compared {len(ours)} {g.nouns} with {g.summary_file} on "
@@ -170,13 +228,20 @@ def validate(
     table = pd.concat(frames, ignore_index=True)
     with output_folder(out_dir, reporter.step):
         package = out_dir / "datapackage.json"
+        earlier = None
         if package.is_file():
             _check_same_file7(out_dir, inputs)
+            earlier = _earlier_validation(out_dir, inputs)
+        written = table
+        if earlier is not None:  # other geographies' rows stay; these geographies' are replaced
+            kept = pd.read_csv(out_dir / VALIDATION_FILE, dtype={"area_code": str})
+            kept = kept[~kept["geography"].isin(used)]
+            written = pd.concat([kept, table], ignore_index=True)
         with staged_output(out_dir) as staging:
-            table.to_csv(staging / VALIDATION_FILE, index=False)
+            written.to_csv(staging / VALIDATION_FILE, index=False)
             if package.is_file():  # the build's package lists it, with the inputs it came from
                 shutil.copyfile(package, staging / package.name)
-                register_file(staging, VALIDATION_FILE, _about(inputs))
+                register_file(staging, VALIDATION_FILE, _about(inputs, used, earlier))
     return ValidationResult(
         table=table,
         summary=summarise(table),

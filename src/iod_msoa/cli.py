@@ -203,7 +203,8 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     if args.strict and len(wrong):
         raise MismatchError(
             f"--strict: {len(wrong):,} comparisons that should match MHCLG do not "
-            f"({wrong['area_code'].nunique()} areas, {wrong['measure'].nunique()} measures); "
+            f"({len(wrong[['geography', 'area_code']].drop_duplicates())} areas, "
+            f"{wrong['measure'].nunique()} measures); "
             f"see {result.path}"
         )
 
