@@ -472,6 +472,8 @@ def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
     chosen = select(["lad24", "icb24"])
     assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
     assert _out_dirs(chosen[:1], tmp_path) == [tmp_path]
+    with pytest.raises(ConfigError, match="output folder must not be empty"):
+        _out_dirs(chosen, " ")
     assert _out_dirs(chosen, None)[1].parts[-3:] == ("data", "packages", "iod25_icb24")
 
 

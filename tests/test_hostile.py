@@ -125,6 +125,46 @@ def test_out_under_a_file(tmp_path, capsys, config):
     assert "inside something that is not a folder" in err
 
 
+@pytest.mark.parametrize("option", ["--out", "--config", "--cache-dir", "--file7"])
+@pytest.mark.parametrize("command", ["build", "validate"])
+def test_an_empty_path_is_a_usage_error(tmp_path, monkeypatch, capsys, config, command, option):
+    """``--out "$UNSET"`` must not mean the current folder (nor a config or input there)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "validation.csv").write_text("mine")
+    local = [] if option == "--config" else ["--config", str(config)]  # never a download
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, option, "", "--quiet", *local])
+    assert exit_.value.code == 2
+    err = assert_one_line(capsys.readouterr().err)
+    assert f"argument {option}: must not be empty" in err
+    assert snapshot(tmp_path) == {"validation.csv": hashlib.sha256(b"mine").hexdigest()}
+
+
+@needs_data
+def test_a_build_leaves_files_it_does_not_own(tmp_path, capsys, config):
+    """A validation.csv no earlier package of ours lists is the user's: it stays, unchanged."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    (out / "validation.csv").write_text("keep")
+    mine = snapshot(out)
+    args = ["build", "--config", str(config), "--geography", "rgn24", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert "removed" not in capsys.readouterr().err
+    assert {name: snapshot(out)[name] for name in mine} == mine
+
+
+@needs_data
+def test_validate_then_build_keeps_the_validation(tmp_path, config):
+    """The documented order reversed: validate into a folder first, then build there."""
+    out = tmp_path / "out"
+    assert cli.main(["validate", "--config", str(config), "--out", str(out), "--quiet"]) == 0
+    before = (out / "validation.csv").read_bytes()
+    args = ["build", "--config", str(config), "--geography", "rgn24", "--out", str(out)]
+    assert cli.main([*args, "--quiet"]) == 0
+    assert (out / "validation.csv").read_bytes() == before
+
+
 def _limit_file_size() -> None:
     """In the child: files may not grow past 8 MB, as on a nearly full disk."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -4,6 +4,7 @@ provenance names no local path, edited files are rebuilt, and validation.csv bel
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -18,8 +19,11 @@ import pyogrio
 import pytest
 
 import iod_msoa
+from iod_msoa import cli
+from iod_msoa._geographies import GEOGRAPHIES
 from iod_msoa._outputs import FILES, GPKG_VERSION, VALIDATION_FILE, stale_files, write_json
 
+from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, needs_inputs, write_config
 
 pytestmark = [pytest.mark.realdata, needs_inputs]
@@ -29,6 +33,10 @@ GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 
 def build(folder: Path, out: Path, **kwargs) -> iod_msoa.BuildResult:
     return iod_msoa.build(iod_msoa.load_config(write_config(folder)), out, progress=False, **kwargs)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
 
 
 def listed(out: Path) -> dict[str, dict]:
@@ -176,6 +184,26 @@ def test_validation_is_listed_with_the_inputs_it_came_from(package):
     assert made_from["version"] == iod_msoa.__version__
 
 
+def test_validating_another_geography_keeps_the_earlier_ones(copy, package, tmp_path):
+    config = iod_msoa.load_config(write_config(tmp_path))
+    iod_msoa.validate(config, copy, progress=False, geographies="icb24")
+    table = pd.read_csv(copy / VALIDATION_FILE)
+    assert table["geography"].value_counts().to_dict() == {"lad24": 8288, "icb24": 1176}
+    assert stale_files(copy) == []  # the package's sha256 is that of the merged file
+    made_from = listed(copy)[VALIDATION_FILE]["iod_msoa"]
+    assert set(made_from["geographies"]) == {"lad24", "icb24"}
+    assert set(made_from["geographies"]["icb24"]) == {"file7", "geographies", "icb_summaries"}
+    assert made_from["geographies"]["lad24"] == {
+        n: made_from["inputs"][n] for n in ("file7", "lad_summaries")
+    }
+    iod_msoa.validate(config, copy, progress=False, geographies="lad24")  # replaced, not doubled
+    at_once = tmp_path / "at_once"
+    shutil.copytree(package, at_once)
+    iod_msoa.validate(config, at_once, progress=False, geographies=["lad24", "icb24"])
+    assert (copy / VALIDATION_FILE).read_bytes() == (at_once / VALIDATION_FILE).read_bytes()
+    assert build(tmp_path, copy, force=True).paths["validation"] == copy / VALIDATION_FILE
+
+
 def test_forced_rebuild_from_the_same_inputs_keeps_the_validation(copy, tmp_path):
     before = (copy / VALIDATION_FILE).read_bytes()
     result = build(tmp_path, copy, force=True)
@@ -184,16 +212,35 @@ def test_forced_rebuild_from_the_same_inputs_keeps_the_validation(copy, tmp_path
     assert result.paths["validation"] == copy / VALIDATION_FILE
 
 
-def test_validation_from_other_inputs_does_not_stay_beside_a_new_build(copy, tmp_path):
+def test_validation_from_other_inputs_does_not_stay_beside_a_new_build(copy, tmp_path, capsys):
     package = json.loads((copy / FILES["datapackage"]).read_text())
     for resource in package["resources"]:
         if resource["path"] == VALIDATION_FILE:
             resource["iod_msoa"]["inputs"]["file7"] = "0" * 64  # made from another File 7
     (copy / FILES["datapackage"]).write_text(json.dumps(package))
-    result = build(tmp_path, copy, force=True)
+    args = ["build", "--config", str(write_config(tmp_path)), "--out", str(copy), "--force"]
+    assert cli.main(args) == 0
+    assert "removed validation.csv, made from another File 7" in capsys.readouterr().err
     assert not (copy / VALIDATION_FILE).exists()
     assert VALIDATION_FILE not in listed(copy)
-    assert "validation" not in result.paths
+    assert "validation" not in build(tmp_path, copy).paths
+
+
+def test_a_geography_depends_only_on_its_own_inputs(tmp_path):
+    """Built with others or alone, a geography has the same bytes and stays current.
+
+    The geographies table (which LADs do not use) is made the newest input by copying it.
+    """
+    geographies = tmp_path / "geographies.csv"
+    shutil.copyfile(INPUTS / INPUT_FILES["geographies"], geographies)
+    config = iod_msoa.load_config(write_config(tmp_path, geographies=geographies))
+    lad, rgn = GEOGRAPHIES["lad24"], GEOGRAPHIES["rgn24"]
+    together = iod_msoa.build_many(config, [lad, rgn], tmp_path / "all", progress=False)
+    alone = iod_msoa.build(config, tmp_path / "lad", progress=False, geography="lad24")
+    assert snapshot(together[0].out_dir) == snapshot(alone.out_dir)
+    again = iod_msoa.build(config, together[0].out_dir, progress=False, geography="lad24")
+    assert again.skipped
+    assert together[1].provenance["created"] != alone.provenance["created"]
 
 
 def test_validate_refuses_a_package_built_from_another_file7(copy, tmp_path):

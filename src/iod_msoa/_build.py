@@ -347,24 +347,36 @@ def _current(out_dir: Path, fp: str, geography: Geography) -> dict[str, Any] | N
     return provenance
 
 
-def _validation_to_keep(out_dir: Path, file7: ResolvedInput) -> dict[str, Any] | None:
-    """The earlier ``validation.csv``'s entry, if it was made from this build's File 7 by this
-    version (then it still holds for the new outputs); else ``None``.
+def _earlier_validation(out_dir: Path, file7: ResolvedInput) -> tuple[dict[str, Any] | None, bool]:
+    """What to do with a ``validation.csv`` already in ``out_dir``: ``(entry, stale)``.
+
+    ``entry`` is its datapackage.json entry when the earlier package lists it as made from
+    this File 7 by this version, unchanged since (it then still holds for the new outputs).
+    ``stale`` is true when the earlier package lists it as made from another File 7 or
+    version: that one must not pass for these outputs. A file no earlier package of ours
+    lists (the user's own, or one ``validate`` wrote before any build) is left alone.
     """
-    listed = listed_resource(out_dir, VALIDATION_FILE)
-    if listed is None:
-        return None
-    made_from = listed.get("iod_msoa", {})
-    same = made_from.get("version") == version() and (
-        made_from.get("inputs", {}).get("file7") == file7.sha256
-    )
-    return listed if same else None
+    try:
+        package = json.loads((out_dir / "datapackage.json").read_text(encoding="utf-8"))
+        made_from = next(
+            r["iod_msoa"] for r in package["resources"] if r.get("path") == VALIDATION_FILE
+        )
+        same = made_from.get("version") == version() and (
+            made_from.get("inputs", {}).get("file7") == file7.sha256
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
+        return None, False
+    if not (out_dir / VALIDATION_FILE).is_file():
+        return None, False
+    return (listed_resource(out_dir, VALIDATION_FILE) if same else None), not same
 
 
 def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[Path]:
     """Where each geography goes: ``out_dir`` for one, ``out_dir/<dataset>`` for several."""
     if out_dir is None:
         return [default_out_dir(g.dataset) for g in geographies]
+    if isinstance(out_dir, str) and not out_dir.strip():  # Path("") would be the current folder
+        raise ConfigError("the output folder must not be empty; give a path, or None")
     if len(geographies) == 1:
         return [Path(out_dir)]
     return [Path(out_dir) / g.dataset for g in geographies]
@@ -420,11 +432,11 @@ def _build_locked(
     """The build proper, run while this process holds every output folder's lock."""
     needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
     resolved = resolve(config, needed, progress=progress, reporter=reporter)
-    created, created_from = build_time(resolved)
     results: dict[str, BuildResult] = {}
     todo = []
     for g, folder in zip(geographies, folders, strict=True):
         own = {n: resolved[n] for n in g.needs(config.inputs)}
+        created, created_from = build_time(own)  # from its own inputs alone, as is all it holds
         fp = fingerprint(own, created, g)
         if not force and (existing := _current(folder, fp, g)) is not None:
             reporter.step(
@@ -435,7 +447,7 @@ def _build_locked(
                 folder, table, existing, skipped=True, seconds=reporter.elapsed(), geography=g
             )
         else:
-            todo.append((g, folder, own, fp))
+            todo.append((g, folder, own, fp, created, created_from))
     if todo:
         wanted = {n for g, *_ in todo for n in g.needs(config.inputs)}
         # Each polygon input is read (LSOAs also made a clean coverage) in the background
@@ -450,7 +462,7 @@ def _build_locked(
         inputs = read_tables({n: r for n, r in resolved.items() if n in wanted}, reporter)
         shapes[todo[0][0].shapes].result()
         reporter.step("Read boundaries")
-        for g, folder, own, fp in todo:
+        for g, folder, own, fp, created, created_from in todo:
             of = members(g, inputs)
             table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
             check_area_count(g, table, resolved[g.members_input(config.inputs)].title)
@@ -470,7 +482,7 @@ def _build_locked(
                 "inputs": {n: r.as_dict() for n, r in own.items()},
                 "official_urls": {n: MANIFEST[n].url for n in own},
             }
-            validation = _validation_to_keep(folder, resolved["file7"])
+            validation, stale = _earlier_validation(folder, resolved["file7"])
             with staged_output(folder) as staging:
                 write_dataset(
                     staging,
@@ -484,8 +496,12 @@ def _build_locked(
                     shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
                     about = {k: v for k, v in validation.items() if k not in ("bytes", "hash")}
                     register_file(staging, VALIDATION_FILE, about)
-            if validation is None:  # made from other inputs: it must not pass for these
+            if stale:  # made from other inputs: it must not pass for these
                 (folder / VALIDATION_FILE).unlink(missing_ok=True)
+                reporter.step(
+                    f"{g.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
+                    "(run `iod-msoa validate` to make it again)"
+                )
             reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
             results[g.key] = BuildResult(
                 folder, table, provenance, seconds=reporter.elapsed(), geography=g

@@ -236,7 +236,9 @@ def validate(
         if earlier is not None:  # other geographies' rows stay; these geographies' are replaced
             kept = pd.read_csv(out_dir / VALIDATION_FILE, dtype={"area_code": str})
             kept = kept[~kept["geography"].isin(used)]
-            written = pd.concat([kept, table], ignore_index=True)
+            written = pd.concat([kept, table], ignore_index=True).sort_values(
+                "geography", key=lambda key: key.map(VALIDATED.index), kind="stable"
+            )
         with staged_output(out_dir) as staging:
             written.to_csv(staging / VALIDATION_FILE, index=False)
             if package.is_file():  # the build's package lists it, with the inputs it came from

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import argparse
@@ -47,22 +47,34 @@ def _parser() -> argparse.ArgumentParser:
     from ._sources import MANIFEST
     from ._validate import DEFAULT_VALIDATION
 
-    parser = argparse.ArgumentParser(
+    class Parser(argparse.ArgumentParser):
+        """Usage errors in one line too, with where to look for the right usage."""
+
+        def error(self, message: str) -> NoReturn:
+            self.exit(2, f"iod-msoa: error: {message} (see `{self.prog} --help`)\n")
+
+    def path(text: str) -> Path:
+        """A path option: an empty one (say ``--out "$UNSET"``) would mean the current folder."""
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must not be empty")
+        return Path(text)
+
+    parser = Parser(
         prog="iod-msoa",
         description="English Indices of Deprivation 2025 aggregated from LSOAs to MSOAs "
         "(or any area built from LSOAs).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--config",
-        type=Path,
+        type=path,
         help=f"TOML config with local input paths (default: ${CONFIG_ENV}, else download)",
     )
     common.add_argument(
         "--out",
-        type=Path,
+        type=path,
         help="output folder (build: data/packages/iod25_<geography>, iod25_msoa for MSOAs, "
         "and with several geographies each goes to a folder of that name inside it; "
         "validate: data/packages/iod25_msoa)",
@@ -75,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--quiet", action="store_true", help="no progress on stderr")
     common.add_argument(
-        "--cache-dir", type=Path, help="where downloads are kept (default: data/raw)"
+        "--cache-dir", type=path, help="where downloads are kept (default: data/raw)"
     )
     common.add_argument(
         "--download-timeout",
@@ -86,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     local = common.add_argument_group("local inputs (instead of downloading; override the config)")
     for name in INPUT_NAMES:
         local.add_argument(
-            f"--{name.replace('_', '-')}", type=Path, metavar="PATH", help=MANIFEST[name].title
+            f"--{name.replace('_', '-')}", type=path, metavar="PATH", help=MANIFEST[name].title
         )
     build_cmd = commands.add_parser(
         "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
