@@ -150,7 +150,9 @@ def test_a_build_leaves_files_it_does_not_own(tmp_path, capsys, config):
     mine = snapshot(out)
     args = ["build", "--config", str(config), "--geography", "rgn24", "--out", str(out)]
     assert cli.main(args) == 0
-    assert "removed" not in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert "removed" not in said.err and "left validation.csv as it is" in said.err
+    assert "validation.csv" not in said.out  # not listed among the package's files
     assert {name: snapshot(out)[name] for name in mine} == mine
 
 

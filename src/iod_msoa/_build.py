@@ -325,7 +325,7 @@ class BuildResult:
     def __post_init__(self) -> None:
         files = output_files(self.geography.dataset)
         self.paths = {key: self.out_dir / name for key, name in files.items()}
-        if (self.out_dir / VALIDATION_FILE).is_file():  # kept only when made from these inputs
+        if listed_resource(self.out_dir, VALIDATION_FILE) is not None:  # from these inputs
             self.paths["validation"] = self.out_dir / VALIDATION_FILE
 
     @property
@@ -496,6 +496,11 @@ def _build_locked(
                     shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
                     about = {k: v for k, v in validation.items() if k not in ("bytes", "hash")}
                     register_file(staging, VALIDATION_FILE, about)
+            if validation is None and not stale and (folder / VALIDATION_FILE).is_file():
+                reporter.step(
+                    f"{g.key}: left {VALIDATION_FILE} as it is and out of the package: no earlier "
+                    "package here lists it (`iod-msoa validate` makes one that it lists)"
+                )
             if stale:  # made from other inputs: it must not pass for these
                 (folder / VALIDATION_FILE).unlink(missing_ok=True)
                 reporter.step(
