@@ -362,10 +362,11 @@ def test_areas_page_loads_a_geography_only_when_chosen(executed, site):
 # _quarto.yml ------------------------------------------------------------------------------
 
 
-def test_quarto_config_is_a_website_with_freeze_and_pre_render():
+def test_quarto_config_is_a_website_that_never_freezes_and_builds_first():
+    """Frozen pages would show the numbers of an earlier build: freeze sees only the source."""
     project = QUARTO["project"]
     assert project["type"] == "website"
-    assert QUARTO["execute"]["freeze"] == "auto"
+    assert QUARTO["execute"]["freeze"] is False
     pre_render = project["pre-render"]
     pre_render = [pre_render] if isinstance(pre_render, str) else pre_render
     assert any(cmd.split()[:2] == ["iod-msoa", "build"] for cmd in pre_render)
