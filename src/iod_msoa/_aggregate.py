@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import _measures as measures
-from ._errors import UnmatchedAreaError, ZeroPopulationError
+from ._errors import UnmatchedAreaError, ZeroPopulationError, listed
 from ._ranking import decile_from_rank, rank_most_deprived_first
 from ._schema import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
 
@@ -42,10 +42,9 @@ def assign_areas(
     ).where(position >= 0)
     unmatched = area_codes.isna()
     if unmatched.any() and not allow_unmatched:
-        shown = ", ".join(lsoa_codes[unmatched].head(10))
-        more = f" and {unmatched.sum() - 10} more" if unmatched.sum() > 10 else ""
         raise UnmatchedAreaError(
-            f"{unmatched.sum()} LSOA(s) have no {area} in the lookup: {shown}{more}. "
+            f"{unmatched.sum()} LSOA(s) have no {area} in the lookup: "
+            f"{listed(lsoa_codes[unmatched])}. "
             "Check that the lookup is the 2021 LSOA lookup for England and Wales."
         )
     return area_codes
@@ -123,10 +122,9 @@ def _check_populations(out: dict[str, object], areas: pd.Index, area: str) -> No
     zero = {d.label: np.asarray(out[d.short]) <= 0 for d in weights}
     empty = np.logical_or.reduce(list(zero.values()))
     if empty.any():
-        shown = ", ".join(areas[empty][:10]) + (" and more" if empty.sum() > 10 else "")
         which = "; ".join(label for label, z in zero.items() if z.any())
         raise ZeroPopulationError(
             f"{empty.sum()} {area} area(s) have nobody in a population their scores are "
-            f"weighted by ({which}): {shown}. No real area has nobody: check File 7's "
-            "population columns and the lookup."
+            f"weighted by ({which}): {listed(areas[empty])}. No real area has nobody: check "
+            "File 7's population columns and the lookup."
         )

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def listed(codes: Iterable[object], limit: int = 10) -> str:
+    """The first ``limit`` distinct codes, then how many more: a message stays one line."""
+    distinct = list(dict.fromkeys(map(str, codes)))
+    more = f" and {len(distinct) - limit} more" if len(distinct) > limit else ""
+    return ", ".join(distinct[:limit]) + more
+
 
 class IodMsoaError(Exception):
     """Base class: a problem with the inputs or settings that the user can fix."""

@@ -12,17 +12,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ._errors import SchemaError
+from ._errors import SchemaError, listed
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS
 from ._schema import check_geographies
-
-MAX_SHOWN = 10
-
-
-def _shown(codes: pd.Series) -> str:
-    unique = pd.unique(codes.astype("string"))
-    more = f" and {len(unique) - MAX_SHOWN} more" if len(unique) > MAX_SHOWN else ""
-    return ", ".join(map(str, unique[:MAX_SHOWN])) + more
 
 
 def _split(inner: pd.Series, outer: pd.Series) -> pd.Series:
@@ -51,7 +43,7 @@ def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]
         used = part[part[spec.file7].isin(base[spec.file7])]
         if (twice := used[spec.file7].duplicated(keep=False)).any():
             problems.append(
-                f"{name} lists {spec.file7} more than once: {_shown(used.loc[twice, spec.file7])}"
+                f"{name} lists {spec.file7} more than once: {listed(used.loc[twice, spec.file7])}"
             )
             used = used.drop_duplicates(spec.file7)
         placed = base[[spec.file7]].merge(used, on=spec.file7, how="left")
@@ -59,12 +51,12 @@ def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]
         if (missing := placed[ours].isna().all(axis=1)).any():
             problems.append(
                 f"{name} has no {spec.on} for {missing.sum():,} of File 7's {spec.file7} codes: "
-                + _shown(placed.loc[missing, spec.file7])
+                + listed(placed.loc[missing, spec.file7])
             )
         table[ours] = placed[ours].to_numpy()
         for inner, outer in spec.nests.items():
             if len(split := _split(table[inner], table[outer])):
-                problems.append(f"{name}: {inner} areas in more than one {outer}: {_shown(split)}")
+                problems.append(f"{name}: {inner} areas in more than one {outer}: {listed(split)}")
     wanted = [g for g in GEOGRAPHIES.values() if g.code in table.columns]
     source = f"LSOA geographies assembled from ONS lookups ({', '.join(lookups)})"
     problems += file7_problems(table, base)
@@ -102,18 +94,18 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
     if (unknown := ~codes.isin(file7.index)).any():
         problems.append(
             f"{unknown.sum():,} LSOA code(s) not in File 7 (2021 LSOAs in England): "
-            + _shown(codes[unknown])
+            + listed(codes[unknown])
         )
     if (absent := ~file7.index.isin(codes)).any():
         problems.append(
             f"no row for {absent.sum():,} of File 7's LSOAs: "
-            + _shown(file7.index[absent].to_series())
+            + listed(file7.index[absent].to_series())
         )
     lad = codes.map(file7).reset_index(drop=True)
     if "lad24cd" in table.columns:
         given = table["lad24cd"].astype("string").reset_index(drop=True)
         if (other := (given != lad).fillna(False) | (given.isna() & lad.notna())).any():
-            shown = _shown(
+            shown = listed(
                 codes.reset_index(drop=True)[other]
                 + " ("
                 + given[other].fillna("<blank>")
@@ -129,12 +121,12 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
             continue
         area = table[g.code].astype("string").reset_index(drop=True)
         if g.nests_in_lad and len(split := _split(area, lad)):
-            problems.append(f"{g.code} areas in more than one of File 7's LADs: {_shown(split)}")
+            problems.append(f"{g.code} areas in more than one of File 7's LADs: {listed(split)}")
         if g.whole_lads and len(split := _split(lad, area)):
             odd = _outside_main_area(area, lad)
             problems.append(
                 f"{g.nouns} are whole local authorities, but {split.nunique():,} of File 7's LADs "
-                f"are split between {g.code} areas: {_shown(split)} (LSOAs apart from the rest "
-                f"of their LAD: {_shown(codes.reset_index(drop=True)[odd])})"
+                f"are split between {g.code} areas: {listed(split)} (LSOAs apart from the rest "
+                f"of their LAD: {listed(codes.reset_index(drop=True)[odd])})"
             )
     return problems

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._build import Inputs, Reporter, area_table, default_out_dir, load_inputs, members, version
 from ._config import Config, load_config
-from ._errors import ConfigError, SchemaError
+from ._errors import ConfigError, SchemaError, listed
 from ._geographies import VALIDATED, Geography, select
 from ._outputs import (
     VALIDATION_FILE,
@@ -122,20 +122,18 @@ def check_same_areas(
     """Fail unless the summaries file gives exactly the areas we build: a file lacking some
     (cut short, filtered) is not the one MHCLG published, and would make --strict pass."""
 
-    def listed(codes: list[str]) -> str:
-        more = f" and {len(codes) - MAX_CODES} more" if len(codes) > MAX_CODES else ""
-        return ", ".join(codes[:MAX_CODES]) + more
-
     missing = sorted(set(ours) - set(published))
     unknown = sorted(set(published) - set(ours))
     problems = []
     if missing:
         problems.append(
-            f"lacks {len(missing)} of the {len(ours)} {geography.nouns}: {listed(missing)}"
+            f"lacks {len(missing)} of the {len(ours)} {geography.nouns}: "
+            + listed(missing, MAX_CODES)
         )
     if unknown:
         problems.append(
-            f"has {len(unknown)} code(s) not among our {geography.nouns}: {listed(unknown)}"
+            f"has {len(unknown)} code(s) not among our {geography.nouns}: "
+            + listed(unknown, MAX_CODES)
         )
     if problems:
         raise SchemaError(
