@@ -87,7 +87,7 @@ RANK = {
     "pop_older_60_plus": [2, 1, 3],
     "pop_working_age_18_66": [2, 1, 3],
 }
-DECILE = dict.fromkeys(RANK, [NA, NA, NA])  # ceil(rank*10/3) would leave decile 1 empty
+DECILE = {key: [NA, NA, NA] for key in RANK}  # ceil(rank*10/3) would leave decile 1 empty
 # Reversed ranks: E01000001 96, ...02 90, ...03 41, ...04 81, ...05 71, ...06 70.
 AVERAGE_RANK = {
     # A: (96*60 + 90*300 + 41*640)/1000 = (5760 + 27000 + 26240)/1000 = 59.0
