@@ -550,6 +550,19 @@ def test_available_geographies_say_what_is_missing(tmp_path):
     assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24", "lrf24"]
 
 
+def test_the_areas_page_names_the_geographies_without_deciles():
+    from types import SimpleNamespace
+
+    from iod_msoa import _site
+
+    regions = SimpleNamespace(geography=GEOGRAPHIES["rgn24"], table=_ranked_regions(9))
+    ten = SimpleNamespace(geography=GEOGRAPHIES["lrf24"], table=_ranked_regions(10))
+    assert _site.without_deciles([ten]) == ""
+    said = _site.without_deciles([ten, regions])
+    assert "fewer than 10 areas" in said and "regions (9) are coloured by rank" in said
+    assert "LRF" not in said
+
+
 def test_area_map_data_without_lads_and_its_lazy_script():
     from iod_msoa import _maps
 
