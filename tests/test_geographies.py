@@ -466,6 +466,10 @@ def test_a_table_that_splits_a_lad_between_upper_tier_authorities_is_refused(tmp
     assert "split between utla24cd areas: E09000002" in err and "E01000022" in err
     assert "\n" not in err and "Traceback" not in err
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["notes.txt"]
+    # A folder the failed run created is removed again, parents too, while still empty.
+    fresh = tmp_path / "new" / "deeper"
+    assert main([*argv, "--geography", "utla24", "--out", str(fresh), "--quiet"]) == 1
+    assert not (tmp_path / "new").exists()
 
 
 def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):

@@ -364,6 +364,24 @@ def test_two_runs_into_one_folder(tmp_path, capsys, config, monkeypatch):
     assert list(out.iterdir()) == []
 
 
+def test_a_folder_removed_while_waiting_for_it_is_not_written_into(tmp_path, capsys, config):
+    # The first run failed and removed the empty folder it had made; this one, waiting on
+    # that folder's lock, must not go on writing into a folder that is gone.
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def first_run_gives_up() -> None:
+        out.rmdir()
+        os.close(fd)
+
+    threading.Timer(0.5, first_run_gives_up).start()
+    err = build_fails(capsys, config, out)
+    assert f"{out} was removed or replaced while this run waited for it" in err
+    assert not out.exists()
+
+
 @needs_data
 def test_second_run_waits_for_the_first(tmp_path, capsys, config):
     out = tmp_path / "out"

@@ -401,6 +401,10 @@ def _locked(out_dir: Path, report: Callable[[str], None]) -> Iterator[None]:
                     report(f"Waiting for another iod-msoa run writing to {out_dir}")
                     waiting = True
                 time.sleep(0.2)
+        if not (out_dir.is_dir() and os.path.samestat(out_dir.stat(), os.fstat(fd))):
+            raise OutputError(
+                f"{out_dir} was removed or replaced while this run waited for it; run again"
+            )
         yield
     finally:
         os.close(fd)
@@ -449,7 +453,12 @@ def recover(out_dir: Path) -> list[str]:
 
 @contextmanager
 def output_folder(out_dir: Path, report: Callable[[str], None] = lambda _: None) -> Iterator[Path]:
-    """Create and lock ``out_dir`` for one run, first repairing what a killed run left there."""
+    """Create and lock ``out_dir`` for one run, first repairing what a killed run left there.
+
+    A run that fails removes the folders it created while they are still empty, so a
+    mistyped input leaves nothing behind.
+    """
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
     prepare_output_folder(out_dir)
     with _locked(out_dir, report):
         try:
@@ -457,7 +466,15 @@ def output_folder(out_dir: Path, report: Callable[[str], None] = lambda _: None)
                 report(message.capitalize())
         except OSError as exc:
             raise _output_error(out_dir, "tidy the output folder", exc) from exc
-        yield out_dir
+        try:
+            yield out_dir
+        except BaseException:
+            for folder in created:  # innermost first; a folder with anything in it stays
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise
 
 
 @contextmanager
