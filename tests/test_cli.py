@@ -189,6 +189,19 @@ def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path,
     assert "validation.csv" in err
 
 
+def test_validate_without_file14_names_the_option_and_the_config_key(tmp_path, capsys):
+    # File 14 v2 has no known download address: the one line says how to give it.
+    config = write_config(tmp_path)
+    lines = config.read_text().splitlines()
+    config.write_text("\n".join(x for x in lines if not x.startswith("lrf_summaries")) + "\n")
+    args = ["validate", "--config", str(config), "--geography", "lrf24", "--quiet"]
+    status = cli.main([*args, "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and "\n" not in err and "Traceback" not in err
+    assert err.startswith("iod-msoa: error: lrf_summaries (English Indices of Deprivation 2025, ")
+    assert 'with --lrf-summaries PATH (or lrf_summaries = "PATH" under [inputs]' in err
+
+
 def test_validate_strict_counts_each_geographys_areas(tmp_path, capsys):
     out = tmp_path / "out"
     args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(out), "--quiet"]

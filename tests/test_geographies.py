@@ -541,10 +541,12 @@ def test_available_geographies_say_what_is_missing(tmp_path):
     from iod_msoa._config import Config
 
     chosen, missing = _site.available_geographies(Config())
-    # Without a local `geographies` table every geography but LRFs is assembled from ONS
-    # lookups; LRF codes are in none, so lrf24 needs the table.
-    assert [g.key for g in chosen] == [k for k in GEOGRAPHIES if k != "lrf24"]
-    assert missing == {"lrf24": ["geographies"]}
+    # Without a local `geographies` table every geography (LRFs too, through the police
+    # force area lookup and the crosswalk) is assembled from ONS lookups.
+    assert [g.key for g in chosen] == list(GEOGRAPHIES)
+    assert missing == {}
+    # File 14 has no known download address: LRFs are checked only when it is given.
+    assert _site.checkable(Config(), chosen) == ["lad24", "utla24", "icb24"]
     local = Config(inputs={"geographies": tmp_path / "g.csv"})
     everything = _site.available_geographies(local)[0]
     assert [g.key for g in everything] == list(GEOGRAPHIES)

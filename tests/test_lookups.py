@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-
 import pandas as pd
 import pytest
-from werkzeug import Request, Response
 
 from iod_msoa import _sources
 from iod_msoa._errors import SchemaError, SourceError
-from iod_msoa._geographies import GEOGRAPHIES, ONS_LOOKUPS
+from iod_msoa._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
 from iod_msoa._lookups import assemble_geographies, check_with_file7
 from iod_msoa._schema import read_ons_lookup
 from iod_msoa._sources import MANIFEST, resolve_input
+
+from .arcgis import serve_layer
 
 LSOA = pd.DataFrame(
     {
@@ -55,6 +53,115 @@ def _wards() -> pd.DataFrame:
             "wd25nm": ["North", "North", "South", "East"],
         }
     )
+
+
+def _pfa() -> pd.DataFrame:
+    # One row per LAD and community safety partnership: E06000001 has two partnerships.
+    return pd.DataFrame(
+        {
+            "lad24cd": ["E06000001", "E06000001", "E06000002", "E07000001", "W06000001"],
+            "csp24cd": ["E22000001", "E22000002", "E22000003", "E22000004", "W22000001"],
+            "pfa24cd": ["E23000038", "E23000038", "E23000039", "E23000001", "W15000001"],
+        }
+    )
+
+
+def _pfa_lrf(**changes: tuple[str, str]) -> dict[str, Crosswalk]:
+    """A hand-made 39 -> 38 crosswalk (E23000038 and E23000039 share one LRF), as the
+    shipped one has; ``changes`` set a PFA's LRF code and name."""
+    rows = {f"E23{n:06d}": (f"E48{min(n, 38):06d}", f"LRF {min(n, 38)}") for n in range(1, 40)}
+    rows |= changes
+    return {
+        "pfa_lrf": Crosswalk(
+            on="pfa24cd", rows={k: {"lrf24cd": c, "lrf24nm": m} for k, (c, m) in rows.items()}
+        )
+    }
+
+
+def _lrf_error(pfa: pd.DataFrame, crosswalks: dict[str, Crosswalk]) -> str:
+    with pytest.raises(SchemaError) as caught:
+        assemble_geographies(LSOA, {"lad_pfa": pfa}, crosswalks)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_lookup_with_repeated_rows_goes_through_its_crosswalk():
+    table = assemble_geographies(LSOA, {"lad_pfa": _pfa()}, _pfa_lrf())
+
+    # The LAD with two partnerships is one LAD in one LRF; File 7's LAD decides.
+    assert list(table["lrf24cd"]) == ["E48000038"] * 3 + ["E48000001"]
+    assert list(table["lrf24nm"]) == ["LRF 38"] * 3 + ["LRF 1"]
+    assert list(table.columns) == ["lsoa21cd", "lrf24cd", "lrf24nm"]  # the PFA only on the way
+
+
+def test_a_lad_in_two_police_force_areas_is_named():
+    pfa = _pfa()
+    pfa.loc[1, "pfa24cd"] = "E23000037"
+    message = _lrf_error(pfa, _pfa_lrf())
+    assert (
+        "lad_pfa lists lad24cd more than once in different areas: E06000001 (E23000038, E23000037)"
+        in message
+    )
+
+
+def test_a_police_force_area_missing_from_the_crosswalk_is_named():
+    pfa = _pfa()
+    pfa.loc[3, "pfa24cd"] = "E23000099"
+    message = _lrf_error(pfa, _pfa_lrf())
+    assert (
+        "crosswalk pfa_lrf (geographies.toml) has no row for 1 pfa24cd code(s) "
+        "(with the lad24cd codes in each): E23000099 (E07000001)" in message
+    )
+
+
+def test_a_crosswalk_code_of_another_geography_is_named():
+    message = _lrf_error(_pfa(), _pfa_lrf(E23000005=("E47000005", "LRF 5")))
+    assert "has lrf24cd codes that are not ^E48[0-9]{6}$: E47000005 (E23000005)" in message
+
+
+def test_a_crosswalk_giving_another_number_of_lrfs_is_named():
+    message = _lrf_error(_pfa(), _pfa_lrf(E23000002=("E48000001", "LRF 1")))
+    assert (
+        "crosswalk pfa_lrf (geographies.toml) gives 37 lrf24cd codes where England has 38 LRFs "
+        "(codes given to more than one pfa24cd: E48000001 (E23000001, E23000002), "
+        "E48000038 (E23000038, E23000039))" in message
+    )
+    # Forces E23000001-37 only, each its own LRF: 37 again, and no merge to name.
+    first = dict(list(_pfa_lrf()["pfa_lrf"].rows.items())[:37])
+    message = _lrf_error(_pfa(), {"pfa_lrf": Crosswalk(on="pfa24cd", rows=first)})
+    assert "gives 37 lrf24cd codes where England has 38 LRFs (codes given to more" in message
+    assert "more than one pfa24cd: none)" in message
+
+
+def test_the_shipped_crosswalk_is_39_police_force_areas_in_38_lrfs():
+    table = CROSSWALKS["pfa_lrf"].frame()
+    assert list(table.columns) == ["pfa24cd", "lrf24cd", "lrf24nm"]
+    assert table["pfa24cd"].tolist() == [f"E23{n:06d}" for n in range(1, 40)]
+    assert sorted(table["lrf24cd"].unique()) == [f"E48{n:06d}" for n in range(1, 39)]
+    # City of London (E23000034) and the Metropolitan Police (E23000001) are one LRF.
+    london = table.set_index("pfa24cd").loc[["E23000001", "E23000034"]]
+    assert london["lrf24cd"].tolist() == ["E48000021"] * 2
+    assert london["lrf24nm"].tolist() == ["London"] * 2
+    assert table.groupby("lrf24cd")["lrf24nm"].nunique().eq(1).all()
+
+
+def test_a_repeating_lookup_reads_as_one_row_per_lad_and_refuses_a_lad_in_two_areas(tmp_path):
+    path = tmp_path / "pfa.csv"
+    _pfa().rename(columns=str.upper).to_csv(path, index=False)
+    assert read_ons_lookup(path, "lad_pfa")["lad24cd"].tolist() == [
+        "E06000001",
+        "E06000002",
+        "E07000001",
+        "W06000001",
+    ]
+    pfa = _pfa()
+    pfa.loc[1, "pfa24cd"] = "E23000037"
+    pfa.rename(columns=str.upper).to_csv(path, index=False)
+    with pytest.raises(
+        SchemaError, match=r"2 duplicated lad24cd codes: row 2 \(E06000001\), row 3"
+    ):
+        read_ons_lookup(path, "lad_pfa")
 
 
 def test_lsoa_and_whole_authority_lookups_make_one_row_per_file7_lsoa():
@@ -117,11 +224,17 @@ def test_lookups_and_the_manifest_agree():
         assert source.kind == "arcgis" and source.min_rows, name
         fields = [f.lower() for f in source.params["out_fields"]]
         assert {spec.on, *spec.columns} <= set(fields), name
-        assert source.params["order_by"].lower() == spec.on, name
+        # Pages are stable only if the order is unique: a lookup whose rows repeat its
+        # join field is ordered by more fields.
+        order = [f.strip().lower() for f in source.params["order_by"].split(",")]
+        assert order[0] == spec.on and set(order) <= set(fields), name
+        assert (len(order) > 1) == spec.repeats, name
     used = {g.ons_lookup for g in GEOGRAPHIES.values() if g.ons_lookup}
     assert used == set(ONS_LOOKUPS)
-    # LRF codes are in no ONS lookup: lrf24 still needs the local table.
-    assert GEOGRAPHIES["lrf24"].needs(()) == ("file7", "geographies", "lsoa_boundaries")
+    assert {s.crosswalk for s in ONS_LOOKUPS.values() if s.crosswalk} == set(CROSSWALKS)
+    # LRFs come from the police force area lookup, through the crosswalk.
+    assert GEOGRAPHIES["lrf24"].needs(()) == ("file7", "lad_pfa", "lsoa_boundaries")
+    assert MANIFEST["lad_pfa"].params["where"] == "LAD24CD LIKE 'E%'"
     assert GEOGRAPHIES["icb24"].needs(()) == ("file7", "lsoa_icb", "lsoa_boundaries")
     assert GEOGRAPHIES["icb24"].needs({"geographies"}) == GEOGRAPHIES["icb24"].inputs
 
@@ -134,32 +247,15 @@ def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_sources, "RETRY_DELAYS", (0.0, 0.0, 0.0))
 
 
-def _serve(httpserver, rows: pd.DataFrame) -> _sources.Source:
-    """Serve ``rows`` (ONS field names, upper case) as a paged layer; the manifest entry
-    pointed at it, with small pages and a row check sized for the test."""
-    features = [{"attributes": r} for r in rows.rename(columns=str.upper).to_dict("records")]
-
-    def handler(request: Request) -> Response:
-        if request.args.get("returnCountOnly") == "true":
-            return Response(json.dumps({"count": len(features)}), content_type="application/json")
-        offset, size = int(request.args["resultOffset"]), int(request.args["resultRecordCount"])
-        page: dict[str, object] = {"features": features[offset : offset + size]}
-        if offset + size < len(features):
-            page["exceededTransferLimit"] = True
-        return Response(json.dumps(page), content_type="application/json")
-
-    httpserver.expect_request("/icb/FeatureServer/0/query").respond_with_handler(handler)
-    source = MANIFEST["lsoa_icb"]
-    return dataclasses.replace(
-        source,
-        url=httpserver.url_for("/icb/FeatureServer/0/query"),
-        min_rows=4,
-        params={**source.params, "page_size": 2},
-    )
+def _serve(httpserver, name: str, rows: pd.DataFrame) -> _sources.Source:
+    """A tiny layer: small pages and a row check sized for the test."""
+    source = MANIFEST[name]
+    params = {**source.params, "page_size": 2}
+    return serve_layer(httpserver, name, rows, min_rows=len(LSOA), params=params)
 
 
 def test_a_downloaded_lookup_is_cached_checked_and_assembled(httpserver, tmp_path):
-    source = _serve(httpserver, _icb())
+    source = _serve(httpserver, "lsoa_icb", _icb())
     resolved = resolve_input(
         source, local_path=None, cache_dir=tmp_path, allow_unverified=False, progress=False
     )
@@ -174,12 +270,29 @@ def test_a_downloaded_lookup_is_cached_checked_and_assembled(httpserver, tmp_pat
 
 
 def test_a_downloaded_lookup_listing_an_lsoa_twice_is_not_cached(httpserver, tmp_path):
-    source = _serve(httpserver, pd.concat([_icb(), _icb().iloc[[0]]]))
+    source = _serve(httpserver, "lsoa_icb", pd.concat([_icb(), _icb().iloc[[0]]]))
     with pytest.raises(SourceError, match=r"lsoa_icb download .* not usable.*duplicated"):
         resolve_input(
             source, local_path=None, cache_dir=tmp_path, allow_unverified=False, progress=False
         )
     assert not (tmp_path / source.filename).exists()
+
+
+def test_a_downloaded_police_force_area_lookup_gives_lrfs(httpserver, tmp_path):
+    # LADs repeat (one row per partnership): the download is still usable and cached.
+    names = {"lad24nm": "LAD", "csp24nm": "partnership", "pfa24nm": "force"}
+    source = _serve(httpserver, "lad_pfa", _pfa().assign(**names))
+    resolved = resolve_input(
+        source, local_path=None, cache_dir=tmp_path, allow_unverified=False, progress=False
+    )
+    assert resolved.origin == "download"
+    assert len(pd.read_csv(resolved.path)) == len(_pfa())
+    lookup = read_ons_lookup(resolved.path, "lad_pfa")
+    table = assemble_geographies(LSOA, {"lad_pfa": lookup}, _pfa_lrf())
+    assert list(table["lrf24cd"]) == ["E48000038"] * 3 + ["E48000001"]
+    # Ordered by LAD and partnership: unique together, so pages do not overlap.
+    orders = {r.args["orderByFields"] for r, _ in httpserver.log if "resultOffset" in r.args}
+    assert orders == {"LAD24CD,CSP24CD"}
 
 
 # --- any geographies table (read or assembled) against File 7 --------------------------------

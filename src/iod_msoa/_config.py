@@ -31,6 +31,7 @@ INPUT_NAMES = (
     "lsoa_icb",
     "lad_utla",
     "lad_rgn",
+    "lad_pfa",
     "lsoa_pcon",
     "lsoa_ward",
 )

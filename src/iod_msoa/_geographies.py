@@ -100,16 +100,39 @@ class Geography:
 
 @dataclass(frozen=True)
 class OnsLookup:
-    """How one ONS lookup places LSOAs: the field it is joined on and its columns -> ours."""
+    """How one ONS lookup places LSOAs: the field it is joined on and its columns -> ours.
+
+    ``repeats``: rows repeat a code of ``on`` (one per some other area), so identical rows
+    collapse; ``crosswalk``: the ``[crosswalks]`` table our columns are mapped through.
+    """
 
     on: str
     file7: str
     columns: dict[str, str]
     nests: dict[str, str] = field(default_factory=dict)
+    repeats: bool = False
+    crosswalk: str = ""
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    """Small reference data mapping one code column to a geography's columns, where ONS
+    publishes no lookup (police force area -> LRF)."""
+
+    on: str
+    rows: dict[str, dict[str, str]]
+
+    def frame(self) -> pd.DataFrame:
+        """The crosswalk as a table: ``on``, then the columns it gives, as strings."""
+        table = pd.DataFrame.from_dict(self.rows, orient="index").rename_axis(self.on)
+        return table.reset_index().astype("string")
 
 
 ONS_LOOKUPS: dict[str, OnsLookup] = {
     name: OnsLookup(**spec) for name, spec in _TABLE["ons_lookups"].items()
+}
+CROSSWALKS: dict[str, Crosswalk] = {
+    name: Crosswalk(**spec) for name, spec in _TABLE["crosswalks"].items()
 }
 GEOGRAPHIES: dict[str, Geography] = {g["key"]: Geography(**g) for g in _TABLE["geographies"]}
 VALIDATED: tuple[str, ...] = tuple(k for k, g in GEOGRAPHIES.items() if g.summaries)

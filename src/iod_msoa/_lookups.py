@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ._errors import SchemaError, listed
-from ._geographies import GEOGRAPHIES, ONS_LOOKUPS
+from ._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
 from ._schema import check_geographies
 
 
@@ -23,13 +23,19 @@ def _split(inner: pd.Series, outer: pd.Series) -> pd.Series:
     return pairs.loc[pairs["inner"].duplicated(keep=False), "inner"]
 
 
-def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def assemble_geographies(
+    lsoa: pd.DataFrame,
+    lookups: Mapping[str, pd.DataFrame],
+    crosswalks: Mapping[str, Crosswalk] = CROSSWALKS,
+) -> pd.DataFrame:
     """One row per File 7 LSOA with ``<key>cd, <key>nm`` of every geography ``lookups`` give.
 
     ``lsoa`` holds File 7's ``lsoa21cd`` and ``lad24cd``; ``lookups`` maps names of
     ``[ons_lookups]`` (geographies.toml) to those tables with ONS's field names in lower
-    case. Every File 7 LSOA (or LAD) must be in each lookup once, no area code or name may
-    be blank, and areas must nest as the table says; every problem is reported at once.
+    case; a lookup that names a crosswalk is mapped through ``crosswalks`` (by default
+    geographies.toml's). Every File 7 LSOA (or LAD) must be in each lookup once, no area code
+    or name may be blank, and areas must nest as the table says; every problem is reported
+    at once.
     """
     base = lsoa[["lsoa21cd", "lad24cd"]].astype("string").reset_index(drop=True)
     table = base[["lsoa21cd"]].copy()
@@ -41,9 +47,13 @@ def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]
         )
         part = part.astype("string")
         used = part[part[spec.file7].isin(base[spec.file7])]
+        if spec.repeats:
+            used = used.drop_duplicates()
         if (twice := used[spec.file7].duplicated(keep=False)).any():
             problems.append(
-                f"{name} lists {spec.file7} more than once: {listed(used.loc[twice, spec.file7])}"
+                f"{name} lists {spec.file7} more than once"
+                + (" in different areas" if spec.repeats else "")
+                + f": {_with_areas(used[twice], spec.file7)}"
             )
             used = used.drop_duplicates(spec.file7)
         placed = base[[spec.file7]].merge(used, on=spec.file7, how="left")
@@ -52,6 +62,10 @@ def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]
             problems.append(
                 f"{name} has no {spec.on} for {missing.sum():,} of File 7's {spec.file7} codes: "
                 + listed(placed.loc[missing, spec.file7])
+            )
+        if spec.crosswalk:
+            placed, ours = _through(
+                placed, spec.file7, spec.crosswalk, crosswalks[spec.crosswalk], problems
             )
         table[ours] = placed[ours].to_numpy()
         for inner, outer in spec.nests.items():
@@ -63,6 +77,52 @@ def assemble_geographies(lsoa: pd.DataFrame, lookups: Mapping[str, pd.DataFrame]
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return check_geographies(table, wanted, source)
+
+
+def _with_areas(rows: pd.DataFrame, key: str) -> str:
+    """Codes of ``key`` listed with the areas (first other column) each row gives them."""
+    area = rows.drop(columns=key).iloc[:, 0].fillna("<blank>")
+    areas = area.groupby(rows[key], sort=False).unique().map(", ".join)
+    return listed(areas.index + " (" + areas + ")")
+
+
+def _through(
+    placed: pd.DataFrame, key: str, name: str, crosswalk: Crosswalk, problems: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """``placed`` (one row per ``key`` code) mapped through a crosswalk, adding to
+    ``problems``, and the columns the crosswalk gives.
+
+    The crosswalk must give the geography of its columns in the right codes and number of
+    areas, and hold every code ``placed`` needs mapping.
+    """
+    table = crosswalk.frame()
+    gives = [c for c in table.columns if c != crosswalk.on]
+    where = f"crosswalk {name} (geographies.toml)"
+    for g in GEOGRAPHIES.values():
+        if g.code not in gives:
+            continue
+        codes = table[g.code]
+        if (bad := ~codes.str.fullmatch(g.code_pattern, na=False)).any():
+            problems.append(
+                f"{where} has {g.code} codes that are not {g.code_pattern}: "
+                + _with_areas(table.loc[bad, [g.code, crosswalk.on]], g.code)
+            )
+        if codes.nunique() != g.areas:
+            shared = table[codes.duplicated(keep=False)]
+            problems.append(
+                f"{where} gives {codes.nunique():,} {g.code} codes where England has "
+                f"{g.areas:,} {g.nouns} (codes given to more than one {crosswalk.on}: "
+                + (_with_areas(shared[[g.code, crosswalk.on]], g.code) or "none")
+                + ")"
+            )
+    codes = placed[crosswalk.on]
+    if (absent := codes.notna() & ~codes.isin(table[crosswalk.on])).any():
+        problems.append(
+            f"{where} has no row for {codes[absent].nunique():,} {crosswalk.on} code(s) "
+            f"(with the {key} codes in each): "
+            + _with_areas(placed.loc[absent, [crosswalk.on, key]], crosswalk.on)
+        )
+    return placed.merge(table, on=crosswalk.on, how="left"), gives
 
 
 def _outside_main_area(area: pd.Series, lad: pd.Series) -> pd.Series:

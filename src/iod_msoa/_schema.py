@@ -652,11 +652,14 @@ def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
     """Read one ONS lookup of ``[ons_lookups]``: its join field and the fields we keep.
 
     The join field must be filled and unique (one row per LSOA or local authority), so a
-    lookup can never place one area in two.
+    lookup can never place one area in two; in a lookup whose rows repeat (``repeats``: one
+    per local authority and partnership) identical rows of the fields we keep are one.
     """
     spec = ONS_LOOKUPS[name]
     source = f"ONS lookup {name} ({path})"
     table = _read_csv(path, source, [spec.on, *spec.columns])
+    if spec.repeats:
+        table = table.drop_duplicates()  # rows keep their numbers in the file, for errors
     problems = check_codes(table[spec.on], ONS_CODE_PATTERN, f"{spec.on} codes", source)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
