@@ -21,7 +21,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ._errors import SchemaError
+from ._errors import SchemaError, listed
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
 
 _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
@@ -643,6 +643,12 @@ def check_geographies(
         if renamed.any():
             shown = ", ".join(pairs.loc[renamed, g.code].astype(str).unique()[:5])
             problems.append(f"{g.code} code(s) with more than one {g.name}: {shown}")
+        shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
+        if shared.any():
+            named = pairs[shared].sort_values([g.name, g.code])
+            codes = named.groupby(g.name, sort=False)[g.code].agg(", ".join)
+            shown = listed((f"{name!r} ({c})" for name, c in codes.items()), 3)
+            problems.append(f"{g.name} name(s) given to more than one {g.code}: {shown}")
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return table.astype("string")
