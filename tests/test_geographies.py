@@ -24,7 +24,15 @@ from iod_msoa._geographies import (
     lsoa_coverage,
     select,
 )
-from iod_msoa._outputs import data_dictionary, datapackage, dictionary_markdown, output_files
+from iod_msoa._outputs import (
+    data_dictionary,
+    datapackage,
+    dictionary_markdown,
+    empty_deciles,
+    output_files,
+    xlsx_notes,
+)
+from iod_msoa._ranking import decile_from_rank, rank_most_deprived_first
 from iod_msoa._schema import (
     METRICS,
     align_boundaries,
@@ -407,6 +415,50 @@ def test_best_fit_is_said_in_the_dictionary_and_the_data_package(tmp_path):
     assert "description" not in exact
 
 
+def _ranked_regions(n: int) -> pd.DataFrame:
+    ranks = rank_most_deprived_first([float(n - i) for i in range(n)])
+    return pd.DataFrame(
+        {
+            "rgn24cd": [f"E120000{i:02d}" for i in range(n)],
+            "rgn24nm": [f"Region {i}" for i in range(n)],
+            "imd_rank": ranks,
+            "imd_decile": decile_from_rank(ranks),
+        }
+    )
+
+
+def test_fewer_than_10_areas_have_no_deciles_and_every_description_says_so(tmp_path):
+    regions = GEOGRAPHIES["rgn24"]
+    said = "fewer than 10 regions; use the rank"
+    table = _ranked_regions(9)
+    assert table["imd_decile"].isna().all() and empty_deciles(table) == ["imd_decile"]
+    dictionary = data_dictionary(list(table.columns), regions, empty_deciles(table))
+    assert said in dictionary.set_index("column").loc["imd_decile", "description"]
+    provenance = {
+        "rows": 9, "version": "0", "created": "now", "created_from": "test", "inputs": {},
+        "official_urls": {}, "unverified": [],
+    }  # fmt: skip
+    notes = dict(xlsx_notes(provenance, regions, deciles=False))
+    assert notes["Deciles"].startswith(f"Deciles not given: {said}")
+    assert "decile" not in notes["What"] and "ceil" not in notes["Method"]
+    markdown = dictionary_markdown(dictionary, provenance, regions, deciles=False)
+    assert f"**Deciles.** Deciles not given: {said}" in markdown
+    for name in output_files("iod25_rgn24").values():
+        (tmp_path / name).write_text("x")
+    package = datapackage(tmp_path, table, dictionary, provenance, regions, deciles=False)
+    assert package["description"].startswith(f"Deciles not given: {said}")
+    field = package["resources"][0]["schema"]["fields"][-1]
+    assert field["name"] == "imd_decile" and field["type"] == "integer"
+
+    ten = _ranked_regions(10)
+    assert ten["imd_decile"].tolist() == list(range(1, 11)) and empty_deciles(ten) == []
+    described = data_dictionary(list(ten.columns), regions, empty_deciles(ten))
+    assert not described["description"].str.contains("not given").any()
+    assert "Deciles" not in dict(xlsx_notes(provenance, regions))
+    assert "decile 1 are the most deprived" in dict(xlsx_notes(provenance, regions))["What"]
+    assert "description" not in datapackage(tmp_path, ten, described, provenance, regions)
+
+
 # --- command line ---------------------------------------------------------------------------
 
 
@@ -502,6 +554,19 @@ def test_available_geographies_say_what_is_missing(tmp_path):
     assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24"]
     local = Config(inputs={"geographies": tmp_path / "g.csv", "lrf_summaries": tmp_path / "l"})
     assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24", "lrf24"]
+
+
+def test_the_areas_page_names_the_geographies_without_deciles():
+    from types import SimpleNamespace
+
+    from iod_msoa import _site
+
+    regions = SimpleNamespace(geography=GEOGRAPHIES["rgn24"], table=_ranked_regions(9))
+    ten = SimpleNamespace(geography=GEOGRAPHIES["lrf24"], table=_ranked_regions(10))
+    assert _site.without_deciles([ten]) == ""
+    said = _site.without_deciles([ten, regions])
+    assert "fewer than 10 areas" in said and "regions (9) are coloured by rank" in said
+    assert "LRF" not in said
 
 
 def test_area_map_data_without_lads_and_its_lazy_script():
