@@ -664,9 +664,17 @@ def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
     spec = ONS_LOOKUPS[name]
     source = f"ONS lookup {name} ({path})"
     table = _read_csv(path, source, [spec.on, *spec.columns])
+    codes, problems = table[spec.on], []
     if spec.repeats:
         table = table.drop_duplicates()  # rows keep their numbers in the file, for errors
-    problems = check_codes(table[spec.on], ONS_CODE_PATTERN, f"{spec.on} codes", source)
+        area = next(iter(spec.columns))
+        if (twice := table[spec.on].duplicated(keep=False)).any():
+            problems.append(
+                f"{table.loc[twice, spec.on].nunique():,} {spec.on} code(s) in more than one "
+                f"{area}: " + _rows(twice, table[spec.on], values=table[area])
+            )
+        codes = table.loc[~twice, spec.on]
+    problems += check_codes(codes, ONS_CODE_PATTERN, f"{spec.on} codes", source)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return table.astype("string")
