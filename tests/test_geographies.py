@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import Polygon, box
 
 from iod_msoa._build import (
@@ -207,6 +208,17 @@ def test_area_shapes_are_unions_in_table_order():
     assert merged.iloc[0].equals(box(0, 0, 2, 1))
 
 
+def test_area_shapes_do_not_depend_on_the_lsoas_row_order():
+    shapes = _squares([f"L{i}" for i in range(6)])
+    members = pd.DataFrame({"lsoa21cd": shapes.index, "xcd": ["A"] * 4 + ["B"] * 2})
+    codes = pd.Series(["A", "B"])
+    merged = area_shapes(shapes, members, "xcd", codes)
+    order = [5, 2, 0, 4, 3, 1]
+    shuffled = area_shapes(shapes.iloc[order], members.iloc[order], "xcd", codes)
+    assert merged.to_wkb().tolist() == shuffled.to_wkb().tolist()
+    assert shapely.is_ccw(shapely.get_exterior_ring(merged.to_numpy())).all()
+
+
 def _lsoa_squares(codes: list[str]) -> gpd.GeoSeries:
     """Small squares in England, as read_lsoa_boundaries gives them."""
     shapes = gpd.GeoSeries(
@@ -297,6 +309,21 @@ def test_read_geographies_reports_every_problem(tmp_path):
     assert "row 3 (E01000002)" in message
     assert "'rgn24nm' has 1 blank name(s)" in message
     assert "pcon24cd code(s) with more than one pcon24nm: E14000001" in message
+
+
+def test_two_codes_with_one_name_is_an_error_except_where_names_repeat(tmp_path):
+    frame = _lookup_frame()
+    frame.loc[1, ["icb24cd", "wd25cd"]] = ["E54000002", "E05000002"]  # both names stay "One"
+    path = tmp_path / "geo.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SchemaError) as err:
+        read_geographies(path)
+    message = str(err.value)
+    assert "icb24nm name(s) given to more than one icb24cd: 'One' (E54000001, E54000002)" in message
+    assert "wd25" not in message  # ward names repeat across local authorities
+    frame.loc[1, "icb24nm"] = "Two"
+    frame.to_csv(path, index=False)
+    assert read_geographies(path)["wd25nm"].tolist() == ["One", "One"]
 
 
 def test_a_lookup_with_some_geographies_builds_those_and_names_the_rest(tmp_path):
