@@ -405,6 +405,11 @@ def prepare_output_folder(out_dir: Path) -> Path:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:
+        if out_dir.is_symlink():
+            raise OutputError(
+                f"output folder {out_dir} is a link to {out_dir.readlink()}, which does not "
+                "exist; create that folder or choose another --out"
+            ) from exc
         raise OutputError(
             f"output folder {out_dir} is a file, not a folder; choose another --out"
         ) from exc
