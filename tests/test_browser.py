@@ -21,6 +21,7 @@ import os
 import re
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -190,6 +191,46 @@ def test_images_have_meaningful_alt_text(report, page):
     alts = report(page).alts
     weak = [a for a in alts if len(a.split()) < 4 or re.search(r"\.png|image|figure", a, re.I)]
     assert weak == []
+
+
+@contextmanager
+def window(driver, width: int, height: int):
+    """The pages seen in a window of this size (a phone's, say), then the usual one again."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+STICKING_OUT = """
+var width = document.documentElement.clientWidth;
+return Array.from(document.querySelectorAll("body *")).filter(function (e) {
+  var parent = e.parentElement.getBoundingClientRect();
+  return e.getBoundingClientRect().right > width + 0.5 && parent.right <= width + 0.5;
+}).map(function (e) { return e.tagName + "." + e.className; }).slice(0, 5);
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_sideways_scroll_on_a_phone(browser, base_url, page):
+    """G7: 375 px wide, the page is no wider than the screen: wide tables scroll by themselves
+    and menus fit; on the areas page the geography menu too."""
+    with window(browser, 375, 740):
+        sitetools.open_page(browser, urljoin(base_url, page))
+        wide, width = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        culprits = browser.execute_script(STICKING_OUT)
+        menus = browser.execute_script(
+            "return Array.from(document.querySelectorAll('main select'))"
+            ".map(s => s.getBoundingClientRect().right)"
+        )
+    assert wide <= width, f"{wide} px wide on a {width} px screen: {culprits}"
+    assert all(right <= width for right in menus), menus
 
 
 # Downloads ---------------------------------------------------------------------------------
@@ -512,3 +553,130 @@ def test_regions_have_no_deciles_and_are_coloured_by_rank(browser, base_url):
     ]
     assert errors == []
     sitetools.screenshot(browser, sitetools.SCREENSHOTS / "notebooks-areas-regions.png")
+
+
+# The areas page: the legend never hides a tooltip; a failed load leaves the menu honest ----
+
+AREAS_VIEW = """
+var map = window.__leafletMaps[window.__leafletMaps.length - 1];  // the map shown now
+var polygons = [];
+map.eachLayer(function (layer) { if (layer instanceof L.Polygon) polygons.push(layer); });
+var legend = document.querySelector(".msoa-map-legend");
+function box(e) { var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+function openTooltips() {
+  return Array.from(map.getContainer().querySelectorAll(".leaflet-tooltip"))
+    .filter(function (t) { return t.style.opacity !== "0"; });
+}
+"""
+
+
+def areas_view(driver, expression: str):
+    return driver.execute_script(AREAS_VIEW + "return " + expression + ";")
+
+
+def open_areas(driver, base_url):
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    if AREAS not in PAGES:
+        pytest.skip("no areas page")
+    sitetools.open_page(driver, urljoin(base_url, AREAS))
+    title = "return (document.querySelector('.msoa-map-legend-title') || {}).textContent || ''"
+    WebDriverWait(driver, 30).until(lambda d: "local authorit" in d.execute_script(title))
+
+
+def test_a_tooltip_is_never_under_the_legend(browser, base_url):
+    """G7: Leaflet draws controls above tooltips; an area's tooltip reaching under the legend
+    (left of the pointer, right of the map's middle) is seen, the legend steps aside."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    with window(browser, 700, 900):
+        open_areas(browser, base_url)
+        expanded = "legend.querySelector('button').getAttribute('aria-expanded')"
+        assert areas_view(browser, expanded) == "true"
+        # An area's inside point, moved just right of the middle at the legend's height.
+        x, y = areas_view(
+            browser,
+            """(function () {
+              var p = polygons[0], size = map.getSize();
+              map.getContainer().scrollIntoView({block: "center", behavior: "instant"});
+              map.fitBounds(p.getBounds(), {animate: false});
+              var best = null, bestDistance = Infinity;
+              for (var x = 0; x < size.x; x += 4) for (var y = 0; y < size.y; y += 4) {
+                var d = Math.hypot(x - size.x / 2, y - size.y / 2);
+                var inside = p._containsPoint(map.containerPointToLayerPoint([x, y]));
+                if (inside && d < bestDistance) { best = [x, y]; bestDistance = d; }
+              }
+              var legendBox = box(legend), mapBox = box(map.getContainer());
+              var target = [size.x / 2 + 12, (legendBox[1] + legendBox[3]) / 2 - mapBox[1]];
+              map.panBy([best[0] - target[0], best[1] - target[1]], {animate: false});
+              return [Math.round(target[0] - size.x / 2), Math.round(target[1] - size.y / 2)];
+            })()""",
+        )
+        element = browser.find_element("css selector", ".msoa-map")
+        ActionChains(browser).move_to_element_with_offset(element, x, y).pause(0.1).move_by_offset(
+            1, 1
+        ).pause(0.3).perform()
+        seen = areas_view(
+            browser,
+            """(function () {
+              var tips = openTooltips();
+              if (tips.length !== 1) return {tips: tips.length};
+              var t = box(tips[0]), l = box(legend);
+              var overlap = [Math.max(t[0], l[0]), Math.max(t[1], l[1]),
+                             Math.min(t[2], l[2]), Math.min(t[3], l[3])];
+              var top = document.elementFromPoint((overlap[0] + overlap[2]) / 2,
+                                                  (overlap[1] + overlap[3]) / 2);
+              return {tips: 1, overlaps: overlap[0] < overlap[2] && overlap[1] < overlap[3],
+                      legendOnTop: Boolean(top && top.closest(".msoa-map-legend"))};
+            })()""",
+        )
+        sitetools.screenshot(browser, sitetools.SCREENSHOTS / "notebooks-areas-tooltip.png")
+        assert seen == {"tips": 1, "overlaps": True, "legendOnTop": False}
+        ActionChains(browser).move_to_element_with_offset(
+            element, -element.size["width"] // 2 - 20, 0
+        ).pause(0.4).perform()
+        assert areas_view(browser, "getComputedStyle(legend).visibility") == "visible"
+
+
+def test_a_phone_starts_with_the_legend_closed_and_england_in_view(browser, base_url):
+    """G7: on a 375 px screen the legend would hide the south: closed, it opens on a tap."""
+    with window(browser, 375, 740):
+        open_areas(browser, base_url)
+        toggle = browser.find_element("css selector", ".msoa-map-legend-toggle")
+        assert toggle.get_attribute("aria-expanded") == "false" and toggle.text == "Legend"
+        legend_height, england_bottom = areas_view(
+            browser,
+            "[box(legend)[3] - box(legend)[1],"
+            " map.latLngToContainerPoint(L.featureGroup(polygons).getBounds().getSouthWest()).y]",
+        )
+        assert legend_height < 40
+        map_height = browser.find_element("css selector", ".msoa-map").size["height"]
+        assert england_bottom < map_height - legend_height - 10  # the legend below England
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert "decile among local authorit" in legend_title(browser)
+
+
+def test_a_geography_that_fails_to_load_leaves_the_menu_on_the_one_shown(browser, base_url):
+    """G7: the menu, the address and the map agree after a failed load."""
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    open_areas(browser, base_url)
+    menu = Select(browser.find_element("id", "areas-map-geography"))
+    status = browser.find_element("css selector", ".msoa-map-status")
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*areas-data/pcon24.js"]})
+    try:
+        menu.select_by_value("pcon24")
+        WebDriverWait(browser, 30).until(lambda d: "Sorry" in status.text)
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    assert "could not load areas-data/pcon24.js" in status.text
+    assert "Still showing Local authority district" in status.text
+    assert menu.first_selected_option.get_attribute("value") == "lad24"
+    assert browser.execute_script("return location.hash") == "#geography=lad24"
+    assert "local authorit" in legend_title(browser)
+    menu.select_by_value("icb24")
+    WebDriverWait(browser, 30).until(lambda d: "ICB" in legend_title(d))
+    assert menu.first_selected_option.get_attribute("value") == "icb24" and status.text == ""

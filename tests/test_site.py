@@ -683,6 +683,15 @@ def test_validation_helpers():
     assert list(top.index) == ["B"]
 
 
+def test_the_geographies_table_scrolls_by_itself_on_a_phone():
+    class Result:
+        geography, table = iod_msoa.GEOGRAPHIES["icb24"], pd.DataFrame({"icb24cd": ["E54000008"]})
+
+    lines = _site.geographies_table([Result]).splitlines()
+    assert lines[0] == "::: {.table-responsive}" and lines[-1] == ":::"
+    assert lines[2].startswith("| Areas |") and "| File 13 |" in lines[4]
+
+
 def test_compared_measures_say_what_each_file_gave():
     geographies = [iod_msoa.GEOGRAPHIES["utla24"], iod_msoa.GEOGRAPHIES["lad24"]]
     measures = {

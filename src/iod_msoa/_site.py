@@ -507,7 +507,8 @@ def checkable(config: Config, geographies: list[Geography]) -> list[str]:
 
 def geographies_table(results: list[BuildResult]) -> str:
     """One row per built geography, as Markdown: what it is, how many areas, fit, how it
-    was made and which MHCLG file checks it."""
+    was made and which MHCLG file checks it. Wider than a phone: it scrolls by itself, as
+    the pages' other tables do, not the whole page."""
     rows = [
         f"| {g.label} | `{g.key}` | {len(r.table):,} | {g.fit} | {g.made_from} | "
         f"{g.summary_file or '—'} |"
@@ -518,7 +519,7 @@ def geographies_table(results: list[BuildResult]) -> str:
         "| Areas | `--geography` | Number | Fit | Made from | Checked against MHCLG |",
         "|:------|:------|------:|:----|:------------------|:------|",
     ]
-    return "\n".join([*header, *rows]) + "\n"
+    return "\n".join(["::: {.table-responsive}", "", *header, *rows, "", ":::"]) + "\n"
 
 
 def validation_by_file(validation: Any) -> pd.DataFrame:

@@ -19,6 +19,7 @@
   var views = {}; // element id -> {data, map, layers, current, listeners}
   var provided = {}; // geography key -> data handed over by a loaded script (provide())
   var waiting = {}; // element id -> page size of its table, redrawn by areas() per geography
+  var WIDE_MAP = 560; // px: narrower maps (phones) start with the legend closed
 
   // Rebuild Leaflet [lat, lng] rings from the delta-encoded arrays (see encode_geometry).
   function decodeGeometry(g) {
@@ -73,8 +74,11 @@
 
   function render(elementId, data, metric) {
     data = data || JSON.parse(document.getElementById(elementId + "-data").textContent);
-    if (views[elementId] && views[elementId].map) views[elementId].map.remove();
+    var before = views[elementId];
+    if (before && before.map) before.map.remove();
+    // The legend stays open or closed as the reader left it when the geography changes.
     var view = { data: data, current: metric || 0, listeners: [] };
+    view.legendOpen = before && before.legendOpen;
     views[elementId] = view;
     var nouns = plural(data);
 
@@ -131,7 +135,6 @@
     group.on("mouseout", function (e) {
       e.propagatedFrom.setStyle({ weight: 0.4, color: "#ffffff" });
     });
-    map.fitBounds(group.getBounds());
     group.addTo(map);
 
     view.select = function (j) {
@@ -141,7 +144,7 @@
     };
     view.zoomTo = function (i) {
       var layer = view.layers[i];
-      map.fitBounds(layer.getBounds(), { maxZoom: 12 });
+      map.fitBounds(layer.getBounds(), beside({ maxZoom: 12 }));
       group.closeTooltip();
       if (view.pinned) map.closeTooltip(view.pinned);
       view.pinned = L.tooltip({ className: "msoa-map-tooltip" })
@@ -177,9 +180,27 @@
     };
     picker.addTo(map);
 
+    // The legend: open unless the map is narrow (a phone), where it would hide most of
+    // England; a button opens and closes it.
     var legend = L.control({ position: "bottomleft" });
     legend.onAdd = function () {
-      var div = L.DomUtil.create("div", "msoa-map-control");
+      var box = L.DomUtil.create("div", "msoa-map-control msoa-map-legend");
+      var toggle = L.DomUtil.create("button", "msoa-map-legend-toggle", box);
+      toggle.type = "button";
+      var div = L.DomUtil.create("div", "msoa-map-legend-body", box);
+      div.id = elementId + "-legend";
+      toggle.setAttribute("aria-controls", div.id);
+      view.openLegend = function (open) {
+        view.legendOpen = open;
+        box.classList.toggle("is-closed", !open);
+        toggle.setAttribute("aria-expanded", String(open));
+        toggle.setAttribute("aria-label", open ? "Hide the legend" : "Show the legend");
+        toggle.textContent = open ? "\u00d7" : "Legend";
+      };
+      toggle.addEventListener("click", function () { view.openLegend(!view.legendOpen); });
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      view.legend = box;
       function swatch(colour, text) {
         return '<span class="swatch" style="background:' + colour + '"></span>' + text + "<br>";
       }
@@ -208,9 +229,36 @@
       }
       view.listeners.push(fill);
       fill(view.current);
-      return div;
+      return box;
     };
     legend.addTo(map);
+    view.openLegend(view.legendOpen === undefined ? map.getSize().x >= WIDE_MAP : view.legendOpen);
+
+    // Fit bounds beside the open legend (England to its right, not under it), when the map
+    // is wide enough to leave room.
+    function beside(options) {
+      var width = view.legendOpen ? view.legend.offsetWidth + 10 : 0;
+      if (width && width < map.getSize().x / 2) options.paddingTopLeft = [width, 0];
+      return options;
+    }
+    map.fitBounds(group.getBounds(), beside({}));
+
+    // Controls sit above the map's panes, tooltips included: the legend steps aside while
+    // a tooltip would be under it.
+    function uncover() {
+      var box = view.legend.getBoundingClientRect();
+      var under = Array.prototype.some.call(
+        map.getContainer().querySelectorAll(".leaflet-tooltip"),
+        function (tip) {
+          var r = tip.getBoundingClientRect();
+          return tip.style.opacity !== "0" && r.left < box.right && r.right > box.left &&
+            r.top < box.bottom && r.bottom > box.top;
+        }
+      );
+      view.legend.classList.toggle("is-under-tooltip", under);
+    }
+    group.on("mousemove", uncover);
+    map.on("tooltipopen tooltipclose moveend zoomend", uncover);
     return map;
   }
 
@@ -376,16 +424,28 @@
     bar.appendChild(status);
     element.parentNode.insertBefore(bar, element);
 
+    function choice(key) {
+      return options.choices.filter(function (c) { return c.key === key; })[0];
+    }
+    var shown = null; // the geography on the map and in the table
+    var wanted = null; // the one last chosen: a slower earlier load must not replace it
     function show(key) {
-      var choice = options.choices.filter(function (c) { return c.key === key; })[0];
       var metric = views[elementId] ? views[elementId].current : 0;
-      select.value = key;
-      status.textContent = "Loading " + choice.label + "…";
-      load(choice, function (data, problem) {
+      select.value = wanted = key;
+      status.textContent = "Loading " + choice(key).label + "…";
+      load(choice(key), function (data, problem) {
+        if (key !== wanted) return;
         if (!data) {
-          status.textContent = "Sorry: " + problem + ".";
+          // The menu and the address go back to what the map and the table still show.
+          status.textContent = "Sorry: " + problem + "." +
+            (shown ? " Still showing " + choice(shown).label + "." : "");
+          if (shown) {
+            select.value = wanted = shown;
+            history.replaceState(null, "", "#geography=" + shown);
+          }
           return;
         }
+        shown = key;
         status.textContent = "";
         render(elementId, data, metric);
         if (elementId in waiting) table(elementId, waiting[elementId]);
