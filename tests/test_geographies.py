@@ -24,7 +24,13 @@ from iod_msoa._geographies import (
     lsoa_coverage,
     select,
 )
-from iod_msoa._outputs import data_dictionary, datapackage, dictionary_markdown, output_files
+from iod_msoa._outputs import (
+    data_dictionary,
+    datapackage,
+    dictionary_markdown,
+    gpkg_description,
+    output_files,
+)
 from iod_msoa._schema import (
     METRICS,
     align_boundaries,
@@ -405,6 +411,32 @@ def test_best_fit_is_said_in_the_dictionary_and_the_data_package(tmp_path):
     assert package["name"] == "iod25-wd25"
     exact = datapackage(tmp_path, table, dictionary, provenance, GEOGRAPHIES["lad24"])
     assert "description" not in exact
+
+
+@pytest.mark.parametrize("key", [g.key for g in GEOGRAPHIES.values()])
+def test_the_csv_dictionary_says_best_fit_on_the_rows_it_concerns(key):
+    g = GEOGRAPHIES[key]
+    columns = [g.code, g.name, "n_lsoa", "pop_total", "imd_score"]
+    dictionary = data_dictionary(columns, g).set_index("column")["description"]
+    said = dictionary.str.contains("best fit|best-fit")
+    assert list(said[said].index) == (columns[:4] if g.best_fit else [])
+
+
+def test_the_share_of_lsoas_is_not_divided_by_a_population():
+    columns = [f"{m.short}_{s}" for m in METRICS for s in ("score", "proportion_most_deprived_10")]
+    dictionary = data_dictionary(columns, GEOGRAPHIES["icb24"]).set_index("column")["denominator"]
+    shares = dictionary[dictionary.index.str.endswith("_proportion_most_deprived_10")]
+    assert set(shares) == {"Number of LSOAs in the ICB (n_lsoa)"}
+    assert dictionary["income_score"] == "Total population, mid-2022"
+
+
+@pytest.mark.parametrize("key", ["msoa21", "icb24", "wd25"])
+def test_the_geopackage_says_what_it_holds_and_best_fit(key):
+    g = GEOGRAPHIES[key]
+    provenance = {"rows": g.areas, "version": "9.9"}
+    description = gpkg_description(provenance, g)
+    assert f"{g.areas:,} rows, one per {g.noun} in England" in description
+    assert ("Best fit: " + BEST_FIT_NOTE in description) == g.best_fit
 
 
 # --- command line ---------------------------------------------------------------------------

@@ -90,9 +90,16 @@ _NAMED_COLUMNS = {
 
 
 def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
-    """Identifier and count columns of a geography's table: description, unit."""
+    """Identifier and count columns of a geography's table: description, unit.
+
+    A best-fit area's code and name say so: it is not the legal area they name.
+    """
     g = geography
-    columns = {g.code: (f"{g.label} code", "ONS code"), g.name: (f"{g.label} name", "text")}
+    fit = f" (best fit: {_BEST_FIT_AREA})" if g.best_fit else ""
+    columns = {
+        g.code: (f"{g.label} code{fit}", "ONS code"),
+        g.name: (f"{g.label} name{' (best fit)' if g.best_fit else ''}", "text"),
+    }
     if g.carries_lad:
         columns |= {
             "lad24cd": (
@@ -101,8 +108,16 @@ def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
             ),
             "lad24nm": ("Local authority district name (2024)", "text"),
         }
-    columns["n_lsoa"] = (f"Number of LSOAs (2021) in the {g.noun}", "count")
+    columns["n_lsoa"] = (f"Number of{_best_fit(g)} LSOAs (2021) in the {g.noun}", "count")
     return columns | {k: v for k, v in _NAMED_COLUMNS.items() if k.startswith(g.key)}
+
+
+_BEST_FIT_AREA = "the union of the LSOAs whose population-weighted centroid lies in the area"
+
+
+def _best_fit(geography: Geography) -> str:
+    """' best-fit' before 'LSOAs' where an area is made of its best-fit LSOAs."""
+    return " best-fit" if geography.best_fit else ""
 
 
 # Per-metric measures: description template, unit template, direction.
@@ -150,19 +165,22 @@ _MEASURE_DOCS = {
         "higher = more people deprived",
     ),
 }
+# Measures whose denominator is not the metric's population (the others' is).
+_COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {noun} (n_lsoa)"}
 
 
 def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataFrame:
     """Describe every output column (meaning, unit, denominator, direction) from METRICS."""
     denominators = {d.short: d.label for d in DENOMINATORS}
     fixed = _fixed_columns(geography)
+    fit = _best_fit(geography)
     rows = []
     for col in columns:
         if col in fixed:
             desc, unit = fixed[col]
             rows.append((col, desc, unit, "", "", ""))
         elif col in denominators:
-            summed = f"{denominators[col]}, summed over the {geography.noun}'s LSOAs"
+            summed = f"{denominators[col]}, summed over the {geography.noun}'s{fit} LSOAs"
             rows.append((col, summed, "people", "", "", ""))
         else:
             short, measure = _split_metric_column(col)
@@ -181,7 +199,9 @@ def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataF
                     col,
                     desc.format(**fields),
                     unit.format(**fields),
-                    denominators[metric.denominator],
+                    _COUNT_DENOMINATORS.get(measure, denominators[metric.denominator]).format(
+                        **fields
+                    ),
                     direction.format(**fields),
                     metric.short,
                 )
@@ -603,6 +623,26 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def gpkg_description(provenance: dict[str, Any], geography: Geography = MSOA) -> str:
+    """What the GeoPackage layer holds (its gpkg_contents description, which QGIS shows),
+    with the best-fit note where the shapes are unions of best-fit LSOAs."""
+    g = geography
+    shapes = (
+        "each shape is the union of its LSOAs' polygons"
+        if g.shapes == "lsoa_boundaries"
+        else "the shapes are ONS boundaries"
+    )
+    return " ".join(
+        [
+            f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.title}: "
+            f"{provenance['rows']:,} rows, one per {g.noun} in England; {shapes}. "
+            "Rank 1 and decile 1 are the most deprived.",
+            *([f"Best fit: {g.note}"] if g.note else []),
+            f"Built by iod-msoa {provenance['version']}.",
+        ]
+    )
+
+
 def xlsx_notes(provenance: dict[str, Any], geography: Geography = MSOA) -> list[tuple[str, str]]:
     """The workbook's Notes: what it holds, how it was made, licence and provenance."""
     g, inputs = geography, provenance["inputs"]
@@ -685,6 +725,7 @@ def write_dataset(
             engine="pyogrio",
             use_arrow=True,
             dataset_options={"VERSION": GPKG_VERSION},
+            layer_options={"DESCRIPTION": gpkg_description(provenance, geography)},
             layer_metadata={
                 "version": str(provenance["version"]),
                 "unverified_inputs": ",".join(provenance["unverified"]) or "none",
