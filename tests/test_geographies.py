@@ -249,6 +249,26 @@ def test_badly_noded_neighbours_are_cleaned_so_coverage_union_works():
     assert merged.iloc[0].geom_type == "Polygon"
 
 
+def test_an_lsoa_carrying_anothers_polygon_is_named_with_it():
+    """Cleaning would leave one of the two empty: name both, not just the emptied one."""
+    shapes = _lsoa_squares(["L1", "L2", "L3", "L4"])
+    shapes.iloc[1] = shapes.iloc[3]
+    with pytest.raises(SchemaError) as error:
+        lsoa_coverage(shapes)
+    assert str(error.value) == (
+        "LSOA boundaries (lsoa.gpkg): 1 pair(s) of LSOAs overlap: L2 and L4 (the same "
+        "polygon). Each LSOA needs its own polygon: check both rows of each pair (a copied or "
+        "mis-joined geometry?)"
+    )
+
+
+def test_lsoas_overlapping_by_more_than_a_snap_are_named():
+    shapes = _lsoa_squares(["L1", "L2", "L3"])
+    shapes.iloc[2] = box(-0.985, 52, -0.97, 52.01)  # covers half of L2
+    with pytest.raises(SchemaError, match=r"L2 and L3 \(overlapping on (50% of L2|33% of L3)\)"):
+        lsoa_coverage(shapes)
+
+
 def test_a_clean_coverage_is_left_alone():
     shapes = _squares(["L1", "L2"])
     assert lsoa_coverage(shapes) is shapes
