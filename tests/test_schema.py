@@ -492,6 +492,32 @@ def test_read_boundaries_without_crs(tmp_path):
         read_boundaries(_squares(tmp_path / "msoa.gpkg", crs=None))
 
 
+def _two_layers(path, first_code_field):
+    """A GeoPackage whose first layer (a few squares) comes before the boundaries."""
+    first = gpd.read_file(_squares(path.with_name("first.gpkg"), code_field=first_code_field))
+    first.to_file(path, layer="a_first", driver="GPKG", engine="pyogrio")
+    gpd.read_file(_squares(path.with_name("all.gpkg"))).to_file(
+        path, layer="msoa", driver="GPKG", engine="pyogrio", append=True
+    )
+    return path
+
+
+@pytest.mark.filterwarnings("error")
+def test_of_several_layers_the_one_with_the_code_column_is_read(tmp_path):
+    boundaries = read_boundaries(_two_layers(tmp_path / "two.gpkg", "code"))
+    assert sorted(boundaries.index) == ["E02000001", "E02000002"]
+
+
+@pytest.mark.filterwarnings("error")
+def test_several_layers_with_the_code_column_are_one_line_naming_them(tmp_path):
+    with pytest.raises(SchemaError) as error:
+        read_boundaries(_two_layers(tmp_path / "two.gpkg", "MSOA21CD"))
+    assert str(error.value).endswith(
+        "two.gpkg): 2 of its 2 layers have an MSOA code column (msoa21cd): a_first (2 "
+        "features), msoa (2 features); keep only the one to use (ogr2ogr ONE.gpkg two.gpkg LAYER)"
+    )
+
+
 def test_read_boundaries_unreadable_file(tmp_path):
     path = tmp_path / "msoa.gpkg"
     path.write_text("not a geopackage")

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -502,6 +503,30 @@ def read_lad_summaries(path: Path | str) -> pd.DataFrame:
     return read_summaries(path, GEOGRAPHIES["lad24"])
 
 
+def _code_layer(
+    path: Path | str, accepted: set[str], source: str, column: str
+) -> tuple[str, dict[str, Any]]:
+    """The layer to read and its description: the only one, or the only one with the code
+    column (a GeoPackage may hold several). Naming it keeps pyogrio from warning."""
+    names = [str(name) for name, _ in pyogrio.list_layers(path)]
+    infos = {name: pyogrio.read_info(path, layer=name) for name in names}  # a few layers
+    if len(names) == 1:
+        return names[0], infos[names[0]]
+    with_code = [n for n, i in infos.items() if {str(f).lower() for f in i["fields"]} & accepted]
+    if len(with_code) == 1:
+        return with_code[0], infos[with_code[0]]
+    shown = ", ".join(f"{n} ({infos[n]['features']:,} features)" for n in with_code or names)
+    if with_code:
+        raise SchemaError(
+            f"{source}: {len(with_code)} of its {len(names)} layers have {column}: "
+            f"{shown}; keep only the one to use (ogr2ogr ONE.gpkg {Path(path).name} LAYER)"
+        )
+    raise SchemaError(
+        f"{source}: none of its {len(names)} layers ({shown}) has {column}; give a "
+        "file whose layer has one"
+    )
+
+
 def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA") -> gpd.GeoSeries:
     """Polygons in EPSG:4326, indexed by area code (field ``code``, or ``<code>`` spelt
     ``..._code``, in any case).
@@ -512,7 +537,7 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
     source = f"{what} boundaries ({path})"
     accepted = {code, code.removesuffix("cd") + "_code"}
     try:
-        info = pyogrio.read_info(path)
+        layer, info = _code_layer(path, accepted, source, f"an {what} code column ({code})")
         fields = info["fields"]
         code_field = next((str(f) for f in fields if str(f).lower() in accepted), None)
         if code_field is None:
@@ -522,7 +547,9 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
                 f"{source}: has no geometry ({info['driver']} file); give a boundary file "
                 "such as a GeoPackage, shapefile or GeoJSON"
             )
-        frame = gpd.read_file(path, engine="pyogrio", columns=[code_field], use_arrow=True)
+        frame = gpd.read_file(
+            path, engine="pyogrio", layer=layer, columns=[code_field], use_arrow=True
+        )
     except SchemaError:
         raise
     except Exception as exc:  # pyogrio raises several types for unreadable files
