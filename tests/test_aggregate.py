@@ -80,19 +80,14 @@ SCORE = {
     # A: (0.5*30 + 0.375*240 + 0.125*300)/570 = 142.5/570; B: (0.3125*250 + 0.25*50)/300
     "pop_working_age_18_66": [0.25, 0.30208333333333333, 0.1875],
 }
-# Ranks among the 3 areas (highest score = 1); deciles ceil(rank*10/n_ranked).
+# Ranks among the 3 areas (highest score = 1); no deciles: fewer than 10 areas ranked.
 RANK = {
     "pop_total": [2, 1, 3],
     "pop_children_0_15": [1, NA, 1],  # A and C tie at 0.1875; B unranked
     "pop_older_60_plus": [2, 1, 3],
     "pop_working_age_18_66": [2, 1, 3],
 }
-DECILE = {
-    "pop_total": [7, 4, 10],  # ceil(20/3), ceil(10/3), ceil(30/3)
-    "pop_children_0_15": [5, NA, 5],  # n = 2 ranked: ceil(10/2) for both tied areas
-    "pop_older_60_plus": [7, 4, 10],
-    "pop_working_age_18_66": [7, 4, 10],
-}
+DECILE = {key: [NA, NA, NA] for key in RANK}  # ceil(rank*10/3) would leave decile 1 empty
 # Reversed ranks: E01000001 96, ...02 90, ...03 41, ...04 81, ...05 71, ...06 70.
 AVERAGE_RANK = {
     # A: (96*60 + 90*300 + 41*640)/1000 = (5760 + 27000 + 26240)/1000 = 59.0
@@ -255,7 +250,7 @@ def test_any_area_column_works_here_the_lad_from_the_table(lsoa):
     # E06000001 = A + C: (222.5 + 0.1875*200)/1200 = 260/1200
     np.testing.assert_allclose(result["imd_score"], [0.21666666666666667, 0.3])
     assert _ints(result["imd_rank"]) == [2, 1]
-    assert _ints(result["imd_decile"]) == [10, 5]
+    assert _ints(result["imd_decile"]) == [NA, NA]  # 2 areas: too few for deciles
 
 
 def test_output_level_lookup_with_repeated_rows_and_other_lsoas(lsoa, lookup, result):
@@ -294,7 +289,7 @@ def test_allow_unmatched_drops_the_lsoa(lsoa, lookup):
     assert result["msoa21cd"].tolist() == [A, B]
     assert result["pop_total"].tolist() == [1000, 500]
     assert _ints(result["imd_rank"]) == [2, 1]
-    assert _ints(result["imd_decile"]) == [10, 5]  # n = 2 areas now
+    assert _ints(result["imd_decile"]) == [NA, NA]  # 2 areas: too few for deciles
 
 
 def test_dropped_lsoas_still_count_in_the_national_n(tiny_file7):

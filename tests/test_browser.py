@@ -444,3 +444,71 @@ def test_controls_work_with_the_keyboard_alone(explore):
     keys(Keys.ENTER)
     time.sleep(0.5)
     assert probe(explore, "openTooltips()")[0].startswith("Northumberland Park")
+
+
+# The areas page: a geography with fewer than 10 areas has no deciles ---------------------
+
+AREAS = "notebooks/areas.html"
+REGIONS = """
+var map = window.__leafletMaps[window.__leafletMaps.length - 1];  // the map shown now
+var polygons = [];
+map.eachLayer(function (layer) { if (layer instanceof L.Polygon) polygons.push(layer); });
+var legend = document.querySelector(".msoa-map-legend-title").parentNode;
+return {
+  polygons: polygons.length,
+  fills: polygons.map(function (p) { return p.options.fillColor; }),
+  swatches: Array.from(legend.querySelectorAll(".swatch")).map(function (s) {
+    return getComputedStyle(s).backgroundColor;
+  }),
+  legend: legend.innerText,
+  picker: document.querySelector(".leaflet-control label").textContent,
+  headers: Array.from(document.querySelectorAll(".msoa-table thead th")).map(function (t) {
+    return t.innerText;
+  }),
+  rows: Array.from(document.querySelectorAll(".msoa-table tbody tr")).map(function (r) {
+    return r.innerText;
+  }),
+};
+"""
+
+
+def test_regions_have_no_deciles_and_are_coloured_by_rank(browser, base_url):
+    """F5: nine regions have no deciles; the map says rank, never "undefined" or "NaN"."""
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    if AREAS not in PAGES:
+        pytest.skip("no areas page")
+    sitetools.open_page(browser, urljoin(base_url, AREAS))
+    Select(browser.find_element("id", "areas-map-geography")).select_by_value("rgn24")
+    WebDriverWait(browser, 30).until(lambda d: "rank among" in legend_title(d))
+    sitetools.settle(browser)
+    shown = browser.execute_script(REGIONS)
+    title = "Index of Multiple Deprivation: rank among 9 regions, 1 = most deprived"
+    assert legend_title(browser) == title
+    assert shown["polygons"] == 9
+    ranks = ["1 most deprived", *map(str, range(2, 9)), "9 least deprived"]
+    assert shown["legend"].splitlines()[1:] == ranks
+    # nine distinct colours, those of the legend's nine ranks
+    hexes = set(shown["fills"])
+    rgb = {"rgb({}, {}, {})".format(*(int(h[i : i + 2], 16) for i in (1, 3, 5))) for h in hexes}
+    assert len(rgb) == 9 and rgb == set(shown["swatches"])
+    assert shown["picker"] == "Show ranks of "
+    assert "Decile" not in shown["headers"] and "Rank" in shown["headers"]
+    assert [row.split("\t")[-1] for row in shown["rows"]] == [str(r) for r in range(1, 10)]
+    browser.find_element("css selector", ".msoa-table tbody tr").click()
+    time.sleep(0.5)
+    tooltip = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+        ".filter(t => t.style.opacity !== '0').map(t => t.innerText)"
+    )
+    assert len(tooltip) == 1 and re.search(r"rank 1 of 9$", tooltip[0]), tooltip
+    texts = [shown["legend"], *shown["rows"], *tooltip]
+    assert not [t for t in texts if re.search(r"undefined|NaN|decile|n/a", t)]
+    errors = [
+        e["message"]
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and not any(host in e["message"] for host in TILE_HOSTS)
+    ]
+    assert errors == []
+    sitetools.screenshot(browser, sitetools.SCREENSHOTS / "notebooks-areas-regions.png")

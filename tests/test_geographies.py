@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import Polygon, box
 
 from iod_msoa._build import (
@@ -28,9 +29,12 @@ from iod_msoa._outputs import (
     data_dictionary,
     datapackage,
     dictionary_markdown,
+    empty_deciles,
     gpkg_description,
     output_files,
+    xlsx_notes,
 )
+from iod_msoa._ranking import decile_from_rank, rank_most_deprived_first
 from iod_msoa._schema import (
     METRICS,
     align_boundaries,
@@ -204,6 +208,17 @@ def test_area_shapes_are_unions_in_table_order():
     assert merged.iloc[0].equals(box(0, 0, 2, 1))
 
 
+def test_area_shapes_do_not_depend_on_the_lsoas_row_order():
+    shapes = _squares([f"L{i}" for i in range(6)])
+    members = pd.DataFrame({"lsoa21cd": shapes.index, "xcd": ["A"] * 4 + ["B"] * 2})
+    codes = pd.Series(["A", "B"])
+    merged = area_shapes(shapes, members, "xcd", codes)
+    order = [5, 2, 0, 4, 3, 1]
+    shuffled = area_shapes(shapes.iloc[order], members.iloc[order], "xcd", codes)
+    assert merged.to_wkb().tolist() == shuffled.to_wkb().tolist()
+    assert shapely.is_ccw(shapely.get_exterior_ring(merged.to_numpy())).all()
+
+
 def _lsoa_squares(codes: list[str]) -> gpd.GeoSeries:
     """Small squares in England, as read_lsoa_boundaries gives them."""
     shapes = gpd.GeoSeries(
@@ -314,6 +329,21 @@ def test_read_geographies_reports_every_problem(tmp_path):
     assert "row 3 (E01000002)" in message
     assert "'rgn24nm' has 1 blank name(s)" in message
     assert "pcon24cd code(s) with more than one pcon24nm: E14000001" in message
+
+
+def test_two_codes_with_one_name_is_an_error_except_where_names_repeat(tmp_path):
+    frame = _lookup_frame()
+    frame.loc[1, ["icb24cd", "wd25cd"]] = ["E54000002", "E05000002"]  # both names stay "One"
+    path = tmp_path / "geo.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SchemaError) as err:
+        read_geographies(path)
+    message = str(err.value)
+    assert "icb24nm name(s) given to more than one icb24cd: 'One' (E54000001, E54000002)" in message
+    assert "wd25" not in message  # ward names repeat across local authorities
+    frame.loc[1, "icb24nm"] = "Two"
+    frame.to_csv(path, index=False)
+    assert read_geographies(path)["wd25nm"].tolist() == ["One", "One"]
 
 
 def test_a_lookup_with_some_geographies_builds_those_and_names_the_rest(tmp_path):
@@ -456,7 +486,58 @@ def test_the_geopackage_says_what_it_holds_and_best_fit(key):
     provenance = {"rows": g.areas, "version": "9.9"}
     description = gpkg_description(provenance, g)
     assert f"{g.areas:,} rows, one per {g.noun} in England" in description
-    assert ("Best fit: " + BEST_FIT_NOTE in description) == g.best_fit
+    assert (BEST_FIT_NOTE in description) == g.best_fit
+    assert "Rank 1 and decile 1 are the most deprived" in description
+
+
+def test_the_geopackage_of_fewer_than_ten_areas_says_there_are_no_deciles():
+    regions = GEOGRAPHIES["rgn24"]
+    description = gpkg_description({"rows": 9, "version": "9.9"}, regions, deciles=False)
+    assert "Rank 1 is the most deprived" in description and "Deciles not given" in description
+
+
+def _ranked_regions(n: int) -> pd.DataFrame:
+    ranks = rank_most_deprived_first([float(n - i) for i in range(n)])
+    return pd.DataFrame(
+        {
+            "rgn24cd": [f"E120000{i:02d}" for i in range(n)],
+            "rgn24nm": [f"Region {i}" for i in range(n)],
+            "imd_rank": ranks,
+            "imd_decile": decile_from_rank(ranks),
+        }
+    )
+
+
+def test_fewer_than_10_areas_have_no_deciles_and_every_description_says_so(tmp_path):
+    regions = GEOGRAPHIES["rgn24"]
+    said = "fewer than 10 regions; use the rank"
+    table = _ranked_regions(9)
+    assert table["imd_decile"].isna().all() and empty_deciles(table) == ["imd_decile"]
+    dictionary = data_dictionary(list(table.columns), regions, empty_deciles(table))
+    assert said in dictionary.set_index("column").loc["imd_decile", "description"]
+    provenance = {
+        "rows": 9, "version": "0", "created": "now", "created_from": "test", "inputs": {},
+        "official_urls": {}, "unverified": [],
+    }  # fmt: skip
+    notes = dict(xlsx_notes(provenance, regions, deciles=False))
+    assert notes["Deciles"].startswith(f"Deciles not given: {said}")
+    assert "decile" not in notes["What"] and "ceil" not in notes["Method"]
+    markdown = dictionary_markdown(dictionary, provenance, regions, deciles=False)
+    assert f"**Deciles.** Deciles not given: {said}" in markdown
+    for name in output_files("iod25_rgn24").values():
+        (tmp_path / name).write_text("x")
+    package = datapackage(tmp_path, table, dictionary, provenance, regions, deciles=False)
+    assert package["description"].startswith(f"Deciles not given: {said}")
+    field = package["resources"][0]["schema"]["fields"][-1]
+    assert field["name"] == "imd_decile" and field["type"] == "integer"
+
+    ten = _ranked_regions(10)
+    assert ten["imd_decile"].tolist() == list(range(1, 11)) and empty_deciles(ten) == []
+    described = data_dictionary(list(ten.columns), regions, empty_deciles(ten))
+    assert not described["description"].str.contains("not given").any()
+    assert "Deciles" not in dict(xlsx_notes(provenance, regions))
+    assert "decile 1 are the most deprived" in dict(xlsx_notes(provenance, regions))["What"]
+    assert "description" not in datapackage(tmp_path, ten, described, provenance, regions)
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -554,6 +635,19 @@ def test_available_geographies_say_what_is_missing(tmp_path):
     assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24"]
     local = Config(inputs={"geographies": tmp_path / "g.csv", "lrf_summaries": tmp_path / "l"})
     assert _site.checkable(local, everything) == ["lad24", "utla24", "icb24", "lrf24"]
+
+
+def test_the_areas_page_names_the_geographies_without_deciles():
+    from types import SimpleNamespace
+
+    from iod_msoa import _site
+
+    regions = SimpleNamespace(geography=GEOGRAPHIES["rgn24"], table=_ranked_regions(9))
+    ten = SimpleNamespace(geography=GEOGRAPHIES["lrf24"], table=_ranked_regions(10))
+    assert _site.without_deciles([ten]) == ""
+    said = _site.without_deciles([ten, regions])
+    assert "fewer than 10 areas" in said and "regions (9) are coloured by rank" in said
+    assert "LRF" not in said
 
 
 def test_area_map_data_without_lads_and_its_lazy_script():

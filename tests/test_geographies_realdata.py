@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv as csv_module
 import json
 
 import geopandas as gpd
@@ -10,7 +11,7 @@ import pytest
 
 import iod_msoa
 from iod_msoa._geographies import GEOGRAPHIES, VALIDATED
-from iod_msoa._schema import DENOMINATOR_SHORTS, read_geographies
+from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS, read_geographies
 
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config
@@ -58,7 +59,55 @@ def test_each_geography_has_its_areas_and_conserves_every_population(built, lsoa
     for d in DENOMINATOR_SHORTS:
         assert table[d].sum() == lsoa[d].sum(), d
     assert ("lad24cd" in table.columns) == (g.nests_in_lad or key == "lad24")
-    assert table["imd_rank"].min() == 1 and table["imd_decile"].between(1, 10).all()
+    assert table["imd_rank"].min() == 1
+
+
+@pytest.mark.parametrize("key", [k for k in GEOGRAPHIES if GEOGRAPHIES[k].areas >= 10])
+def test_ten_or_more_areas_have_every_decile_with_rank_1_in_decile_1(built, key):
+    table = pd.read_parquet(built[key].paths["parquet"])
+    for m in METRICS:
+        deciles = table[f"{m.short}_decile"]
+        assert deciles.notna().all() and deciles.between(1, 10).all(), m.short
+        assert set(deciles[table[f"{m.short}_rank"] == 1]) == {1}, m.short
+
+
+def test_nine_regions_are_ranked_1_to_9_and_have_no_deciles_in_any_file(built):
+    """F5: ceil(rank * 10 / 9) put the most deprived region in decile 2 and left decile 1 empty."""
+    paths = built["rgn24"].paths
+    deciles = [f"{m.short}_decile" for m in METRICS]
+    csv = pd.read_csv(paths["csv"])
+    parquet = pd.read_parquet(paths["parquet"])
+    gpkg = gpd.read_file(paths["gpkg"], engine="pyogrio")
+    xlsx = pd.read_excel(paths["xlsx"], sheet_name="Data")
+    assert len(csv) == len(parquet) == len(gpkg) == len(xlsx) == 9
+    for table in (csv, parquet, gpkg, xlsx):
+        assert table[deciles].isna().all().all()
+        for m in METRICS:
+            assert sorted(table[f"{m.short}_rank"]) == list(range(1, 10)), m.short
+    assert (parquet[deciles].dtypes == "Int64").all()  # missing integers, not NaN floats
+    with paths["csv"].open(encoding="utf-8", newline="") as fh:
+        cells = pd.DataFrame(list(csv_module.DictReader(fh)))
+    assert (cells[deciles] == "").all().all()  # empty cells, not "NA" or "nan"
+
+
+def test_regions_dictionary_workbook_and_package_say_why_deciles_are_empty(built):
+    paths = built["rgn24"].paths
+    said = "fewer than 10 regions; use the rank"
+    dictionary = pd.read_csv(paths["dictionary_csv"]).set_index("column")
+    for m in METRICS:
+        assert said in dictionary.loc[f"{m.short}_decile", "description"], m.short
+    assert f"**Deciles.** Deciles not given: {said}" in paths["dictionary_md"].read_text()
+    notes = pd.read_excel(paths["xlsx"], sheet_name="Notes", header=None, usecols=[0, 1])
+    notes = notes.dropna().set_index(0)[1]
+    assert said in notes["Deciles"] and "decile 1" not in notes["What"]
+    package = json.loads(paths["datapackage"].read_text())
+    assert said in package["description"]
+    fields = {f["name"]: f for f in package["resources"][0]["schema"]["fields"]}
+    for m in METRICS:
+        field = fields[f"{m.short}_decile"]
+        assert field["type"] == "integer" and said in field["description"], m.short
+    others = pd.read_csv(built["lad24"].paths["dictionary_csv"]).set_index("column")
+    assert not others["description"].str.contains("not given").any()
 
 
 @pytest.mark.parametrize("key", [k for k in GEOGRAPHIES if k != "msoa21"])

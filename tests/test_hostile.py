@@ -119,6 +119,14 @@ def test_out_is_a_file(tmp_path, capsys, config):
     assert target.read_text() == "not a folder"
 
 
+def test_out_is_a_link_to_a_missing_folder(tmp_path, capsys, config):
+    target = tmp_path / "out"
+    target.symlink_to(tmp_path / "gone")
+    err = build_fails(capsys, config, target)
+    assert f"{target} is a link to {tmp_path / 'gone'}, which does not exist" in err
+    assert target.is_symlink() and not (tmp_path / "gone").exists()
+
+
 def test_out_under_a_file(tmp_path, capsys, config):
     (tmp_path / "file").write_text("x")
     err = build_fails(capsys, config, tmp_path / "file" / "out")

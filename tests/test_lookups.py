@@ -158,9 +158,8 @@ def test_a_repeating_lookup_reads_as_one_row_per_lad_and_refuses_a_lad_in_two_ar
     pfa = _pfa()
     pfa.loc[1, "pfa24cd"] = "E23000037"
     pfa.rename(columns=str.upper).to_csv(path, index=False)
-    with pytest.raises(
-        SchemaError, match=r"2 duplicated lad24cd codes: row 2 \(E06000001\), row 3"
-    ):
+    in_two = r"1 lad24cd code\(s\) in more than one pfa24cd: row 2 \(E06000001\) = 'E23000038'"
+    with pytest.raises(SchemaError, match=in_two + r", row 3 \(E06000001\) = 'E23000037'"):
         read_ons_lookup(path, "lad_pfa")
 
 
@@ -293,6 +292,21 @@ def test_a_downloaded_police_force_area_lookup_gives_lrfs(httpserver, tmp_path):
     # Ordered by LAD and partnership: unique together, so pages do not overlap.
     orders = {r.args["orderByFields"] for r, _ in httpserver.log if "resultOffset" in r.args}
     assert orders == {"LAD24CD,CSP24CD"}
+
+
+def test_a_downloaded_lookup_with_a_lad_in_two_police_force_areas_is_not_cached(
+    httpserver, tmp_path
+):
+    names = {"lad24nm": "LAD", "csp24nm": "partnership", "pfa24nm": "force"}
+    source = _serve(httpserver, "lad_pfa", _pfa().assign(**names, pfa24cd=lambda t: t["csp24cd"]))
+    with pytest.raises(SourceError) as caught:
+        resolve_input(
+            source, local_path=None, cache_dir=tmp_path, allow_unverified=False, progress=False
+        )
+    message = str(caught.value)
+    assert "lad_pfa download" in message and "not usable" in message and "\n" not in message
+    assert "1 lad24cd code(s) in more than one pfa24cd: row 2 (E06000001) = 'E22000001'" in message
+    assert not (tmp_path / source.filename).exists()
 
 
 # --- any geographies table (read or assembled) against File 7 --------------------------------

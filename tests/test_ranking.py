@@ -1,4 +1,5 @@
-"""Ranks (1 = highest score, ties share the lowest rank) and deciles ceil(rank * 10 / n)."""
+"""Ranks (1 = highest score, ties share the lowest rank) and deciles ceil(rank * 10 / n),
+given only for 10 or more ranked areas."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iod_msoa._ranking import decile_from_rank, rank_most_deprived_first
+from iod_msoa._ranking import (
+    MIN_AREAS_FOR_DECILES,
+    decile_from_rank,
+    deciles_given,
+    rank_most_deprived_first,
+)
 
 
 def _values(array) -> list[int | None]:
@@ -37,10 +43,22 @@ def test_ties_at_a_decile_boundary_share_rank_and_decile():
 
 
 def test_missing_score_stays_unranked_and_does_not_count_in_n():
-    ranks = rank_most_deprived_first(np.array([0.5, np.nan, 0.7]))
-    assert _values(ranks) == [2, None, 1]
-    # n = 2 ranked areas: rank 2 -> ceil(20/2) = 10; rank 1 -> ceil(10/2) = 5
-    assert _values(decile_from_rank(ranks)) == [10, None, 5]
+    ranks = rank_most_deprived_first(np.array([np.nan, *range(20, 0, -1)]))
+    assert _values(ranks) == [None, *range(1, 21)]
+    # n = 20 ranked areas, not 21: rank 1 -> ceil(10/20) = 1, rank 20 -> 10, rank 3 -> 2
+    deciles = _values(decile_from_rank(ranks))
+    assert deciles[:4] == [None, 1, 1, 2] and deciles[-1] == 10
+
+
+def test_ten_ranked_areas_but_one_more_unscored_still_get_deciles():
+    ranks = rank_most_deprived_first([np.nan, *np.linspace(1.0, 0.0, 10)])
+    assert _values(decile_from_rank(ranks)) == [None, *range(1, 11)]
+
+
+def test_nine_ranked_areas_plus_an_unscored_one_get_no_deciles():
+    # n counts ranked areas: 10 rows, 9 ranks -> too few for deciles
+    ranks = rank_most_deprived_first([np.nan, *np.linspace(1.0, 0.0, 9)])
+    assert _values(decile_from_rank(ranks)) == [None] * 10
 
 
 def test_no_scores_at_all_gives_no_ranks_or_deciles():
@@ -62,11 +80,31 @@ def test_twenty_areas_give_two_per_decile():
     assert (deciles[-1], deciles[0]) == (1, 10)
 
 
-@pytest.mark.parametrize(("n", "expected"), [(1, [10]), (3, [4, 7, 10]), (4, [3, 5, 8, 10])])
-def test_deciles_for_few_areas(n, expected):
-    # ceil(r*10/n): n=3 -> 3.33, 6.67, 10 -> 4, 7, 10; n=4 -> 2.5, 5, 7.5, 10 -> 3, 5, 8, 10
+def test_nine_areas_get_no_deciles_only_ranks():
+    # ceil(rank * 10 / 9) would put rank 1 in decile 2 and leave decile 1 empty.
+    ranks = rank_most_deprived_first(np.linspace(0.0, 1.0, 9))
+    assert _values(ranks) == list(range(9, 0, -1))
+    deciles = decile_from_rank(ranks)
+    assert _values(deciles) == [None] * 9
+    assert deciles.dtype == "Int64"
+
+
+def test_ten_areas_give_one_per_decile_rank_1_in_decile_1():
+    ranks = pd.array(range(1, 11), dtype="Int64")
+    assert _values(decile_from_rank(ranks)) == list(range(1, 11))
+
+
+@pytest.mark.parametrize(("n", "expected"), [(11, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10])])
+def test_eleven_areas_share_the_last_decile(n, expected):
+    # ceil(r*10/11): 0.91, 1.82, ..., 9.09, 10 -> ranks 10 and 11 both in decile 10
     ranks = pd.array(range(1, n + 1), dtype="Int64")
     assert _values(decile_from_rank(ranks)) == expected
+
+
+@pytest.mark.parametrize("n", range(0, 12))
+def test_the_rule_is_ten_ranked_areas(n):
+    assert deciles_given(n) == (n >= 10)
+    assert MIN_AREAS_FOR_DECILES == 10
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -104,10 +142,26 @@ def test_ranks_are_a_permutation_with_ties(values):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=300, unique=True))
+@given(st.lists(st.floats(-1e6, 1e6), min_size=10, max_size=300, unique=True))
 def test_distinct_scores_fill_each_decile_with_floor_or_ceil_of_n_over_10(scores):
     n = len(scores)
     deciles = _values(decile_from_rank(rank_most_deprived_first(scores)))
     assert set(deciles) <= set(range(1, 11))
     counts = [deciles.count(d) for d in range(1, 11)]
     assert set(counts) <= {n // 10, -(-n // 10)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(tied_scores)
+def test_deciles_exist_exactly_when_ten_areas_are_ranked_and_rank_1_is_decile_1(values):
+    ranks = rank_most_deprived_first(values)
+    deciles = _values(decile_from_rank(ranks))
+    ranked = [r for r in _values(ranks) if r is not None]
+    if len(ranked) < 10:
+        assert deciles == [None] * len(values)
+        return
+    assert [d is None for d in deciles] == [r is None for r in _values(ranks)]
+    best = [d for d, r in zip(deciles, _values(ranks), strict=True) if r == 1]
+    assert best and set(best) == {1}
+    worst = [d for d, r in zip(deciles, _values(ranks), strict=True) if r == len(ranked)]
+    assert set(worst) <= {10}

@@ -43,6 +43,7 @@ class Geography:
     members: str
     shapes: str
     whole_lads: bool = False
+    shared_names: bool = False
     ons_lookup: str = ""
     names: str = ""
     display: str = ""
@@ -241,10 +242,12 @@ def area_shapes(
 
     ``members`` has ``lsoa21cd`` and ``code``; ``pieces`` holds each member row's LSOA
     polygon, in the same order (``align_boundaries`` checks every one is there and not
-    empty, so an area is exactly what was aggregated).
+    empty, so an area is exactly what was aggregated). Shapes are put in one canonical form
+    (exteriors anticlockwise), so the bytes written do not depend on the LSOAs' row order.
     """
     frame = gpd.GeoDataFrame(
         {code: members[code].to_numpy()}, geometry=pieces.to_numpy(), crs=pieces.crs
     )
     merged = frame.dissolve(code, method="coverage").geometry
-    return gpd.GeoSeries(merged.loc[np.asarray(codes)].to_numpy(), crs=pieces.crs)
+    canonical = shapely.orient_polygons(shapely.normalize(merged.loc[np.asarray(codes)].to_numpy()))
+    return gpd.GeoSeries(canonical, crs=pieces.crs)

@@ -15,7 +15,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,6 +32,7 @@ import xlsxwriter.exceptions
 
 from ._errors import OutputError
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
+from ._ranking import MIN_AREAS_FOR_DECILES
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import sha256_file
 from ._xlsx import write_xlsx
@@ -168,9 +169,44 @@ _MEASURE_DOCS = {
 # Measures whose denominator is not the metric's population (the others' is).
 _COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {noun} (n_lsoa)"}
 
+# A decile column left empty (fewer than MIN_AREAS_FOR_DECILES areas): description, unit,
+# direction, as in _MEASURE_DOCS.
+_EMPTY_DECILE_DOCS = (
+    "Decile of the {label} rank among {nouns}: not given (empty), fewer than {fewest} {nouns};"
+    " use the rank",
+    "decile 1-10",
+    "1 = most deprived 10% of {nouns}",
+)
 
-def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataFrame:
-    """Describe every output column (meaning, unit, denominator, direction) from METRICS."""
+
+def empty_deciles(table: pd.DataFrame) -> list[str]:
+    """The decile columns the ranking left empty: too few areas (see ``_ranking``)."""
+    columns = [c for c in (f"{m.short}_decile" for m in METRICS) if c in table.columns]
+    return [c for c in columns if len(table) and table[c].isna().all()]
+
+
+def no_deciles_note(geography: Geography) -> str:
+    """Why a table with fewer than 10 areas has no deciles, and what to use instead."""
+    return (
+        f"Deciles not given: fewer than {MIN_AREAS_FOR_DECILES} {geography.nouns}; use the rank "
+        f"(1 = most deprived). With so few areas, ceil(rank x 10 / number of {geography.nouns}) "
+        "would leave decile 1 empty, so the decile columns are left empty."
+    )
+
+
+def area_notes(geography: Geography, *, deciles: bool = True) -> list[tuple[str, str]]:
+    """What to know before using a geography's table, by topic: best fit, missing deciles."""
+    notes = [("Best fit", geography.note)] if geography.note else []
+    return notes + ([] if deciles else [("Deciles", no_deciles_note(geography))])
+
+
+def data_dictionary(
+    columns: list[str], geography: Geography = MSOA, empty: Collection[str] = ()
+) -> pd.DataFrame:
+    """Describe every output column (meaning, unit, denominator, direction) from METRICS.
+
+    ``empty``: decile columns left empty (see :func:`empty_deciles`), described as such.
+    """
     denominators = {d.short: d.label for d in DENOMINATORS}
     fixed = _fixed_columns(geography)
     fit = _best_fit(geography)
@@ -185,7 +221,7 @@ def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataF
         else:
             short, measure = _split_metric_column(col)
             metric = METRIC_BY_SHORT[short]
-            desc, unit, direction = _MEASURE_DOCS[measure]
+            desc, unit, direction = _EMPTY_DECILE_DOCS if col in empty else _MEASURE_DOCS[measure]
             fields = {
                 "label": metric.label,
                 "label_lower": metric.label.lower(),
@@ -193,6 +229,7 @@ def data_dictionary(columns: list[str], geography: Geography = MSOA) -> pd.DataF
                 "score_unit": metric.score_unit,
                 "noun": geography.noun,
                 "nouns": geography.nouns,
+                "fewest": MIN_AREAS_FOR_DECILES,
             }
             rows.append(
                 (
@@ -220,7 +257,11 @@ def _split_metric_column(col: str) -> tuple[str, str]:
 
 
 def dictionary_markdown(
-    dictionary: pd.DataFrame, provenance: dict[str, Any], geography: Geography = MSOA
+    dictionary: pd.DataFrame,
+    provenance: dict[str, Any],
+    geography: Geography = MSOA,
+    *,
+    deciles: bool = True,
 ) -> str:
     """The data dictionary as a Markdown page, with the licence and sources."""
     g = geography
@@ -231,7 +272,11 @@ def dictionary_markdown(
         f"{provenance['rows']:,} rows, one per {g.noun} in England. Package version "
         f"{provenance['version']}, built {provenance['created']}.",
         "",
-        *([f"**Best fit.** {g.note}", ""] if g.note else []),
+        *(
+            line
+            for topic, text in area_notes(g, deciles=deciles)
+            for line in (f"**{topic}.** {text}", "")
+        ),
         "| column | description | unit | denominator | direction |",
         "|---|---|---|---|---|",
     ]
@@ -272,11 +317,15 @@ def datapackage(
     dictionary: pd.DataFrame,
     provenance: dict[str, Any],
     geography: Geography = MSOA,
+    *,
+    deciles: bool = True,
 ) -> dict[str, Any]:
     """A Frictionless data package describing every file: rows, bytes, sha256 and fields.
 
-    Lets users (and our tests) check a download against its description.
+    Lets users (and our tests) check a download against its description. Empty cells are
+    missing values (Frictionless's default), as the deciles of fewer than 10 areas are.
     """
+    about = " ".join(text for _, text in area_notes(geography, deciles=deciles))
     fields = [
         {"name": r.column, "type": _field_type(table[r.column].dtype), "description": r.description}
         | ({"unit": r.unit} if r.unit else {})
@@ -300,7 +349,7 @@ def datapackage(
     return {
         "name": geography.dataset.replace("_", "-"),
         "title": f"English Indices of Deprivation 2025 for {geography.title}",
-        **({"description": geography.note} if geography.note else {}),
+        **({"description": about} if about else {}),
         "version": provenance["version"],
         "created": provenance["created"],
         "licenses": [LICENCE],
@@ -376,6 +425,11 @@ def prepare_output_folder(out_dir: Path) -> Path:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:
+        if out_dir.is_symlink():
+            raise OutputError(
+                f"output folder {out_dir} is a link to {out_dir.readlink()}, which does not "
+                "exist; create that folder or choose another --out"
+            ) from exc
         raise OutputError(
             f"output folder {out_dir} is a file, not a folder; choose another --out"
         ) from exc
@@ -623,43 +677,54 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def gpkg_description(provenance: dict[str, Any], geography: Geography = MSOA) -> str:
+def gpkg_description(
+    provenance: dict[str, Any], geography: Geography = MSOA, *, deciles: bool = True
+) -> str:
     """What the GeoPackage layer holds (its gpkg_contents description, which QGIS shows),
-    with the best-fit note where the shapes are unions of best-fit LSOAs."""
+    with what to know first (best fit, no deciles), as the other files say it."""
     g = geography
     shapes = (
         "each shape is the union of its LSOAs' polygons"
         if g.shapes == "lsoa_boundaries"
         else "the shapes are ONS boundaries"
     )
+    most = "Rank 1 and decile 1 are" if deciles else "Rank 1 is"
     return " ".join(
         [
             f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.title}: "
-            f"{provenance['rows']:,} rows, one per {g.noun} in England; {shapes}. "
-            "Rank 1 and decile 1 are the most deprived.",
-            *([f"Best fit: {g.note}"] if g.note else []),
+            f"{provenance['rows']:,} rows, one per {g.noun} in England; {shapes}. {most} the "
+            "most deprived.",
+            *(text for _, text in area_notes(g, deciles=deciles)),
             f"Built by iod-msoa {provenance['version']}.",
         ]
     )
 
 
-def xlsx_notes(provenance: dict[str, Any], geography: Geography = MSOA) -> list[tuple[str, str]]:
+def xlsx_notes(
+    provenance: dict[str, Any], geography: Geography = MSOA, *, deciles: bool = True
+) -> list[tuple[str, str]]:
     """The workbook's Notes: what it holds, how it was made, licence and provenance."""
     g, inputs = geography, provenance["inputs"]
+    most = "Rank 1 and decile 1 are" if deciles else "Rank 1 is"
+    put = (
+        f"put in deciles with ceil(rank x 10 / number of {g.nouns})"
+        if deciles
+        else f"not put in deciles (fewer than {MIN_AREAS_FOR_DECILES})"
+    )
     notes = [
         (
             "What",
             f"The English Indices of Deprivation 2025 (IoD2025) aggregated from LSOAs to "
-            f"{g.title}: {provenance['rows']:,} rows, one per {g.noun} in England. Rank 1 "
-            "and decile 1 are the most deprived.",
+            f"{g.title}: {provenance['rows']:,} rows, one per {g.noun} in England. {most} "
+            "the most deprived.",
         ),
-        *([("Best fit", g.note)] if g.note else []),
+        *area_notes(g, deciles=deciles),
         (
             "Method",
             f"Each {g.noun}'s score is the mean of its LSOAs' scores weighted by the metric's "
-            f"population denominator; {g.nouns} are ranked by score (1 = highest) and put in "
-            f"deciles with ceil(rank x 10 / number of {g.nouns}). The summary measures follow "
-            "the IoD2025 Technical Report and reproduce MHCLG's local authority summaries.",
+            f"population denominator; {g.nouns} are ranked by score (1 = highest) and {put}. "
+            "The summary measures follow the IoD2025 Technical Report and reproduce MHCLG's "
+            "local authority summaries.",
         ),
         (
             "Precision",
@@ -710,7 +775,9 @@ def write_dataset(
     paths = {key: staging / name for key, name in files.items()}
     created = datetime.fromisoformat(provenance["created"])
     gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
-    dictionary = data_dictionary(list(table.columns), geography)
+    empty = empty_deciles(table)
+    deciles = not empty
+    dictionary = data_dictionary(list(table.columns), geography, empty)
     rounded = csv_ready(table)
     # GDAL stamps the GeoPackage with the time it is written unless told the time to use.
     gdal_time = {"OGR_CURRENT_DATE": created.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
@@ -725,7 +792,7 @@ def write_dataset(
             engine="pyogrio",
             use_arrow=True,
             dataset_options={"VERSION": GPKG_VERSION},
-            layer_options={"DESCRIPTION": gpkg_description(provenance, geography)},
+            layer_options={"DESCRIPTION": gpkg_description(provenance, geography, deciles=deciles)},
             layer_metadata={
                 "version": str(provenance["version"]),
                 "unverified_inputs": ",".join(provenance["unverified"]) or "none",
@@ -736,7 +803,7 @@ def write_dataset(
             paths["xlsx"],
             rounded,
             dictionary,
-            xlsx_notes(provenance, geography),
+            xlsx_notes(provenance, geography, deciles=deciles),
             title=f"English Indices of Deprivation 2025 for {geography.title}",
             created=created,
         )
@@ -750,9 +817,9 @@ def write_dataset(
         xlsx.result()
     step("data dictionary")
     dictionary.to_csv(paths["dictionary_csv"], index=False)
-    markdown = dictionary_markdown(dictionary, provenance, geography)
+    markdown = dictionary_markdown(dictionary, provenance, geography, deciles=deciles)
     paths["dictionary_md"].write_text(markdown, encoding="utf-8")
     write_json(paths["provenance"], provenance)
-    package = datapackage(staging, table, dictionary, provenance, geography)
+    package = datapackage(staging, table, dictionary, provenance, geography, deciles=deciles)
     write_json(paths["datapackage"], package)
     return {key: Path(name) for key, name in files.items()}

@@ -6,6 +6,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+# Fewer ranked areas than this get no deciles: with n < 10, ceil(rank * 10 / n) never gives
+# decile 1 (9 areas: rank 1 -> decile 2), so "decile 1 = most deprived 10%" would be false.
+MIN_AREAS_FOR_DECILES = 10
+
 
 def rank_most_deprived_first(scores: ArrayLike) -> pd.arrays.IntegerArray:
     """Rank so the highest score is 1; ties share the lowest rank (1, 2, 2, 4).
@@ -20,14 +24,20 @@ def rank_most_deprived_first(scores: ArrayLike) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(ranks.astype("int64"), ~valid)
 
 
+def deciles_given(n_ranked: int) -> bool:
+    """Whether ``n_ranked`` areas are enough for deciles in which rank 1 is decile 1."""
+    return n_ranked >= MIN_AREAS_FOR_DECILES
+
+
 def decile_from_rank(ranks: pd.arrays.IntegerArray) -> pd.arrays.IntegerArray:
     """Decile 1 = the most deprived 10%: ``ceil(rank * 10 / n)`` with ``n`` ranked areas.
 
     Uses the rank, not ``qcut`` on scores, so tied areas always share a decile and the
-    deciles follow MHCLG's definition for LSOAs.
+    deciles follow MHCLG's definition for LSOAs. With fewer than
+    :data:`MIN_AREAS_FOR_DECILES` ranked areas every decile is missing: use the rank.
     """
-    missing = np.asarray(ranks.isna())
-    n = (~missing).sum()
+    n = int((~ranks.isna()).sum())
+    missing = np.asarray(ranks.isna()) | (not deciles_given(n))
     values = np.asarray(ranks.to_numpy(dtype="float64", na_value=np.nan))
     deciles = np.ceil(np.where(missing, 1, values) * 10 / max(n, 1)).astype("int64")
     return pd.arrays.IntegerArray(deciles, missing)

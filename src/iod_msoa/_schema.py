@@ -22,7 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ._errors import SchemaError
+from ._errors import SchemaError, listed
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
 
 _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
@@ -670,6 +670,12 @@ def check_geographies(
         if renamed.any():
             shown = ", ".join(pairs.loc[renamed, g.code].astype(str).unique()[:5])
             problems.append(f"{g.code} code(s) with more than one {g.name}: {shown}")
+        shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
+        if shared.any():
+            named = pairs[shared].sort_values([g.name, g.code])
+            codes = named.groupby(g.name, sort=False)[g.code].agg(", ".join)
+            shown = listed((f"{name!r} ({c})" for name, c in codes.items()), 3)
+            problems.append(f"{g.name} name(s) given to more than one {g.code}: {shown}")
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return table.astype("string")
@@ -685,9 +691,17 @@ def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
     spec = ONS_LOOKUPS[name]
     source = f"ONS lookup {name} ({path})"
     table = _read_csv(path, source, [spec.on, *spec.columns])
+    codes, problems = table[spec.on], []
     if spec.repeats:
         table = table.drop_duplicates()  # rows keep their numbers in the file, for errors
-    problems = check_codes(table[spec.on], ONS_CODE_PATTERN, f"{spec.on} codes", source)
+        area = next(iter(spec.columns))
+        if (twice := table[spec.on].duplicated(keep=False)).any():
+            problems.append(
+                f"{table.loc[twice, spec.on].nunique():,} {spec.on} code(s) in more than one "
+                f"{area}: " + _rows(twice, table[spec.on], values=table[area])
+            )
+        codes = table.loc[~twice, spec.on]
+    problems += check_codes(codes, ONS_CODE_PATTERN, f"{spec.on} codes", source)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return table.astype("string")

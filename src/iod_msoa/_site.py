@@ -19,6 +19,8 @@ import pandas as pd
 from ._build import BuildResult
 from ._config import Config
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
+from ._outputs import empty_deciles
+from ._ranking import MIN_AREAS_FOR_DECILES
 from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import MANIFEST
 
@@ -538,6 +540,18 @@ def validation_by_file(validation: Any) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("file")
+
+
+def without_deciles(results: list[BuildResult]) -> str:
+    """A sentence naming the geographies built without deciles (too few areas), or ""."""
+    few = [f"{r.geography.nouns} ({len(r.table):,})" for r in results if empty_deciles(r.table)]
+    if not few:
+        return ""
+    return (
+        f"With fewer than {MIN_AREAS_FOR_DECILES} areas there are no deciles (decile 1 would "
+        f"be empty): {', '.join(few)} are coloured by rank, 1 = most deprived, and their files "
+        "leave the decile columns empty."
+    )
 
 
 def downloads_by_geography(results: list[BuildResult], page_dir: str | Path | None = None) -> str:

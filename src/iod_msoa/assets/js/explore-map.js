@@ -8,6 +8,10 @@
  * zooms the map to that area. With a geography switch (areas()), each geography's data is
  * a script loaded only when that geography is chosen. Only the basemap tiles come from the
  * web; without them the polygons, tooltips, legend and table still work.
+ *
+ * A measure whose deciles are all missing (fewer than 10 areas: the package gives none) is
+ * coloured by rank instead, spread over the same palette, and its legend and tooltips say
+ * rank; nothing is made up for the missing deciles.
  */
 (function () {
   "use strict";
@@ -46,6 +50,21 @@
     return value.toLocaleString("en-GB", { maximumFractionDigits: digits });
   }
 
+  function present(value) { return value !== null && value !== undefined; }
+
+  // Measure j has no deciles (all missing): show ranks instead.
+  function byRank(data, j) { return !data.decile[j].some(present); }
+
+  // How many areas measure j ranks: the ranks run 1..this.
+  function rankedAreas(data, j) { return data.rank[j].filter(present).length; }
+
+  function plural(data) { return data.nouns || "MSOAs"; }
+
+  // Rank r of k spread over the ten colours: rank 1 the first, rank k the last.
+  function rankColour(data, r, k) {
+    return data.palette[Math.round(((r - 1) * (data.palette.length - 1)) / Math.max(k - 1, 1))];
+  }
+
   function escapeHtml(text) {
     var div = document.createElement("div");
     div.textContent = text;
@@ -57,7 +76,7 @@
     if (views[elementId] && views[elementId].map) views[elementId].map.remove();
     var view = { data: data, current: metric || 0, listeners: [] };
     views[elementId] = view;
-    var nouns = data.nouns || "MSOAs";
+    var nouns = plural(data);
 
     var map = L.map(elementId, { preferCanvas: true, zoomSnap: 0.25 });
     view.map = map;
@@ -68,7 +87,12 @@
 
     var renderer = L.canvas({ padding: 0.5 });
     function colour(i) {
-      var d = data.decile[view.current][i];
+      var c = view.current;
+      if (byRank(data, c)) {
+        var r = data.rank[c][i];
+        return present(r) ? rankColour(data, r, rankedAreas(data, c)) : data.missing;
+      }
+      var d = data.decile[c][i];
       return d ? data.palette[d - 1] : data.missing;
     }
     function tooltip(i) {
@@ -78,7 +102,7 @@
         (data.ladNames ? " &middot; " + escapeHtml(data.ladNames[data.lad[i]]) : "") +
         "<br>" + escapeHtml(data.metrics[c].label) + "<br>score " + format(data.score[c][i], 3) +
         " &middot; rank " + format(data.rank[c][i], 0) + " of " + data.n.toLocaleString("en-GB") +
-        " &middot; decile " + format(data.decile[c][i], 0)
+        (byRank(data, c) ? "" : " &middot; decile " + format(data.decile[c][i], 0))
       );
     }
 
@@ -132,7 +156,9 @@
     picker.onAdd = function () {
       var div = L.DomUtil.create("div", "msoa-map-control");
       var label = L.DomUtil.create("label", "", div);
-      label.textContent = "Show deciles of ";
+      label.textContent = data.decile.some(function (d, j) { return !byRank(data, j); })
+        ? "Show deciles of "
+        : "Show ranks of ";
       label.setAttribute("for", elementId + "-metric");
       var select = L.DomUtil.create("select", "form-select form-select-sm", div);
       select.id = elementId + "-metric";
@@ -154,16 +180,34 @@
     var legend = L.control({ position: "bottomleft" });
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "msoa-map-control");
-      var html = '<strong class="msoa-map-legend-title"></strong><br>';
-      data.palette.forEach(function (c, j) {
-        var note = j === 0 ? " most deprived 10%" : j === 9 ? " least deprived 10%" : "";
-        html += '<span class="swatch" style="background:' + c + '"></span>' + (j + 1) + note + "<br>";
-      });
-      div.innerHTML = html;
-      var title = div.querySelector(".msoa-map-legend-title");
-      function retitle(j) { title.textContent = data.metrics[j].label + ": decile among " + nouns; }
-      view.listeners.push(retitle);
-      retitle(view.current);
+      function swatch(colour, text) {
+        return '<span class="swatch" style="background:' + colour + '"></span>' + text + "<br>";
+      }
+      // Ten deciles, or (without deciles) one entry per rank 1..k.
+      function fill(j) {
+        var html = '<strong class="msoa-map-legend-title"></strong><br>';
+        if (byRank(data, j)) {
+          var k = rankedAreas(data, j);
+          for (var r = 1; r <= k; r++) {
+            var end = r === 1 ? " most deprived" : r === k ? " least deprived" : "";
+            html += swatch(rankColour(data, r, k), r + end);
+          }
+        } else {
+          data.palette.forEach(function (c, d) {
+            var note = d === 0 ? " most deprived 10%" : d === 9 ? " least deprived 10%" : "";
+            html += swatch(c, d + 1 + note);
+          });
+        }
+        div.innerHTML = html;
+        div.querySelector(".msoa-map-legend-title").textContent =
+          data.metrics[j].label +
+          (byRank(data, j)
+            ? ": rank among " + rankedAreas(data, j).toLocaleString("en-GB") + " " + nouns +
+              ", 1 = most deprived"
+            : ": decile among " + nouns);
+      }
+      view.listeners.push(fill);
+      fill(view.current);
       return div;
     };
     legend.addTo(map);
@@ -178,7 +222,8 @@
     var data = view.data;
     var root = document.getElementById(elementId + "-table");
     pageSize = pageSize || 15;
-    var noun = data.noun || "MSOA", nouns = data.nouns || "MSOAs";
+    var noun = data.noun || "MSOA", nouns = plural(data);
+    var deciles = data.decile.some(function (d, j) { return !byRank(data, j); });
     var state = { query: "", key: "rank", ascending: true, page: 0 };
     var lad = function (i) { return data.ladNames ? data.ladNames[data.lad[i]] : ""; };
     var columns = [
@@ -189,8 +234,10 @@
     columns = columns.concat([
       { key: "score", label: "Score", numeric: true, digits: 3, value: function (i) { return data.score[view.current][i]; } },
       { key: "rank", label: "Rank", numeric: true, digits: 0, value: function (i) { return data.rank[view.current][i]; } },
-      { key: "decile", label: "Decile", numeric: true, digits: 0, value: function (i) { return data.decile[view.current][i]; } },
     ]);
+    if (deciles) {
+      columns.push({ key: "decile", label: "Decile", numeric: true, digits: 0, value: function (i) { return data.decile[view.current][i]; } });
+    }
     var search = data.codes.map(function (code, i) {
       return (code + " " + data.names[i] + " " + lad(i)).toLowerCase();
     });
@@ -263,7 +310,7 @@
         var key = columns[j].key;
         th.setAttribute("aria-sort", key !== state.key ? "none" : state.ascending ? "ascending" : "descending");
       });
-      measure.textContent = "Score, rank and decile: " + data.metrics[view.current].label;
+      measure.textContent = (deciles ? "Score, rank and decile: " : "Score and rank: ") + data.metrics[view.current].label;
       count.textContent = picked.length
         ? (start + 1).toLocaleString("en-GB") + "–" + (start + shown.length).toLocaleString("en-GB") +
           " of " + picked.length.toLocaleString("en-GB") + " " + nouns
