@@ -383,6 +383,18 @@ def test_read_summaries_accepts_the_2025_spelling_of_extent(tmp_path):
     assert read["imd25_extent"].tolist() == values["imd25_extent"]
 
 
+def test_read_summaries_skips_empty_rows_as_excel_leaves_them(tmp_path):
+    values = _summary_values()
+    table = {"icb24_code": ["E54000008", "E54000010"], "icb24_name": ["A", "B"]} | values
+    path = tmp_path / "icb.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    with path.open("a") as csv:
+        csv.write("," * (len(table) - 1) + "\n")
+    read = read_summaries(path, GEOGRAPHIES["icb24"])
+    assert read["icb24cd"].tolist() == ["E54000008", "E54000010"]
+    assert read["imd_average_score"].tolist() == values["imd_average_score"]
+
+
 def test_read_summaries_of_average_scores_only(tmp_path):
     table = {"utla24cd": ["E06000009"], "utla24nm": ["Blackpool"], "n_lsoa": [94]}
     table |= {f"{m.short}_average_score": [1.5] for m in METRICS}

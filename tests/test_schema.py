@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from iod_msoa._errors import SchemaError
+from iod_msoa._errors import SchemaError, listed
 from iod_msoa._schema import (
     DENOMINATOR_SHORTS,
     DENOMINATORS,
@@ -17,6 +17,7 @@ from iod_msoa._schema import (
     METRICS,
     PUBLISHED_MEASURES,
     align_boundaries,
+    check_codes,
     check_columns,
     file7_columns,
     metrics_frame,
@@ -523,6 +524,26 @@ def test_read_boundaries_unreadable_file(tmp_path):
     path.write_text("not a geopackage")
     with pytest.raises(SchemaError, match="cannot be read as a vector file"):
         read_boundaries(path)
+
+
+def test_a_long_name_sharing_most_letters_is_not_suggested_as_a_rename():
+    """MHCLG's summaries have long names: crime's rank of proportion is not income's proportion."""
+    wanted = "income_proportion_of_lso_as_in_most_deprived_10_percent_nationally"
+    frame = pd.DataFrame(
+        columns=["crime_rank_of_proportion_of_lso_as_in_most_deprived_10_percent_nationally"]
+    )
+    with pytest.raises(SchemaError) as caught:
+        check_columns(frame, [wanted], "file13.csv")
+    assert "renamed" not in str(caught.value)
+    frame = pd.DataFrame(columns=[wanted.replace("lso_as", "lsoas")])  # a small change: hinted
+    with pytest.raises(SchemaError, match="renamed"):
+        check_columns(frame, [wanted], "file13.csv")
+
+
+def test_codes_padded_with_spaces_are_quoted_in_messages():
+    assert listed(["E54000013", " E54000013", ""]) == "E54000013, ' E54000013', ''"
+    problems = check_codes(pd.Series(["E01000001", "E01000002 "]), r"^E01\d{6}$", "codes", "x")
+    assert problems == ["1 missing or malformed codes (expected ^E01\\d{6}$): row 3 ('E01000002 ')"]
 
 
 def test_a_longer_or_required_column_is_never_suggested_as_a_rename():

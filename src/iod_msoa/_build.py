@@ -318,7 +318,7 @@ class BuildResult:
     table: pd.DataFrame
     provenance: dict[str, Any]
     skipped: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # since the run started: geographies built together share the reading
     geography: Geography = MSOA
     paths: dict[str, Path] = field(init=False)
 

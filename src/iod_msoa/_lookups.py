@@ -72,7 +72,8 @@ def assemble_geographies(
             if len(split := _split(table[inner], table[outer])):
                 problems.append(f"{name}: {inner} areas in more than one {outer}: {listed(split)}")
     wanted = [g for g in GEOGRAPHIES.values() if g.code in table.columns]
-    source = f"LSOA geographies assembled from ONS lookups ({', '.join(lookups)})"
+    given = (f"{n}: {t.attrs['path']}" if "path" in t.attrs else n for n, t in lookups.items())
+    source = f"LSOA geographies assembled from ONS lookups ({', '.join(given)})"
     problems += file7_problems(table, base)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
