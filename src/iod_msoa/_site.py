@@ -35,7 +35,10 @@ DOWNLOAD_TEMPLATES = {
     "dictionary_md": "Data dictionary with sources and licences (Markdown)",
     "provenance": "Provenance: inputs, checksums, package version (JSON)",
     "datapackage": "Frictionless Data Package: files, fields, licence (JSON)",
-    "validation": "Our LSOA -> local authority figures against MHCLG's published ones (CSV)",
+    "validation": (
+        "Our figures against MHCLG's summary files, one row per validated geography, area "
+        "and measure (CSV)"
+    ),
 }
 OPTIONAL_DOWNLOADS = {"validation"}  # offered once `iod-msoa validate` has written it
 
