@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -13,9 +15,11 @@ from iod_msoa._build import (
     _out_dirs,
     area_table,
     build,
+    build_many,
     check_area_count,
     members,
 )
+from iod_msoa._config import load_config
 from iod_msoa._errors import ConfigError, SchemaError, UnmatchedAreaError
 from iod_msoa._geographies import (
     BEST_FIT_NOTE,
@@ -576,6 +580,32 @@ def test_the_python_build_refuses_an_unknown_geography_with_a_config_error(tmp_p
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("geographies", "message"),
+    [
+        (["nonsense"], "unknown geography 'nonsense': choose from msoa21"),
+        ([3], "a geography is a name .* not 3"),
+        ([], "no geography given"),
+    ],
+)
+def test_build_many_refuses_what_is_not_a_geography_with_a_config_error(
+    tmp_path, geographies, message
+):
+    with pytest.raises(ConfigError, match=message):
+        build_many(None, geographies, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_build_many_takes_names_as_build_and_validate_do(tmp_path):
+    config = load_config(write_config(tmp_path))
+    results = build_many(config, ["rgn24"], tmp_path / "rgn", progress=False)
+    assert [(r.geography.key, len(r.table)) for r in results] == [("rgn24", 9)]
+    again = build_many(config, "rgn24", tmp_path / "rgn", progress=False)
+    assert again[0].skipped and again[0].geography is GEOGRAPHIES["rgn24"]
+
+
 @pytest.mark.realdata
 @needs_inputs
 def test_a_geographies_table_lacking_a_geography_fails_before_any_folder(tmp_path, capsys):
@@ -615,6 +645,106 @@ def test_a_table_that_splits_a_lad_between_upper_tier_authorities_is_refused(tmp
     fresh = tmp_path / "new" / "deeper"
     assert main([*argv, "--geography", "utla24", "--out", str(fresh), "--quiet"]) == 1
     assert not (tmp_path / "new").exists()
+
+
+def _dev_table() -> pd.DataFrame:
+    return pd.read_csv(INPUTS / FILES["geographies"], dtype=str)
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_a_local_table_that_does_not_nest_is_refused(tmp_path, capsys):
+    frame = _dev_table()
+    moved = frame["lsoa21cd"] == "E01000006"  # to another ICB, its sub-ICB location kept
+    other = frame.loc[frame["icb24cd"] == "E54000008", ["icb24cd", "icb24nm"]].iloc[0]
+    frame.loc[moved, ["icb24cd", "icb24nm"]] = other.tolist()
+    path = tmp_path / "cross.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["build", "--config", str(write_config(tmp_path, geographies=path)), "--out", str(out)]
+    assert main([*argv, "--geography", "icb24", "--geography", "sicbl24", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"iod-msoa: error: LSOA geographies lookup ({path})")
+    assert "sicbl24cd areas in more than one icb24cd: E38000255" in err and "E01000006" in err
+    assert "\n" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_a_gap_in_a_column_not_built_does_not_stop_the_build(tmp_path, capsys):
+    frame = _dev_table()
+    frame.loc[frame["lsoa21cd"] == "E01000006", "wd25cd"] = None
+    path = tmp_path / "gap.csv"
+    frame.to_csv(path, index=False)
+    argv = ["build", "--config", str(write_config(tmp_path, geographies=path)), "--quiet"]
+    assert main([*argv, "--geography", "wd25", "--out", str(tmp_path / "wd")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "column 'wd25cd' has 1 missing or malformed code(s)" in err and "E01000006" in err
+    assert main([*argv, "--geography", "rgn24", "--out", str(tmp_path / "rgn")]) == 0
+    assert len(pd.read_csv(tmp_path / "rgn" / "iod25_rgn24.csv")) == 9
+
+
+def _ons_lsoa_icb(frame: pd.DataFrame) -> pd.DataFrame:
+    """The development table in the shape of ONS's LSOA -> sub-ICB location -> ICB lookup."""
+    fields = ["lsoa21cd", "sicbl24cd", "sicbl24nm", "icb24cd", "icb24nm"]
+    return frame[fields].rename(columns=str.upper)
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_an_ons_lookup_given_wins_over_the_geographies_table(tmp_path, capsys):
+    table = _dev_table()
+    lookup = _ons_lsoa_icb(table)
+    moved = lookup["LSOA21CD"] == "E01012392"  # Halton, to Lancashire and South Cumbria
+    lookup.loc[moved, ["SICBL24CD", "SICBL24NM", "ICB24CD", "ICB24NM"]] = [
+        *table.loc[table["sicbl24cd"] == "E38000015", ["sicbl24cd", "sicbl24nm"]].iloc[0],
+        *table.loc[table["icb24cd"] == "E54000048", ["icb24cd", "icb24nm"]].iloc[0],
+    ]
+    path = tmp_path / "lsoa_icb.csv"
+    lookup.to_csv(path, index=False)
+    out = tmp_path / "out"
+    config = write_config(tmp_path, lsoa_icb=path)  # the development table is given too
+    argv = ["build", "--config", str(config), "--quiet"]
+    assert main([*argv, "--geography", "icb24", "--geography", "rgn24", "--out", str(out)]) == 0
+    icb = pd.read_csv(out / "iod25_icb24" / "iod25_icb24.csv").set_index("icb24cd")["n_lsoa"]
+    usual = table["icb24cd"].value_counts()
+    assert icb["E54000008"] == usual["E54000008"] - 1
+    assert icb["E54000048"] == usual["E54000048"] + 1
+    made_from = json.loads((out / "iod25_icb24" / "provenance.json").read_text())["inputs"]
+    assert made_from["lsoa_icb"]["file"] == path.name and "geographies" not in made_from
+    regions = json.loads((out / "iod25_rgn24" / "provenance.json").read_text())["inputs"]
+    assert "geographies" in regions and "lsoa_icb" not in regions
+    # Given, it is checked as the assembled path checks it.
+    split = _ons_lsoa_icb(table)
+    split.loc[split["LSOA21CD"] == "E01000006", "ICB24CD"] = "E54000008"
+    split.to_csv(path, index=False)
+    assert main([*argv, "--geography", "icb24", "--out", str(tmp_path / "split")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "ONS lookups (lsoa_icb)" in err and "more than one icb24cd: E38000255" in err
+    assert "\n" not in err and "Traceback" not in err
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_a_lookup_given_and_the_table_must_nest_together(tmp_path, capsys):
+    table = _dev_table()
+    regions = table[["lad24cd", "rgn24cd", "rgn24nm"]].drop_duplicates()
+    regions.loc[regions["lad24cd"] == "E07000136", ["rgn24cd", "rgn24nm"]] = [
+        "E12000006",
+        "East of England",
+    ]  # Boston, without the rest of Lincolnshire
+    path = tmp_path / "lad_rgn.csv"
+    regions.rename(columns=str.upper).to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["build", "--config", str(write_config(tmp_path, lad_rgn=path)), "--out", str(out)]
+    assert main([*argv, "--geography", "utla24", "--geography", "rgn24", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("iod-msoa: error: LSOA geographies lookup (")
+    assert "with ONS lookups (lad_rgn)" in err
+    assert "utla24cd areas in more than one rgn24cd: E10000019" in err
+    assert "\n" not in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):

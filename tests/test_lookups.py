@@ -353,6 +353,33 @@ def test_a_whole_lad_area_that_splits_a_lad_is_an_error():
     check_with_file7(icb, LSOA, "geo.csv")  # ICBs may split a LAD
 
 
+def test_a_local_table_must_nest_as_the_geographies_declare():
+    # E01000002's ICB moved, its sub-ICB location not: that one now lies in two ICBs.
+    table = _table(
+        sicbl24cd=["E38000001", "E38000001", "E38000001", "E38000003"],
+        icb24cd=["E54000001", "E54000002", "E54000001", "E54000002"],
+        # E06000002's upper-tier authority given another region than E06000001 has.
+        utla24cd=["E06000001", "E06000001", "E06000001", "E10000001"],
+        rgn24cd=["E12000001", "E12000001", "E12000002", "E12000002"],
+    )
+    with pytest.raises(SchemaError) as caught:
+        check_with_file7(table, LSOA, "geo.csv")
+    message = str(caught.value)
+    assert "sicbl24cd areas in more than one icb24cd: E38000001 (" in message
+    assert "utla24cd areas in more than one rgn24cd: E06000001 (" in message
+    assert "LSOAs apart from the rest of their sub-ICB location: E01000002" in message
+    assert "LSOAs apart from the rest of their upper-tier authority: E01000003" in message
+    assert "\n" not in message
+    # Without the columns of the area around, there is nothing to check.
+    check_with_file7(table.drop(columns=["icb24cd", "rgn24cd"]), LSOA, "geo.csv")
+
+
+def test_declared_nestings_name_geographies_of_the_table():
+    for g in GEOGRAPHIES.values():
+        assert all(GEOGRAPHIES[k].members == "geographies" for k in g.within), g.key
+        assert g.key not in g.within
+
+
 def test_a_lad_column_that_differs_from_file7_is_an_error():
     table = _table(lad24cd=["E06000001", "E07000181", "E06000002", "E07000001"])
     with pytest.raises(SchemaError, match=r"lad24cd differs from File 7's LAD for 1 LSOA"):

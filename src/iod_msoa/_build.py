@@ -65,7 +65,6 @@ _TABLE_READERS = {
     "file7": ("lsoa", read_file7),
     "lookup": ("lookup", read_lookup),
     "names": ("names", read_names),
-    "geographies": ("geographies", lambda path: read_geographies(path, with_lad=True)),
 }
 # Polygon inputs: input name -> reader giving polygons indexed by area code.
 _SHAPE_READERS = {
@@ -134,23 +133,46 @@ def resolve(
     return resolved
 
 
-def read_tables(resolved: dict[str, ResolvedInput], reporter: Reporter) -> Inputs:
-    """Read and check the tabular inputs among ``resolved``.
+def read_tables(
+    resolved: dict[str, ResolvedInput],
+    reporter: Reporter,
+    geographies: Iterable[Geography] | None = None,
+) -> Inputs:
+    """Read and check the tabular inputs among ``resolved``, for ``geographies`` (default:
+    every one the inputs give).
 
-    Without a geographies table, one is assembled from the ONS lookups among them.
+    The geographies table takes each geography's columns from the ONS lookup among them that
+    gives it (assembled; a lookup given explicitly wins over a local table), else from the
+    local geographies table (only the columns of ``geographies``, so a gap elsewhere does not
+    stop a build); both, and the two together, are checked against File 7.
     """
     tables = {
         attr: reader(resolved[name].path)
         for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
+    chosen = GEOGRAPHIES.values() if geographies is None else geographies
+    from_table = [g for g in chosen if g.members_input(resolved) == "geographies"]
     ons = {n: read_ons_lookup(r.path, n) for n, r in resolved.items() if n in ONS_LOOKUPS}
-    if "geographies" in tables:
-        source = geographies_source(resolved["geographies"].path)
-        check_with_file7(tables["geographies"], tables["lsoa"], source)
-        tables["geographies"] = tables["geographies"].drop(columns="lad24cd", errors="ignore")
-    elif ons:
-        tables["geographies"] = assemble_geographies(tables["lsoa"], ons)
+    parts, sources = [], []
+    if "geographies" in resolved and from_table:
+        path = resolved["geographies"].path
+        local = read_geographies(path, with_lad=True, geographies=from_table)
+        sources.append(geographies_source(path))
+        check_with_file7(local, tables["lsoa"], sources[-1])
+        parts.append(local.drop(columns="lad24cd", errors="ignore"))
+    if ons:
+        parts.append(assemble_geographies(tables["lsoa"], ons))
+        sources.append(f"ONS lookups ({', '.join(ons)})")
+    if len(parts) == 2:  # each checked; together they must still nest (within)
+        local, assembled = parts
+        local = local.drop(
+            columns=[c for c in assembled.columns if c != "lsoa21cd"], errors="ignore"
+        )
+        parts = [assembled.merge(local, on="lsoa21cd", how="left")]
+        check_with_file7(parts[0], tables["lsoa"], " with ".join(sources))
+    if parts:
+        tables["geographies"] = parts[0]
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
@@ -163,11 +185,13 @@ def load_inputs(
     *,
     progress: bool = True,
     reporter: Reporter | None = None,
+    geographies: Iterable[Geography] | None = None,
 ) -> Inputs:
-    """Resolve (download or take local) the named inputs and read the tables among them."""
+    """Resolve (download or take local) the named inputs and read the tables among them,
+    for ``geographies`` (default: every one they give)."""
     reporter = reporter or Reporter(progress)
     resolved = resolve(config or load_config(), names, progress=progress, reporter=reporter)
-    return read_tables(resolved, reporter)
+    return read_tables(resolved, reporter, geographies)
 
 
 def _lacking(path: Path, lacking: list[Geography], columns: Iterable[str]) -> SchemaError:
@@ -182,10 +206,12 @@ def _lacking(path: Path, lacking: list[Geography], columns: Iterable[str]) -> Sc
     )
 
 
-def check_geography_columns(geographies: Iterable[Geography], path: Path | None) -> None:
-    """Fail before any work (or folder) if the local geographies table at ``path`` lacks the
-    columns of any requested geography; a missing or unreadable table is left for the
-    resolver and its reader to report (assembled tables always have every column)."""
+def check_geography_columns(geographies: Iterable[Geography], given: dict[str, Path]) -> None:
+    """Fail before any work (or folder) if the local geographies table among the ``given``
+    inputs lacks the columns of a requested geography it is to give (not one an ONS lookup
+    given gives); a missing or unreadable table is left for the resolver and its reader to
+    report (assembled tables always have every column)."""
+    path = given.get("geographies")
     if path is None:
         return
     try:
@@ -197,7 +223,7 @@ def check_geography_columns(geographies: Iterable[Geography], path: Path | None)
     lacking = [
         g
         for g in geographies
-        if g.members == "geographies" and g.code not in have and g.name not in have
+        if g.members_input(given) == "geographies" and g.code not in have and g.name not in have
     ]
     if lacking:
         raise _lacking(path, lacking, header)
@@ -427,9 +453,28 @@ def _geometry(
     return align_boundaries(shapes[geography.shapes].result(), codes)
 
 
+def _chosen(geographies: str | Geography | Iterable[str | Geography]) -> list[Geography]:
+    """Geographies given as names (``all`` = every one), :class:`Geography` objects or a
+    mix, once each: an unknown name or another kind of value is a ``ConfigError``."""
+    given = [geographies] if isinstance(geographies, str | Geography) else list(geographies)
+    chosen: list[Geography] = []
+    for item in given:
+        if isinstance(item, Geography):
+            chosen.append(item)
+        elif isinstance(item, str):
+            chosen += select(item)
+        else:
+            raise ConfigError(
+                f"a geography is a name ({', '.join(GEOGRAPHIES)} or all), not {item!r}"
+            )
+    if not chosen:
+        raise ConfigError(f"no geography given: name one of {', '.join(GEOGRAPHIES)} or all")
+    return list(dict.fromkeys(chosen))
+
+
 def build_many(
     config: Config | None = None,
-    geographies: Iterable[Geography] = (MSOA,),
+    geographies: str | Geography | Iterable[str | Geography] = (MSOA,),
     out_dir: Path | str | None = None,
     *,
     progress: bool = True,
@@ -437,15 +482,17 @@ def build_many(
 ) -> list[BuildResult]:
     """Build several geographies in one pass: each input is read and checked once.
 
-    Each goes to ``data/packages/<dataset>/`` (or ``out_dir`` for one geography,
-    ``out_dir/<dataset>/`` for several); one whose outputs are current is skipped.
+    ``geographies``: names (``"icb24"``, ``["lad24", "rgn24"]``, ``"all"``) or
+    :class:`Geography` objects. Each goes to ``data/packages/<dataset>/`` (or ``out_dir`` for
+    one geography, ``out_dir/<dataset>/`` for several); one whose outputs are current is
+    skipped.
     """
     config = config or load_config()
-    geographies = list(geographies)
+    geographies = _chosen(geographies)
     reporter = Reporter(progress)
     folders = _out_dirs(geographies, out_dir)
     check_not_another_package(geographies, folders)
-    check_geography_columns(geographies, config.inputs.get("geographies"))
+    check_geography_columns(geographies, config.inputs)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for folder in folders:
             locks.enter_context(output_folder(folder, reporter.step))
@@ -491,7 +538,9 @@ def _build_locked(
             if n in wanted
         }
         pool.shutdown(wait=False)
-        inputs = read_tables({n: r for n, r in resolved.items() if n in wanted}, reporter)
+        inputs = read_tables(
+            {n: r for n, r in resolved.items() if n in wanted}, reporter, [g for g, *_ in todo]
+        )
         shapes[todo[0][0].shapes].result()
         reporter.step("Read boundaries")
         for g, folder, own, fp, created, created_from in todo:

@@ -43,6 +43,7 @@ class Geography:
     members: str
     shapes: str
     whole_lads: bool = False
+    within: tuple[str, ...] = field(default_factory=tuple)
     shared_names: bool = False
     ons_lookup: str = ""
     names: str = ""
@@ -57,6 +58,7 @@ class Geography:
         object.__setattr__(self, "dataset", self.dataset or f"iod25_{self.key}")
         object.__setattr__(self, "display", self.display or f"{self.key}nm")
         object.__setattr__(self, "summary_keys", tuple(self.summary_keys))
+        object.__setattr__(self, "within", tuple(self.within))
 
     @property
     def code(self) -> str:
@@ -87,9 +89,16 @@ class Geography:
         return tuple(dict.fromkeys(n for n in wanted if n))
 
     def members_input(self, given: Iterable[str]) -> str:
-        """The input placing LSOAs in areas when ``given`` inputs are local: without a local
-        geographies table, the ONS lookup it is assembled from (if there is one)."""
-        if self.members == "geographies" and self.ons_lookup and "geographies" not in given:
+        """The input placing LSOAs in areas when ``given`` inputs are local: the ONS lookup
+        this geography's columns are assembled from (if there is one) when it is given, or
+        when no local geographies table is; else that table. An ONS lookup given explicitly
+        wins over the table for the geographies it provides."""
+        given = set(given)
+        if (
+            self.members == "geographies"
+            and self.ons_lookup
+            and (self.ons_lookup in given or "geographies" not in given)
+        ):
             return self.ons_lookup
         return self.members
 
@@ -110,7 +119,6 @@ class OnsLookup:
     on: str
     file7: str
     columns: dict[str, str]
-    nests: dict[str, str] = field(default_factory=dict)
     repeats: bool = False
     crosswalk: str = ""
 

@@ -35,7 +35,7 @@ def assemble_geographies(
     case; a lookup that names a crosswalk is mapped through ``crosswalks`` (by default
     geographies.toml's). Every File 7 LSOA (or LAD) must be in each lookup once, no area code
     or name may be blank, and areas must nest as the table says; every problem is reported
-    at once.
+    at once (nesting, ``within`` of geographies.toml, is checked by :func:`file7_problems`).
     """
     base = lsoa[["lsoa21cd", "lad24cd"]].astype("string").reset_index(drop=True)
     table = base[["lsoa21cd"]].copy()
@@ -68,9 +68,6 @@ def assemble_geographies(
                 placed, spec.file7, spec.crosswalk, crosswalks[spec.crosswalk], problems
             )
         table[ours] = placed[ours].to_numpy()
-        for inner, outer in spec.nests.items():
-            if len(split := _split(table[inner], table[outer])):
-                problems.append(f"{name}: {inner} areas in more than one {outer}: {listed(split)}")
     wanted = [g for g in GEOGRAPHIES.values() if g.code in table.columns]
     given = (f"{n}: {t.attrs['path']}" if "path" in t.attrs else n for n, t in lookups.items())
     source = f"LSOA geographies assembled from ONS lookups ({', '.join(given)})"
@@ -126,12 +123,13 @@ def _through(
     return placed.merge(table, on=crosswalk.on, how="left"), gives
 
 
-def _outside_main_area(area: pd.Series, lad: pd.Series) -> pd.Series:
-    """Positions of LSOAs not in the area most of their LAD's LSOAs are in."""
-    pairs = pd.DataFrame({"area": area, "lad": lad}).dropna()
-    counts = pairs.value_counts(["lad", "area"], sort=True).reset_index()
-    main = counts.drop_duplicates("lad").set_index("lad")["area"]
-    return pairs.index[pairs["area"].to_numpy() != pairs["lad"].map(main).to_numpy()]
+def _outside_main_area(area: pd.Series, group: pd.Series) -> pd.Series:
+    """Positions of LSOAs not in the ``area`` most of their ``group``'s LSOAs are in (the
+    group: a LAD, or a sub-ICB location that should lie in one ICB)."""
+    pairs = pd.DataFrame({"area": area, "group": group}).dropna()
+    counts = pairs.value_counts(["group", "area"], sort=True).reset_index()
+    main = counts.drop_duplicates("group").set_index("group")["area"]
+    return pairs.index[pairs["area"].to_numpy() != pairs["group"].map(main).to_numpy()]
 
 
 def check_with_file7(table: pd.DataFrame, lsoa: pd.DataFrame, source: str) -> None:
@@ -145,9 +143,10 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
     that checks it.
 
     Its LSOAs must be File 7's, its ``lad24cd`` (if any) File 7's LAD of each LSOA; areas
-    that nest in a LAD must lie in one of File 7's LADs, and areas made of whole LADs
-    (``whole_lads``) must hold every LSOA of each of their LADs, or the counts, populations
-    and scores silently include the wrong LSOAs.
+    that nest in a LAD must lie in one of File 7's LADs, areas made of whole LADs
+    (``whole_lads``) must hold every LSOA of each of their LADs, and areas ``within`` another
+    geography whose columns the table also has must lie in one of its areas, or the counts,
+    populations and scores silently include the wrong LSOAs.
     """
     file7 = lsoa[["lsoa21cd", "lad24cd"]].astype("string").set_index("lsoa21cd")["lad24cd"]
     codes = table["lsoa21cd"].astype("string")
@@ -190,4 +189,13 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
                 f"are split between {g.code} areas: {listed(split)} (LSOAs apart from the rest "
                 f"of their LAD: {listed(codes.reset_index(drop=True)[odd])})"
             )
+        for outer in (GEOGRAPHIES[k] for k in g.within if GEOGRAPHIES[k].code in table.columns):
+            around = table[outer.code].astype("string").reset_index(drop=True)
+            if len(split := _split(area, around)):
+                odd = _outside_main_area(around, area)
+                problems.append(
+                    f"{g.code} areas in more than one {outer.code}: {listed(split)} ({g.nouns} "
+                    f"lie within one {outer.noun} each; LSOAs apart from the rest of their "
+                    f"{g.noun}: {listed(codes.reset_index(drop=True)[odd])})"
+                )
     return problems

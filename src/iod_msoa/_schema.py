@@ -646,24 +646,32 @@ def geographies_source(path: Path | str) -> str:
     return f"LSOA geographies lookup ({path})"
 
 
-def read_geographies(path: Path | str, *, with_lad: bool = False) -> pd.DataFrame:
+def read_geographies(
+    path: Path | str,
+    *,
+    with_lad: bool = False,
+    geographies: Iterable[Geography] | None = None,
+) -> pd.DataFrame:
     """Read the LSOA -> areas lookup table: ``lsoa21cd`` and a code/name pair per geography.
 
     The layout is ``LSOA21_geographies_EN_IoD2025.csv``'s: one row per LSOA, columns
     ``<key>cd, <key>nm`` for the geographies of ``data/geographies.toml`` built from it
     (a table may hold only some of them; other columns are ignored; LAD always comes from
     File 7). Checks codes, blanks, duplicate LSOAs and that each area code has one name,
-    reporting every problem at once. ``with_lad`` also keeps the table's ``lad24cd`` (if
-    it has one), for the build to check against File 7's.
+    reporting every problem at once. ``geographies``: read (and check) only these ones'
+    columns, those a build uses, so a gap in another column does not stop it (default:
+    every geography the table has). ``with_lad`` also keeps the table's ``lad24cd`` (if it
+    has one), for the build to check against File 7's.
     """
     source = geographies_source(path)
     try:
         header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
-    wanted = [g for g in lookup_geographies() if g.code in header or g.name in header]
+    among = lookup_geographies() if geographies is None else list(geographies)
+    wanted = [g for g in among if g.code in header or g.name in header]
     if not wanted:
-        expected = ", ".join(f"{g.code}/{g.name}" for g in lookup_geographies())
+        expected = ", ".join(f"{g.code}/{g.name}" for g in among)
         raise SchemaError(f"{source}: has none of the geography columns {expected}")
     lad = ["lad24cd"] if with_lad and "lad24cd" in header else []
     columns = ["lsoa21cd", *[c for g in wanted for c in (g.code, g.name)], *lad]

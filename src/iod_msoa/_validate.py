@@ -211,7 +211,7 @@ def validate(
     reporter = Reporter(progress)
     used = {g.key: ("file7", g.members_input(config.inputs), g.summaries) for g in chosen}
     needed = dict.fromkeys(n for names in used.values() for n in names)
-    inputs = load_inputs(config, needed, progress=progress, reporter=reporter)
+    inputs = load_inputs(config, needed, progress=progress, reporter=reporter, geographies=chosen)
     frames = []
     for g in chosen:
         ours = area_table(g, inputs.lsoa, members(g, inputs))

@@ -95,7 +95,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="longest one input's download may take, retries included (default: 600)",
     )
-    local = common.add_argument_group("local inputs (instead of downloading; override the config)")
+    local = common.add_argument_group(
+        "local inputs (instead of downloading; override the config)",
+        "An ONS lookup given (--lsoa-icb ... --lsoa-ward, here or in the config) wins over a "
+        "geographies table for the geographies it gives.",
+    )
     for name in INPUT_NAMES:
         local.add_argument(
             f"--{name.replace('_', '-')}", type=path, metavar="PATH", help=MANIFEST[name].title
