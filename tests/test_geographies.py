@@ -721,7 +721,7 @@ def test_an_ons_lookup_given_wins_over_the_geographies_table(tmp_path, capsys):
     split.to_csv(path, index=False)
     assert main([*argv, "--geography", "icb24", "--out", str(tmp_path / "split")]) == 1
     err = capsys.readouterr().err.strip()
-    assert "ONS lookups (lsoa_icb)" in err and "more than one icb24cd: E38000255" in err
+    assert f"ONS lookups (lsoa_icb: {path})" in err and "more than one icb24cd: E38000255" in err
     assert "\n" not in err and "Traceback" not in err
 
 
@@ -741,7 +741,7 @@ def test_a_lookup_given_and_the_table_must_nest_together(tmp_path, capsys):
     assert main([*argv, "--geography", "utla24", "--geography", "rgn24", "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("iod-msoa: error: LSOA geographies lookup (")
-    assert "with ONS lookups (lad_rgn)" in err
+    assert f"with ONS lookups (lad_rgn: {path})" in err
     assert "utla24cd areas in more than one rgn24cd: E10000019" in err
     assert "\n" not in err and "Traceback" not in err
     assert not out.exists()

@@ -32,7 +32,7 @@ from ._geographies import (
     lsoa_coverage,
     select,
 )
-from ._lookups import assemble_geographies, check_with_file7
+from ._lookups import assemble_geographies, check_with_file7, lookups_source
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -163,7 +163,7 @@ def read_tables(
         parts.append(local.drop(columns="lad24cd", errors="ignore"))
     if ons:
         parts.append(assemble_geographies(tables["lsoa"], ons))
-        sources.append(f"ONS lookups ({', '.join(ons)})")
+        sources.append(lookups_source(ons))
     if len(parts) == 2:  # each checked; together they must still nest (within)
         local, assembled = parts
         local = local.drop(
