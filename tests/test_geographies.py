@@ -41,6 +41,7 @@ from iod_msoa._outputs import (
 from iod_msoa._ranking import decile_from_rank, rank_most_deprived_first
 from iod_msoa._schema import (
     METRICS,
+    PUBLISHED_MEASURES,
     align_boundaries,
     published_columns,
     read_geographies,
@@ -409,6 +410,32 @@ def test_read_summaries_of_average_scores_only(tmp_path):
     assert "education_skills_and_training_average_score" in read.columns
 
 
+def test_idaci_and_idaopi_are_compared_when_a_summaries_file_gives_them(tmp_path):
+    """The one-table conversions leave them out (read without); MHCLG's files have them
+    (read, so validate compares them); a file giving only some of them is damaged."""
+    everything = {"icb24_code": ["E54000008"]} | {c: [1.0] for c in published_columns()}
+    without = {k: v for k, v in everything.items() if not k.startswith(("idaci", "idaopi"))}
+    assert len(without) == 1 + len(published_columns(optional=False))
+    for name, table in {"with": everything, "without": without}.items():
+        pd.DataFrame(table).to_csv(tmp_path / f"{name}.csv", index=False)
+    icb = GEOGRAPHIES["icb24"]
+    read = read_summaries(tmp_path / "with.csv", icb)
+    assert {"idaci_average_score", "idaopi_average_rank"} <= set(read.columns)
+    ours = pd.DataFrame({"icb24cd": ["E54000008"], "icb24nm": ["NHS Cheshire and Merseyside"]})
+    ours = ours.assign(
+        **{pm.our_column(m): [1.0] for m in METRICS for pm in PUBLISHED_MEASURES if m.published}
+    )
+    measures = set(compare_with_published(ours, read, icb)["measure"])
+    assert {"idaci_average_score", "idaopi_proportion_most_deprived_10"} <= measures
+    assert set(read_summaries(tmp_path / "without.csv", icb).columns) == set(without) - {
+        "icb24_code"
+    } | {"icb24cd"}
+    del everything["idaopi_average_rank"]
+    pd.DataFrame(everything).to_csv(tmp_path / "partial.csv", index=False)
+    with pytest.raises(SchemaError, match=r"File 13.*'idaopi_average_rank'"):
+        read_summaries(tmp_path / "partial.csv", icb)
+
+
 def test_read_summaries_xlsx_with_the_official_code_header(tmp_path):
     path = tmp_path / "file13.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as book:
@@ -441,7 +468,8 @@ def test_comparison_names_the_geography_and_skips_unpublished_measures():
     ours = pd.DataFrame({"utla24cd": ["A"], "utla24nm": ["Ayton"]})
     ours = ours.assign(**{f"{m.short}_score": [1.0004] for m in METRICS})
     published = pd.DataFrame({"utla24cd": ["A"]})
-    published = published.assign(**{c: [1.0] for c in published_columns(["average_score"])})
+    given = published_columns(["average_score"], optional=False)
+    published = published.assign(**{c: [1.0] for c in given})
     table = compare_with_published(ours, published, utla)
     assert set(table["geography"]) == {"utla24"}
     assert table["area_name"].tolist() == ["Ayton"] * 8

@@ -196,6 +196,22 @@ def test_proportion_in_most_deprived_decile_matches_everywhere(validation, key):
     assert rows["matches_published_rounding"].all()
 
 
+def test_every_average_score_file11_gives_is_compared(validation, lookup, lsoa):
+    """File 11's IDACI and IDAOPI scores test the children and 60+ weights: compared too,
+    and matching for the three wholly official upper-tier authorities."""
+    header = pd.read_csv(INPUTS / INPUT_FILES["utla_summaries"], nrows=0).columns
+    given = {c for c in header if c.endswith("_average_score")}
+    assert {"idaci_average_score", "idaopi_average_score"} < given
+    rows = validation.table[validation.table["geography"] == "utla24"]
+    assert set(rows["measure"]) == {f"{m.short}_average_score" for m in METRICS} & given
+    official = _official_areas(lookup, lsoa, "utla24")
+    children = rows[rows["measure"].isin(["idaci_average_score", "idaopi_average_score"])]
+    assert len(children) == 2 * 153
+    mine = children[children["area_code"].isin(official)]
+    assert set(mine["area_name"]) == {"Blackpool", "Bury", "Isles of Scilly"}
+    assert len(mine) == 6 and mine["matches_published_rounding"].all(), mine.to_string()
+
+
 def test_utla_average_scores_are_close_everywhere(validation):
     # The stand-in's estimated weights move scores a little; a wrong lookup would move them a lot.
     rows = validation.table[validation.table["geography"] == "utla24"]

@@ -80,7 +80,8 @@ def test_denominator_of_each_metric(short):
 def test_extent_and_scale_are_where_mhclg_publishes_them():
     assert [m.short for m in METRICS if m.extent] == ["imd"]
     assert [m.short for m in METRICS if m.scale] == ["income", "employment"]
-    assert [m.short for m in METRICS if m.published] == CONTRACT_SHORTS[:8]
+    assert [m.short for m in METRICS if m.published] == CONTRACT_SHORTS[:10]
+    assert [m.short for m in METRICS if m.optional] == ["idaci", "idaopi"]
 
 
 def test_file7_columns_are_56_distinct_official_headers():
@@ -322,6 +323,8 @@ XLSX_PREFIX = {
     "crime": "Crime",
     "barriers_to_housing_and_services": "Barriers to Housing and Services",
     "living_environment": "Living Environment",
+    "idaci": "IDACI",
+    "idaopi": "IDAOPI",
 }
 XLSX_MEASURE = {
     "average_score": "{p} - Average score",

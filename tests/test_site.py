@@ -683,6 +683,28 @@ def test_validation_helpers():
     assert list(top.index) == ["B"]
 
 
+def test_compared_measures_say_what_each_file_gave():
+    geographies = [iod_msoa.GEOGRAPHIES["utla24"], iod_msoa.GEOGRAPHIES["lad24"]]
+    measures = {
+        "utla24": ["imd_average_score", "idaci_average_score", "idaopi_average_score"],
+        "lad24": ["imd_average_score", "imd_average_rank", "income_scale", "employment_scale"],
+    }
+    table = pd.DataFrame(
+        [(g, m) for g, ms in measures.items() for m in ms * 2], columns=["geography", "measure"]
+    )
+
+    class Result:
+        pass
+
+    Result.table, Result.geographies = table, geographies
+    lines = _site.compared_measures(Result).splitlines()
+    assert lines == [
+        "- File 11 (v2), 3 measures: `average_score` of imd, idaci and idaopi.",
+        "- File 10 (v2), 4 measures: `average_score` and `average_rank` of imd; "
+        "`scale` of income and employment.",
+    ]
+
+
 def test_map_assets_come_from_the_package_wherever_the_code_runs(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert len(_maps.read_palette()) == 10

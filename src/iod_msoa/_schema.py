@@ -61,6 +61,7 @@ class Metric:
     denominator: str
     score_unit: str
     published: str = ""
+    optional: bool = False
     extent: bool = False
     scale: bool = False
 
@@ -428,13 +429,19 @@ def _name_column(code_column: str) -> str:
     return code_column.replace("code", "name")
 
 
-def published_columns(measures: Iterable[str] | None = None) -> list[str]:
-    """MHCLG's column names for the published measures (all, or only those ``measures``)."""
+def published_columns(
+    measures: Iterable[str] | None = None, *, optional: bool | None = None
+) -> list[str]:
+    """MHCLG's column names for the published measures (all, or only those ``measures``;
+    only those of metrics every summary file gives, ``optional=False``, or of the others)."""
+    measures = None if measures is None else list(measures)
     return [
         pm.published_column(m)
         for m in METRICS
         for pm in PUBLISHED_MEASURES
-        if pm.applies_to(m) and (measures is None or pm.measure in measures)
+        if pm.applies_to(m)
+        and (measures is None or pm.measure in measures)
+        and (optional is None or m.optional == optional)
     ]
 
 
@@ -446,14 +453,32 @@ def _without_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[~empty]
 
 
+def _given_optional(columns: pd.Index, measures: list[str] | None) -> list[str]:
+    """The optional metrics' columns a summaries file must have: all of those ``measures``
+    of each optional metric it gives any of (a partial IDACI sheet is a damaged file)."""
+    wanted = []
+    for m in METRICS:
+        if not m.optional:
+            continue
+        own = [
+            pm.published_column(m)
+            for pm in PUBLISHED_MEASURES
+            if pm.applies_to(m) and (measures is None or pm.measure in measures)
+        ]
+        if columns.isin(own).any():
+            wanted += own
+    return wanted
+
+
 def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
     """Read one of MHCLG's summary files (File 10, 11, 13 or 14) as one row per area.
 
     Takes the official xlsx (one sheet per index, a Notes sheet first) or a one-table CSV
     conversion (``ltla24_code``/``icb24_code``/..., ``imd_average_score``, ...). Returns
-    ``<key>cd``, ``<key>nm`` (when given) and MHCLG's snake-case measure names. A table of
-    average scores only, named by our metric names (``education_average_score``), is read
-    as just those: some copies of File 11 carry only its average scores.
+    ``<key>cd``, ``<key>nm`` (when given) and MHCLG's snake-case measure names, those of
+    the ``optional`` metrics (IDACI, IDAOPI) when the file gives them. A table of average
+    scores only, named by our metric names (``education_average_score``), is read as just
+    those: some copies of File 11 carry only its average scores.
     """
     path = Path(path)
     source = f"{geography.summary_file} summaries ({path})"
@@ -489,13 +514,19 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
         raise SchemaError(f"{source}: no {geography.summary_header!r} column") from exc
     except (OSError, ValueError) as exc:
         raise SchemaError(f"{source}: cannot be read: {exc}") from exc
-    full = published_columns()
-    scores = published_columns(["average_score"])
-    if not table.columns.isin([c for c in full if c not in scores]).any():
-        ours = {f"{m.short}_average_score": f"{m.published}_average_score" for m in METRICS}
+    measures = None
+    required = published_columns(optional=False)
+    scores = published_columns(["average_score"], optional=False)
+    if not table.columns.isin([c for c in required if c not in scores]).any():
+        ours = {
+            f"{m.short}_average_score": f"{m.published}_average_score"
+            for m in METRICS
+            if m.published
+        }
         table = table.rename(columns={k: v for k, v in ours.items() if v not in table.columns})
         header_of |= {v: header_of.get(k, k) for k, v in ours.items()}
-        full = scores
+        measures, required = ["average_score"], scores
+    full = required + _given_optional(table.columns, measures)
     check_columns(table, [code, *full], source)
     _check_unique_codes(table[code], source)
     problems = []

@@ -21,7 +21,7 @@ from ._config import Config
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._outputs import empty_deciles
 from ._ranking import MIN_AREAS_FOR_DECILES
-from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS, PUBLISHED_MEASURES
 from ._sources import MANIFEST
 
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
@@ -543,6 +543,27 @@ def validation_by_file(validation: Any) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("file")
+
+
+def _and(words: list[str]) -> str:
+    """``a, b and c``."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def compared_measures(validation: Any) -> str:
+    """Per MHCLG file, which measures of which indices were compared (every one the file
+    gives), as a Markdown list: read from the comparison, so it says what was done."""
+    lines = []
+    for g in validation.geographies:
+        given = set(validation.table.loc[validation.table["geography"] == g.key, "measure"])
+        of: dict[str, list[str]] = {}  # the indices -> the measures compared for each
+        for pm in PUBLISHED_MEASURES:
+            shorts = _and([m.short for m in METRICS if f"{m.short}_{pm.measure}" in given])
+            if shorts and f"`{pm.measure}`" not in of.setdefault(shorts, []):
+                of[shorts].append(f"`{pm.measure}`")
+        parts = [f"{_and(measures)} of {shorts}" for shorts, measures in of.items()]
+        lines.append(f"- {g.summary_file}, {len(given)} measures: {'; '.join(parts)}.")
+    return "\n".join(lines) + "\n"
 
 
 def without_deciles(results: list[BuildResult]) -> str:
