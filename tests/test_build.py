@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 
 import geopandas as gpd
 import numpy as np
@@ -192,3 +193,11 @@ def test_unverified_inputs_recorded_inside_parquet_and_geopackage(built):
     assert about["unverified"] == ["file7"]
     layer = pyogrio.read_info(built.paths["gpkg"])["layer_metadata"]
     assert layer["unverified_inputs"] == "file7"
+
+
+def test_the_geopackage_layer_says_what_it_holds(built):
+    """QGIS shows gpkg_contents.description as the layer's abstract."""
+    with sqlite3.connect(built.paths["gpkg"]) as db:
+        (description,) = db.execute("SELECT description FROM gpkg_contents").fetchone()
+    assert description.startswith("English Indices of Deprivation 2025 aggregated from LSOAs")
+    assert "6,856 rows, one per MSOA in England; the shapes are ONS boundaries" in description

@@ -242,3 +242,9 @@ def test_progress_and_summary_keep_long_paths_whole_when_not_a_terminal(tmp_path
     assert f"-> {out}" in result.stdout
     sizes = dict(re.findall(r"^  (\S+)  \((.+)\)$", result.stdout, flags=re.M))
     assert sizes["provenance.json"].endswith(" kB") and sizes["iod25_msoa.csv"].endswith(" MB")
+
+
+def test_help_says_build_makes_any_geography(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "build the dataset of MSOAs or other geographies" in capsys.readouterr().out

@@ -34,6 +34,7 @@ from iod_msoa._outputs import (
     datapackage,
     dictionary_markdown,
     empty_deciles,
+    gpkg_description,
     output_files,
     xlsx_notes,
 )
@@ -268,6 +269,26 @@ def test_badly_noded_neighbours_are_cleaned_so_coverage_union_works():
     assert merged.iloc[0].geom_type == "Polygon"
 
 
+def test_an_lsoa_carrying_anothers_polygon_is_named_with_it():
+    """Cleaning would leave one of the two empty: name both, not just the emptied one."""
+    shapes = _lsoa_squares(["L1", "L2", "L3", "L4"])
+    shapes.iloc[1] = shapes.iloc[3]
+    with pytest.raises(SchemaError) as error:
+        lsoa_coverage(shapes)
+    assert str(error.value) == (
+        "LSOA boundaries (lsoa.gpkg): 1 pair(s) of LSOAs overlap: L2 and L4 (the same "
+        "polygon). Each LSOA needs its own polygon: check both rows of each pair (a copied or "
+        "mis-joined geometry?)"
+    )
+
+
+def test_lsoas_overlapping_by_more_than_a_snap_are_named():
+    shapes = _lsoa_squares(["L1", "L2", "L3"])
+    shapes.iloc[2] = box(-0.985, 52, -0.97, 52.01)  # covers half of L2
+    with pytest.raises(SchemaError, match=r"L2 and L3 \(overlapping on (50% of L2|33% of L3)\)"):
+        lsoa_coverage(shapes)
+
+
 def test_a_clean_coverage_is_left_alone():
     shapes = _squares(["L1", "L2"])
     assert lsoa_coverage(shapes) is shapes
@@ -365,6 +386,18 @@ def test_read_summaries_accepts_the_2025_spelling_of_extent(tmp_path):
     read = read_summaries(path, GEOGRAPHIES["icb24"])
     assert list(read.columns[:2]) == ["icb24cd", "icb24nm"]
     assert read["imd25_extent"].tolist() == values["imd25_extent"]
+
+
+def test_read_summaries_skips_empty_rows_as_excel_leaves_them(tmp_path):
+    values = _summary_values()
+    table = {"icb24_code": ["E54000008", "E54000010"], "icb24_name": ["A", "B"]} | values
+    path = tmp_path / "icb.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    with path.open("a") as csv:
+        csv.write("," * (len(table) - 1) + "\n")
+    read = read_summaries(path, GEOGRAPHIES["icb24"])
+    assert read["icb24cd"].tolist() == ["E54000008", "E54000010"]
+    assert read["imd_average_score"].tolist() == values["imd_average_score"]
 
 
 def test_read_summaries_of_average_scores_only(tmp_path):
@@ -472,6 +505,39 @@ def test_best_fit_is_said_in_the_dictionary_and_the_data_package(tmp_path):
     assert package["name"] == "iod25-wd25"
     exact = datapackage(tmp_path, table, dictionary, provenance, GEOGRAPHIES["lad24"])
     assert "description" not in exact
+
+
+@pytest.mark.parametrize("key", [g.key for g in GEOGRAPHIES.values()])
+def test_the_csv_dictionary_says_best_fit_on_the_rows_it_concerns(key):
+    g = GEOGRAPHIES[key]
+    columns = [g.code, g.name, "n_lsoa", "pop_total", "imd_score"]
+    dictionary = data_dictionary(columns, g).set_index("column")["description"]
+    said = dictionary.str.contains("best fit|best-fit")
+    assert list(said[said].index) == (columns[:4] if g.best_fit else [])
+
+
+def test_the_share_of_lsoas_is_not_divided_by_a_population():
+    columns = [f"{m.short}_{s}" for m in METRICS for s in ("score", "proportion_most_deprived_10")]
+    dictionary = data_dictionary(columns, GEOGRAPHIES["icb24"]).set_index("column")["denominator"]
+    shares = dictionary[dictionary.index.str.endswith("_proportion_most_deprived_10")]
+    assert set(shares) == {"Number of LSOAs in the ICB (n_lsoa)"}
+    assert dictionary["income_score"] == "Total population, mid-2022"
+
+
+@pytest.mark.parametrize("key", ["msoa21", "icb24", "wd25"])
+def test_the_geopackage_says_what_it_holds_and_best_fit(key):
+    g = GEOGRAPHIES[key]
+    provenance = {"rows": g.areas, "version": "9.9"}
+    description = gpkg_description(provenance, g)
+    assert f"{g.areas:,} rows, one per {g.noun} in England" in description
+    assert (BEST_FIT_NOTE in description) == g.best_fit
+    assert "Rank 1 and decile 1 are the most deprived" in description
+
+
+def test_the_geopackage_of_fewer_than_ten_areas_says_there_are_no_deciles():
+    regions = GEOGRAPHIES["rgn24"]
+    description = gpkg_description({"rows": 9, "version": "9.9"}, regions, deciles=False)
+    assert "Rank 1 is the most deprived" in description and "Deciles not given" in description
 
 
 def _ranked_regions(n: int) -> pd.DataFrame:
@@ -683,7 +749,7 @@ def test_an_ons_lookup_given_wins_over_the_geographies_table(tmp_path, capsys):
     split.to_csv(path, index=False)
     assert main([*argv, "--geography", "icb24", "--out", str(tmp_path / "split")]) == 1
     err = capsys.readouterr().err.strip()
-    assert "ONS lookups (lsoa_icb)" in err and "more than one icb24cd: E38000255" in err
+    assert f"ONS lookups (lsoa_icb: {path})" in err and "more than one icb24cd: E38000255" in err
     assert "\n" not in err and "Traceback" not in err
 
 
@@ -703,7 +769,7 @@ def test_a_lookup_given_and_the_table_must_nest_together(tmp_path, capsys):
     assert main([*argv, "--geography", "utla24", "--geography", "rgn24", "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("iod-msoa: error: LSOA geographies lookup (")
-    assert "with ONS lookups (lad_rgn)" in err
+    assert f"with ONS lookups (lad_rgn: {path})" in err
     assert "utla24cd areas in more than one rgn24cd: E10000019" in err
     assert "\n" not in err and "Traceback" not in err
     assert not out.exists()

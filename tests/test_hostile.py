@@ -165,6 +165,31 @@ def test_a_build_leaves_files_it_does_not_own(tmp_path, capsys, config):
 
 
 @needs_data
+def test_another_geographys_package_is_not_taken_over(earlier, capsys, config):
+    """Building rgn24 into the MSOA package's folder would replace its datapackage.json and
+    provenance.json and orphan its files: refused, before anything is written."""
+    before = snapshot(earlier)
+    err = build_fails(capsys, config, earlier, "--geography", "rgn24")
+    assert f"{earlier} holds the iod25_msoa package" in err
+    assert "give another --out, or --geography msoa21 --geography rgn24 --out DIR" in err
+    assert snapshot(earlier) == before
+
+
+@needs_data
+def test_a_package_not_of_ours_is_not_taken_over(tmp_path, capsys, config):
+    out = tmp_path / "theirs"
+    out.mkdir()
+    (out / "datapackage.json").write_text(json.dumps({"name": "my-survey", "resources": []}))
+    before = snapshot(out)
+    err = build_fails(capsys, config, out, "--geography", "rgn24")
+    assert err.endswith(
+        "holds a package named 'my-survey' (datapackage.json, provenance.json), "
+        "which building rgn24 there would replace; give another --out"
+    )
+    assert snapshot(out) == before
+
+
+@needs_data
 def test_validate_then_build_keeps_the_validation(tmp_path, config):
     """The documented order reversed: validate into a folder first, then build there."""
     out = tmp_path / "out"

@@ -204,6 +204,21 @@ def test_blank_names_and_malformed_codes_are_refused():
     )
 
 
+def test_an_area_with_two_names_names_the_file_the_names_and_an_lsoa_of_each(tmp_path):
+    """A stray space makes a second name: the quoted names show it, the LSOA finds the row."""
+    icb = _icb()
+    icb.loc[2, "sicbl24nm"] = "Sub A "
+    path = tmp_path / "lsoa_icb.csv"
+    icb.to_csv(path, index=False)
+    with pytest.raises(SchemaError) as caught:
+        assemble_geographies(LSOA, {"lsoa_icb": read_ons_lookup(path, "lsoa_icb")})
+    assert str(caught.value) == (
+        f"LSOA geographies assembled from ONS lookups (lsoa_icb: {path}): 1 sicbl24cd code(s) "
+        "with more than one sicbl24nm: E38000001 ('Sub A' for 1 LSOA(s) from E01000001 vs "
+        "'Sub A ' for 1 LSOA(s) from E01000002)"
+    )
+
+
 def test_areas_must_nest():
     icb = _icb()
     icb.loc[2, "icb24cd"] = "E54000002"  # Sub A now straddles two ICBs

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from iod_msoa._errors import SchemaError
+from iod_msoa._errors import SchemaError, listed
 from iod_msoa._schema import (
     DENOMINATOR_SHORTS,
     DENOMINATORS,
@@ -17,6 +17,7 @@ from iod_msoa._schema import (
     METRICS,
     PUBLISHED_MEASURES,
     align_boundaries,
+    check_codes,
     check_columns,
     file7_columns,
     metrics_frame,
@@ -495,11 +496,57 @@ def test_read_boundaries_without_crs(tmp_path):
         read_boundaries(_squares(tmp_path / "msoa.gpkg", crs=None))
 
 
+def _two_layers(path, first_code_field):
+    """A GeoPackage whose first layer (a few squares) comes before the boundaries."""
+    first = gpd.read_file(_squares(path.with_name("first.gpkg"), code_field=first_code_field))
+    first.to_file(path, layer="a_first", driver="GPKG", engine="pyogrio")
+    gpd.read_file(_squares(path.with_name("all.gpkg"))).to_file(
+        path, layer="msoa", driver="GPKG", engine="pyogrio", append=True
+    )
+    return path
+
+
+@pytest.mark.filterwarnings("error")
+def test_of_several_layers_the_one_with_the_code_column_is_read(tmp_path):
+    boundaries = read_boundaries(_two_layers(tmp_path / "two.gpkg", "code"))
+    assert sorted(boundaries.index) == ["E02000001", "E02000002"]
+
+
+@pytest.mark.filterwarnings("error")
+def test_several_layers_with_the_code_column_are_one_line_naming_them(tmp_path):
+    with pytest.raises(SchemaError) as error:
+        read_boundaries(_two_layers(tmp_path / "two.gpkg", "MSOA21CD"))
+    assert str(error.value).endswith(
+        "two.gpkg): 2 of its 2 layers have an MSOA code column (msoa21cd): a_first (2 "
+        "features), msoa (2 features); keep only the one to use (ogr2ogr ONE.gpkg two.gpkg LAYER)"
+    )
+
+
 def test_read_boundaries_unreadable_file(tmp_path):
     path = tmp_path / "msoa.gpkg"
     path.write_text("not a geopackage")
     with pytest.raises(SchemaError, match="cannot be read as a vector file"):
         read_boundaries(path)
+
+
+def test_a_long_name_sharing_most_letters_is_not_suggested_as_a_rename():
+    """MHCLG's summaries have long names: crime's rank of proportion is not income's proportion."""
+    wanted = "income_proportion_of_lso_as_in_most_deprived_10_percent_nationally"
+    frame = pd.DataFrame(
+        columns=["crime_rank_of_proportion_of_lso_as_in_most_deprived_10_percent_nationally"]
+    )
+    with pytest.raises(SchemaError) as caught:
+        check_columns(frame, [wanted], "file13.csv")
+    assert "renamed" not in str(caught.value)
+    frame = pd.DataFrame(columns=[wanted.replace("lso_as", "lsoas")])  # a small change: hinted
+    with pytest.raises(SchemaError, match="renamed"):
+        check_columns(frame, [wanted], "file13.csv")
+
+
+def test_codes_padded_with_spaces_are_quoted_in_messages():
+    assert listed(["E54000013", " E54000013", ""]) == "E54000013, ' E54000013', ''"
+    problems = check_codes(pd.Series(["E01000001", "E01000002 "]), r"^E01\d{6}$", "codes", "x")
+    assert problems == ["1 missing or malformed codes (expected ^E01\\d{6}$): row 3 ('E01000002 ')"]
 
 
 def test_a_longer_or_required_column_is_never_suggested_as_a_rename():

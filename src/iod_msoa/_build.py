@@ -32,7 +32,7 @@ from ._geographies import (
     lsoa_coverage,
     select,
 )
-from ._lookups import assemble_geographies, check_with_file7
+from ._lookups import assemble_geographies, check_with_file7, lookups_source
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -163,7 +163,7 @@ def read_tables(
         parts.append(local.drop(columns="lad24cd", errors="ignore"))
     if ons:
         parts.append(assemble_geographies(tables["lsoa"], ons))
-        sources.append(f"ONS lookups ({', '.join(ons)})")
+        sources.append(lookups_source(ons))
     if len(parts) == 2:  # each checked; together they must still nest (within)
         local, assembled = parts
         local = local.drop(
@@ -344,7 +344,7 @@ class BuildResult:
     table: pd.DataFrame
     provenance: dict[str, Any]
     skipped: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # since the run started: geographies built together share the reading
     geography: Geography = MSOA
     paths: dict[str, Path] = field(init=False)
 
@@ -408,6 +408,37 @@ def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[
     return [Path(out_dir) / g.dataset for g in geographies]
 
 
+def _package_in(folder: Path) -> str | None:
+    """The name of the package ``folder`` holds (its provenance.json's dataset, else its
+    datapackage.json's name), or None when it holds no readable package."""
+    for name, key in (("provenance.json", "dataset"), ("datapackage.json", "name")):
+        try:
+            return str(json.loads((folder / name).read_text(encoding="utf-8"))[key])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def check_not_another_package(geographies: list[Geography], folders: list[Path]) -> None:
+    """Refuse to write one geography's package over another's: its datapackage.json and
+    provenance.json would be replaced and its data files left in the folder undescribed."""
+    datasets = {g.dataset: g for g in GEOGRAPHIES.values()}
+    for g, folder in zip(geographies, folders, strict=True):
+        found = _package_in(folder)
+        if found is None or found.replace("-", "_") == g.dataset:
+            continue
+        if (other := datasets.get(found.replace("-", "_"))) is not None:
+            both = f"--geography {other.key} --geography {g.key} --out DIR"
+            what = f"the {other.dataset} package"
+            hint = f"; give another --out, or {both} to build each into a sub-folder of DIR"
+        else:
+            what, hint = f"a package named {found!r}", "; give another --out"
+        raise ConfigError(
+            f"{folder} holds {what} (datapackage.json, provenance.json), which building "
+            f"{g.key} there would replace{hint}"
+        )
+
+
 def _geometry(
     geography: Geography,
     shapes: dict[str, Future[gpd.GeoSeries]],
@@ -460,6 +491,7 @@ def build_many(
     geographies = _chosen(geographies)
     reporter = Reporter(progress)
     folders = _out_dirs(geographies, out_dir)
+    check_not_another_package(geographies, folders)
     check_geography_columns(geographies, config.inputs)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for folder in folders:

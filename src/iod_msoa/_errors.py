@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+def shown_code(code: object) -> str:
+    """A code as a message shows it: quoted when blank or padded with spaces, which would
+    otherwise look like the code itself (`' E54000013'` is not `E54000013`)."""
+    text = str(code)
+    return text if text and text == text.strip() else repr(text)
+
+
 def listed(codes: Iterable[object], limit: int = 10) -> str:
     """The first ``limit`` distinct codes, then how many more: a message stays one line."""
-    distinct = list(dict.fromkeys(map(str, codes)))
+    distinct = list(dict.fromkeys(map(shown_code, codes)))
     more = f" and {len(distinct) - limit} more" if len(distinct) > limit else ""
     return ", ".join(distinct[:limit]) + more
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import ConfigError
+from ._errors import ConfigError, SchemaError, listed
 
 _TABLE = tomllib.loads(
     resources.files("iod_msoa").joinpath("data/geographies.toml").read_text(encoding="utf-8")
@@ -179,13 +179,51 @@ def select(names: Iterable[str] | None, *, among: Iterable[str] | None = None) -
     return [GEOGRAPHIES[k] for k in allowed if k in wanted]
 
 
+LOST_SHARE = 0.01  # share of its area an LSOA may lose to coverage cleaning (snapping)
+
+
+def _overlap_message(shapes: gpd.GeoSeries, geoms: np.ndarray, lost: np.ndarray) -> str:
+    """Name the LSOAs overlapping those that cleaning would shrink (``lost``, positions), in
+    pairs: the row to fix may be either (a copied or mis-joined polygon)."""
+    source = shapes.attrs.get("source", "LSOA boundaries")
+    at, other = shapely.STRtree(geoms).query(geoms[lost], predicate="intersects")
+    at = lost[at]
+    shared = shapely.area(shapely.intersection(geoms[at], geoms[other]))
+    keep = (at != other) & (shared > LOST_SHARE * shapely.area(geoms[at]))
+    codes = pd.Series(shapes.index.astype(str))
+    pairs = pd.DataFrame(
+        {
+            "first": codes[np.minimum(at, other)[keep]].to_numpy(),
+            "second": codes[np.maximum(at, other)[keep]].to_numpy(),
+            "of": codes[at[keep]].to_numpy(),
+            "same": shapely.equals(geoms[at], geoms[other])[keep],
+            "share": (100 * shared / shapely.area(geoms[at]))[keep].round().astype(int),
+        }
+    ).drop_duplicates(["first", "second"])
+    if pairs.empty:  # cleaning shrank them, yet no other polygon covers them much
+        return (
+            f"{source}: {len(lost)} LSOA(s) lose most of their polygon to their neighbours "
+            f"when the coverage is cleaned: {listed(codes[lost], 3)}"
+        )
+    how = pd.Series("the same polygon", index=pairs.index).where(
+        pairs["same"], "overlapping on " + pairs["share"].astype(str) + "% of " + pairs["of"]
+    )
+    named = listed(pairs["first"] + " and " + pairs["second"] + " (" + how + ")", 3)
+    return (
+        f"{source}: {len(pairs)} pair(s) of LSOAs overlap: {named}. Each LSOA needs its own "
+        "polygon: check both rows of each pair (a copied or mis-joined geometry?)"
+    )
+
+
 def lsoa_coverage(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
     """LSOA polygons made into a clean coverage (shared edges identical), so unions are exact.
 
     Generalised boundary files have a few edges whose vertices do not match their
     neighbour's; coverage union refuses them, so those are snapped once here. A missing
     (NULL), empty or collapsed polygon is left out of the cleaning (which would fill its
-    gap from the neighbours) and stays as it is, for ``align_boundaries`` to report.
+    gap from the neighbours) and stays as it is, for ``align_boundaries`` to report. An
+    LSOA that cleaning would shrink by more than ``LOST_SHARE`` lies under another (say,
+    one row carrying another's polygon): an error naming both, not a collapsed LSOA.
     """
     geoms = shapes.to_numpy()
     real = ~(shapes.isna() | shapes.is_empty).to_numpy()
@@ -194,6 +232,12 @@ def lsoa_coverage(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
         return shapes
     cleaned = geoms.copy()
     cleaned[real] = shapely.coverage_clean(geoms[real])
+    # Snapping moves an edge by a vertex; an LSOA that loses more was overlapped by another.
+    lost = np.flatnonzero(real)[
+        shapely.area(cleaned[real]) < (1 - LOST_SHARE) * shapely.area(geoms[real])
+    ]
+    if len(lost):
+        raise SchemaError(_overlap_message(shapes, np.where(real, geoms, None), lost))
     out = gpd.GeoSeries(cleaned, index=shapes.index, crs=shapes.crs)
     out.attrs = dict(shapes.attrs)  # the file's name, for errors
     return out

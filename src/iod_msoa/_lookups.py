@@ -23,6 +23,12 @@ def _split(inner: pd.Series, outer: pd.Series) -> pd.Series:
     return pairs.loc[pairs["inner"].duplicated(keep=False), "inner"]
 
 
+def lookups_source(lookups: Mapping[str, pd.DataFrame]) -> str:
+    """How errors name the ONS lookups a table was assembled from: each with its file."""
+    given = (f"{n}: {t.attrs['path']}" if "path" in t.attrs else n for n, t in lookups.items())
+    return f"ONS lookups ({', '.join(given)})"
+
+
 def assemble_geographies(
     lsoa: pd.DataFrame,
     lookups: Mapping[str, pd.DataFrame],
@@ -69,7 +75,7 @@ def assemble_geographies(
             )
         table[ours] = placed[ours].to_numpy()
     wanted = [g for g in GEOGRAPHIES.values() if g.code in table.columns]
-    source = f"LSOA geographies assembled from ONS lookups ({', '.join(lookups)})"
+    source = f"LSOA geographies assembled from {lookups_source(lookups)}"
     problems += file7_problems(table, base)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))

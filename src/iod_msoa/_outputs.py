@@ -91,9 +91,16 @@ _NAMED_COLUMNS = {
 
 
 def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
-    """Identifier and count columns of a geography's table: description, unit."""
+    """Identifier and count columns of a geography's table: description, unit.
+
+    A best-fit area's code and name say so: it is not the legal area they name.
+    """
     g = geography
-    columns = {g.code: (f"{g.label} code", "ONS code"), g.name: (f"{g.label} name", "text")}
+    fit = f" (best fit: {_BEST_FIT_AREA})" if g.best_fit else ""
+    columns = {
+        g.code: (f"{g.label} code{fit}", "ONS code"),
+        g.name: (f"{g.label} name{' (best fit)' if g.best_fit else ''}", "text"),
+    }
     if g.carries_lad:
         columns |= {
             "lad24cd": (
@@ -102,8 +109,16 @@ def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
             ),
             "lad24nm": ("Local authority district name (2024)", "text"),
         }
-    columns["n_lsoa"] = (f"Number of LSOAs (2021) in the {g.noun}", "count")
+    columns["n_lsoa"] = (f"Number of{_best_fit(g)} LSOAs (2021) in the {g.noun}", "count")
     return columns | {k: v for k, v in _NAMED_COLUMNS.items() if k.startswith(g.key)}
+
+
+_BEST_FIT_AREA = "the union of the LSOAs whose population-weighted centroid lies in the area"
+
+
+def _best_fit(geography: Geography) -> str:
+    """' best-fit' before 'LSOAs' where an area is made of its best-fit LSOAs."""
+    return " best-fit" if geography.best_fit else ""
 
 
 # Per-metric measures: description template, unit template, direction.
@@ -151,6 +166,8 @@ _MEASURE_DOCS = {
         "higher = more people deprived",
     ),
 }
+# Measures whose denominator is not the metric's population (the others' is).
+_COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {noun} (n_lsoa)"}
 
 # A decile column left empty (fewer than MIN_AREAS_FOR_DECILES areas): description, unit,
 # direction, as in _MEASURE_DOCS.
@@ -192,13 +209,14 @@ def data_dictionary(
     """
     denominators = {d.short: d.label for d in DENOMINATORS}
     fixed = _fixed_columns(geography)
+    fit = _best_fit(geography)
     rows = []
     for col in columns:
         if col in fixed:
             desc, unit = fixed[col]
             rows.append((col, desc, unit, "", "", ""))
         elif col in denominators:
-            summed = f"{denominators[col]}, summed over the {geography.noun}'s LSOAs"
+            summed = f"{denominators[col]}, summed over the {geography.noun}'s{fit} LSOAs"
             rows.append((col, summed, "people", "", "", ""))
         else:
             short, measure = _split_metric_column(col)
@@ -218,7 +236,9 @@ def data_dictionary(
                     col,
                     desc.format(**fields),
                     unit.format(**fields),
-                    denominators[metric.denominator],
+                    _COUNT_DENOMINATORS.get(measure, denominators[metric.denominator]).format(
+                        **fields
+                    ),
                     direction.format(**fields),
                     metric.short,
                 )
@@ -657,6 +677,29 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def gpkg_description(
+    provenance: dict[str, Any], geography: Geography = MSOA, *, deciles: bool = True
+) -> str:
+    """What the GeoPackage layer holds (its gpkg_contents description, which QGIS shows),
+    with what to know first (best fit, no deciles), as the other files say it."""
+    g = geography
+    shapes = (
+        "each shape is the union of its LSOAs' polygons"
+        if g.shapes == "lsoa_boundaries"
+        else "the shapes are ONS boundaries"
+    )
+    most = "Rank 1 and decile 1 are" if deciles else "Rank 1 is"
+    return " ".join(
+        [
+            f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.title}: "
+            f"{provenance['rows']:,} rows, one per {g.noun} in England; {shapes}. {most} the "
+            "most deprived.",
+            *(text for _, text in area_notes(g, deciles=deciles)),
+            f"Built by iod-msoa {provenance['version']}.",
+        ]
+    )
+
+
 def xlsx_notes(
     provenance: dict[str, Any], geography: Geography = MSOA, *, deciles: bool = True
 ) -> list[tuple[str, str]]:
@@ -749,6 +792,7 @@ def write_dataset(
             engine="pyogrio",
             use_arrow=True,
             dataset_options={"VERSION": GPKG_VERSION},
+            layer_options={"DESCRIPTION": gpkg_description(provenance, geography, deciles=deciles)},
             layer_metadata={
                 "version": str(provenance["version"]),
                 "unverified_inputs": ",".join(provenance["unverified"]) or "none",

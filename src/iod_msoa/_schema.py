@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ._errors import SchemaError, listed
+from ._errors import SchemaError, listed, shown_code
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
 
 _SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
@@ -124,6 +125,15 @@ def _normalised(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+RENAME_EDITS = 3  # letters a renamed column may differ by (a typo, a plural, a truncation)
+
+
+def _edits(a: str, b: str) -> int:
+    """Letters of the longer name outside the blocks it shares with the other."""
+    shared = sum(m.size for m in difflib.SequenceMatcher(None, a, b).get_matching_blocks())
+    return max(len(a), len(b)) - shared
+
+
 def _missing_columns_message(
     source: str,
     missing: Sequence[str],
@@ -136,7 +146,10 @@ def _missing_columns_message(
 
     A column that is itself required is never suggested as a rename; nor, in a file that
     may hold other columns (``others``), the missing name with more added (``icb24cdh`` for
-    ``icb24cd`` in the geographies table is another column of its layout).
+    ``icb24cd`` in the geographies table is another column of its layout); nor a name that
+    differs in more than ``RENAME_EDITS`` letters (beyond case and punctuation): a long
+    name shares most of its letters with its neighbours (``crime_rank_of_proportion...``
+    is not ``income_proportion...`` renamed).
     """
     present = [str(p) for p in present]
     taken = {_normalised(r) for r in map(str, required) if r in present}
@@ -144,7 +157,13 @@ def _missing_columns_message(
     lines = []
     for col in missing:
         want = _normalised(col)
-        candidates = [n for n in by_norm if n not in taken and not (others and n.startswith(want))]
+        candidates = [
+            n
+            for n in by_norm
+            if n not in taken
+            and not (others and n.startswith(want))
+            and _edits(want, n) <= RENAME_EDITS
+        ]
         close = difflib.get_close_matches(want, candidates, n=1, cutoff=0.85)
         hint = f" (found {by_norm[close[0]]!r}: renamed?)" if close else ""
         lines.append(f"{col!r}{hint}")
@@ -159,7 +178,7 @@ def _rows(
     if values is not None:
         shown_values = [f" = {v!r}"[:40] for v in values[mask][:limit].tolist()]
     shown = ", ".join(
-        f"row {i + 2} ({c}){v}"
+        f"row {i + 2} ({shown_code(c)}){v}"
         for i, c, v in zip(bad.index[:limit], bad[:limit], shown_values, strict=True)
     )
     more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
@@ -426,6 +445,14 @@ def published_columns(
     ]
 
 
+def _without_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows with anything in them (Excel's "Save as CSV" may leave an empty last row);
+    the others keep their index, so messages give the file's row numbers."""
+    text = table.astype("string").fillna("")
+    empty = text.apply(lambda column: column.str.strip().eq("")).all(axis=1)
+    return table[~empty]
+
+
 def _given_optional(columns: pd.Index, measures: list[str] | None) -> list[str]:
     """The optional metrics' columns a summaries file must have: all of those ``measures``
     of each optional metric it gives any of (a partial IDACI sheet is a damaged file)."""
@@ -464,7 +491,7 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
                 _clean_file10_header(str(c)): str(c) for s in sheets.values() for c in s.columns
             }
             cleaned = {
-                sheet: s.rename(columns=lambda c: _clean_file10_header(str(c)))
+                sheet: _without_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
                 for sheet, s in sheets.items()
                 if sheet.strip().lower() != "notes"
             }
@@ -478,6 +505,7 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
             table = table.rename_axis(code).reset_index()
         else:
             table = pd.read_csv(path, keep_default_na=False)  # "n/a" is named, not a blank
+            table = _without_empty_rows(table)
             header_of = {_clean_file10_header(str(c)): str(c) for c in table.columns}
             table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
             key = next((k for k in (code, *geography.summary_keys) if k in table.columns), code)
@@ -533,6 +561,30 @@ def read_lad_summaries(path: Path | str) -> pd.DataFrame:
     return read_summaries(path, GEOGRAPHIES["lad24"])
 
 
+def _code_layer(
+    path: Path | str, accepted: set[str], source: str, column: str
+) -> tuple[str, dict[str, Any]]:
+    """The layer to read and its description: the only one, or the only one with the code
+    column (a GeoPackage may hold several). Naming it keeps pyogrio from warning."""
+    names = [str(name) for name, _ in pyogrio.list_layers(path)]
+    infos = {name: pyogrio.read_info(path, layer=name) for name in names}  # a few layers
+    if len(names) == 1:
+        return names[0], infos[names[0]]
+    with_code = [n for n, i in infos.items() if {str(f).lower() for f in i["fields"]} & accepted]
+    if len(with_code) == 1:
+        return with_code[0], infos[with_code[0]]
+    shown = ", ".join(f"{n} ({infos[n]['features']:,} features)" for n in with_code or names)
+    if with_code:
+        raise SchemaError(
+            f"{source}: {len(with_code)} of its {len(names)} layers have {column}: "
+            f"{shown}; keep only the one to use (ogr2ogr ONE.gpkg {Path(path).name} LAYER)"
+        )
+    raise SchemaError(
+        f"{source}: none of its {len(names)} layers ({shown}) has {column}; give a "
+        "file whose layer has one"
+    )
+
+
 def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA") -> gpd.GeoSeries:
     """Polygons in EPSG:4326, indexed by area code (field ``code``, or ``<code>`` spelt
     ``..._code``, in any case).
@@ -543,7 +595,7 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
     source = f"{what} boundaries ({path})"
     accepted = {code, code.removesuffix("cd") + "_code"}
     try:
-        info = pyogrio.read_info(path)
+        layer, info = _code_layer(path, accepted, source, f"an {what} code column ({code})")
         fields = info["fields"]
         code_field = next((str(f) for f in fields if str(f).lower() in accepted), None)
         if code_field is None:
@@ -553,7 +605,9 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
                 f"{source}: has no geometry ({info['driver']} file); give a boundary file "
                 "such as a GeoPackage, shapefile or GeoJSON"
             )
-        frame = gpd.read_file(path, engine="pyogrio", columns=[code_field], use_arrow=True)
+        frame = gpd.read_file(
+            path, engine="pyogrio", layer=layer, columns=[code_field], use_arrow=True
+        )
     except SchemaError:
         raise
     except Exception as exc:  # pyogrio raises several types for unreadable files
@@ -680,8 +734,10 @@ def check_geographies(
         pairs = table[[g.code, g.name]].drop_duplicates()
         renamed = pairs[g.code].duplicated(keep=False)
         if renamed.any():
-            shown = ", ".join(pairs.loc[renamed, g.code].astype(str).unique()[:5])
-            problems.append(f"{g.code} code(s) with more than one {g.name}: {shown}")
+            problems.append(
+                f"{pairs.loc[renamed, g.code].nunique()} {g.code} code(s) with "
+                f"more than one {g.name}: {_names_of(table, g, pairs.loc[renamed, g.code])}"
+            )
         shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
         if shared.any():
             named = pairs[shared].sort_values([g.name, g.code])
@@ -691,6 +747,17 @@ def check_geographies(
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     return table.astype("string")
+
+
+def _names_of(table: pd.DataFrame, g: Geography, codes: pd.Series) -> str:
+    """Each of ``codes`` with its names (quoted: a stray space shows) and, for each name,
+    how many LSOAs carry it and the first of them, to find the rows by."""
+    rows = table[table[g.code].isin(codes)]
+    named = rows.groupby([g.code, g.name], sort=False)["lsoa21cd"].agg(["size", "first"])
+    named = named.reset_index()
+    text = named[g.name].map(repr) + " for " + named["size"].astype(str) + " LSOA(s) from "
+    names = (text + named["first"].astype(str)).groupby(named[g.code], sort=False).agg(" vs ".join)
+    return listed(names.index + " (" + names + ")", 3)
 
 
 def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
@@ -716,4 +783,6 @@ def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
     problems += check_codes(codes, ONS_CODE_PATTERN, f"{spec.on} codes", source)
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
-    return table.astype("string")
+    table = table.astype("string")
+    table.attrs["path"] = str(path)  # for errors about the table assembled from it
+    return table

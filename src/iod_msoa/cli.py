@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
             f"--{name.replace('_', '-')}", type=path, metavar="PATH", help=MANIFEST[name].title
         )
     build_cmd = commands.add_parser(
-        "build", parents=[common], help="build the MSOA dataset (CSV, Parquet, GeoPackage, ...)"
+        "build",
+        parents=[common],
+        help="build the dataset of MSOAs or other geographies (CSV, Parquet, GeoPackage, ...)",
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
     validate_cmd = commands.add_parser(
@@ -146,7 +148,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
         verb = "Already current" if result.skipped else "Built"
         console.print(
             f"{verb}: {len(table):,} {result.geography.nouns} from "
-            f"{int(table['n_lsoa'].sum()):,} LSOAs in {result.seconds:.1f} s -> {result.out_dir}"
+            f"{int(table['n_lsoa'].sum()):,} LSOAs after {result.seconds:.1f} s -> {result.out_dir}"
         )
         for path in result.paths.values():
             console.print(f"  {path.name}  ({human_size(path.stat().st_size)})")
