@@ -713,6 +713,81 @@ def test_a_gap_in_a_column_not_built_does_not_stop_the_build(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "rgn" / "iod25_rgn24.csv")) == 9
 
 
+def _moved(frame: pd.DataFrame, key: str, lsoa: str, to: str) -> pd.DataFrame:
+    """The table with ``lsoa`` placed in ``to``, an area of geography ``key``, alone."""
+    name = frame.loc[frame[f"{key}cd"] == to, f"{key}nm"].iloc[0]
+    frame.loc[frame["lsoa21cd"] == lsoa, [f"{key}cd", f"{key}nm"]] = [to, name]
+    return frame
+
+
+@pytest.mark.realdata
+@needs_inputs
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        # a Barking LSOA in Bolton North East: the table's rgn24cd says London
+        ("pcon24", "pcon24cd areas in more than one rgn24cd: E14001110"),
+        # a City of London LSOA's ICB changed, its sub-ICB location kept
+        ("icb24", "sicbl24cd areas in more than one icb24cd: E38000255"),
+    ],
+)
+def test_a_table_contradicting_itself_is_refused_when_one_of_the_two_is_built(
+    tmp_path, capsys, key, message
+):
+    to = {"pcon24": "E14001110", "icb24": "E54000008"}[key]
+    path = tmp_path / "odd.csv"
+    _moved(_dev_table(), key, "E01000006", to).to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["build", "--config", str(write_config(tmp_path, geographies=path)), "--out", str(out)]
+    assert main([*argv, "--geography", key, "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"iod-msoa: error: LSOA geographies lookup ({path})")
+    assert message in err and "E01000006" in err
+    assert "\n" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_an_lrf_from_the_police_lookup_is_checked_against_the_tables_regions(tmp_path, capsys):
+    table = _dev_table()
+    pfa = pd.read_csv(
+        INPUTS.parent / "geographies/lookup_ltla24_csp24_pfa24_geographr.csv", dtype=str
+    )
+    pfa = pfa.rename(columns={"ltla24_code": "LAD24CD", "pfa24_code": "PFA24CD"})
+    norfolk = pfa.loc[pfa["LAD24CD"] == "E07000148", "PFA24CD"].iloc[0]
+    pfa.loc[pfa["LAD24CD"] == "E07000136", "PFA24CD"] = norfolk  # Boston, East Midlands
+    path = tmp_path / "pfa.csv"
+    pfa[["LAD24CD", "PFA24CD"]].to_csv(path, index=False)
+    gap = tmp_path / "gap.csv"
+    table.loc[table["lsoa21cd"] == "E01000006", "rgn24cd"] = None  # not built: left out
+    table.to_csv(gap, index=False)
+    out = tmp_path / "out"
+    config = write_config(tmp_path, geographies=gap, lad_pfa=path)
+    argv = ["build", "--config", str(config), "--out", str(out), "--quiet"]
+    assert main([*argv, "--geography", "lrf24"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"ONS lookups (lad_pfa: {path}) with LSOA geographies lookup ({gap})" in err
+    assert "lrf24cd areas in more than one rgn24cd: E48000023" in err
+    assert "\n" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.realdata
+@needs_inputs
+def test_a_gap_in_the_column_checked_for_nesting_does_not_stop_the_build(tmp_path):
+    table = _dev_table()
+    table.loc[table["lsoa21cd"] == "E01000006", "rgn24cd"] = None
+    table.loc[table["lsoa21cd"] == "E01000007", "rgn24cd"] = "London"
+    table.loc[table["lsoa21cd"] == "E01000008", "wd25cd"] = None
+    path = tmp_path / "gaps.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["build", "--config", str(write_config(tmp_path, geographies=path)), "--quiet"]
+    assert main([*argv, "--geography", "pcon24", "--out", str(out)]) == 0
+    assert len(pd.read_csv(out / "iod25_pcon24.csv")) == 543
+
+
 def _ons_lsoa_icb(frame: pd.DataFrame) -> pd.DataFrame:
     """The development table in the shape of ONS's LSOA -> sub-ICB location -> ICB lookup."""
     fields = ["lsoa21cd", "sicbl24cd", "sicbl24nm", "icb24cd", "icb24nm"]

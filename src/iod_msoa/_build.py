@@ -30,9 +30,10 @@ from ._geographies import (
     Geography,
     area_shapes,
     lsoa_coverage,
+    nesting_partners,
     select,
 )
-from ._lookups import assemble_geographies, check_with_file7, lookups_source
+from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -54,6 +55,7 @@ from ._schema import (
     read_lsoa_boundaries,
     read_names,
     read_ons_lookup,
+    read_partner_codes,
 )
 from ._sources import MANIFEST, ResolvedInput, resolve_inputs
 
@@ -151,9 +153,15 @@ def read_tables(
         for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
-    chosen = GEOGRAPHIES.values() if geographies is None else geographies
+    chosen = list(GEOGRAPHIES.values() if geographies is None else geographies)
     from_table = [g for g in chosen if g.members_input(resolved) == "geographies"]
     ons = {n: read_ons_lookup(r.path, n) for n, r in resolved.items() if n in ONS_LOOKUPS}
+    built = [g.key for g in chosen if g.members == "geographies"]
+    partners = [
+        p
+        for p in nesting_partners(GEOGRAPHIES[k] for k in built)
+        if p.members_input(resolved) == "geographies" and "geographies" in resolved
+    ]
     parts, sources = [], []
     if "geographies" in resolved and from_table:
         path = resolved["geographies"].path
@@ -173,6 +181,13 @@ def read_tables(
         check_with_file7(parts[0], tables["lsoa"], " with ".join(sources))
     if parts:
         tables["geographies"] = parts[0]
+    if parts and partners:  # the table's columns of geographies not built, for `within` only
+        path = resolved["geographies"].path
+        codes = read_partner_codes(path, partners).drop_duplicates("lsoa21cd")
+        ours = parts[0].drop(columns=codes.columns.drop("lsoa21cd"), errors="ignore")
+        if problems := within_problems(ours.merge(codes, on="lsoa21cd", how="left"), built):
+            source = " with ".join(dict.fromkeys([*sources, geographies_source(path)]))
+            raise SchemaError(f"{source}: " + "; ".join(problems))
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
@@ -499,6 +514,13 @@ def build_many(
         return _build_locked(config, geographies, folders, reporter, progress=progress, force=force)
 
 
+def _nesting_inputs(geographies: Iterable[Geography], given: dict[str, Path]) -> list[str]:
+    """The local inputs giving the geographies built ones nest with (``within``), read only
+    to check that nesting; one not given locally is not fetched, and the check skipped."""
+    partners = nesting_partners(g for g in geographies if g.members == "geographies")
+    return [n for p in partners if (n := p.members_input(given)) in given]
+
+
 def _build_locked(
     config: Config,
     geographies: list[Geography],
@@ -510,6 +532,8 @@ def _build_locked(
 ) -> list[BuildResult]:
     """The build proper, run while this process holds every output folder's lock."""
     needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
+    checks = _nesting_inputs(geographies, config.inputs)
+    needed.update(dict.fromkeys(checks))
     resolved = resolve(config, needed, progress=progress, reporter=reporter)
     results: dict[str, BuildResult] = {}
     todo = []
@@ -529,6 +553,7 @@ def _build_locked(
             todo.append((g, folder, own, fp, created, created_from))
     if todo:
         wanted = {n for g, *_ in todo for n in g.needs(config.inputs)}
+        wanted |= set(_nesting_inputs([g for g, *_ in todo], config.inputs))
         # Each polygon input is read (LSOAs also made a clean coverage) in the background
         # while pandas works; a geography waits only for the shapes it needs.
         pool = ThreadPoolExecutor(max_workers=len(_SHAPE_READERS))

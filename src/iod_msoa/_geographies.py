@@ -179,6 +179,18 @@ def select(names: Iterable[str] | None, *, among: Iterable[str] | None = None) -
     return [GEOGRAPHIES[k] for k in allowed if k in wanted]
 
 
+def nesting_partners(built: Iterable[Geography]) -> list[Geography]:
+    """The geographies not ``built`` that one built lies ``within``, or that lie within one:
+    a table giving their columns too is checked for how the built areas nest."""
+    keys = {g.key for g in built}
+    return [
+        p
+        for p in GEOGRAPHIES.values()
+        if p.key not in keys
+        and (keys & set(p.within) or any(p.key in GEOGRAPHIES[k].within for k in keys))
+    ]
+
+
 LOST_SHARE = 0.01  # share of its area an LSOA may lose to coverage cleaning (snapping)
 
 

@@ -8,7 +8,7 @@ File 7 itself (the ONS ward lookup codes one LSOA, E01027305, differently).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import pandas as pd
 
@@ -194,7 +194,20 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
                 f"are split between {g.code} areas: {listed(split)} (LSOAs apart from the rest "
                 f"of their LAD: {listed(codes.reset_index(drop=True)[odd])})"
             )
+    return problems + within_problems(table)
+
+
+def within_problems(table: pd.DataFrame, involving: Collection[str] | None = None) -> list[str]:
+    """Areas of ``table`` in more than one area of a geography they lie ``within``
+    (geographies.toml), for each such pair whose columns the table has (only pairs with a key
+    of ``involving``, when given); a blank code leaves its row out."""
+    codes = table["lsoa21cd"].astype("string").reset_index(drop=True)
+    problems = []
+    for g in (g for g in GEOGRAPHIES.values() if g.code in table.columns):
+        area = table[g.code].astype("string").reset_index(drop=True)
         for outer in (GEOGRAPHIES[k] for k in g.within if GEOGRAPHIES[k].code in table.columns):
+            if involving is not None and not {g.key, outer.key} & set(involving):
+                continue
             around = table[outer.code].astype("string").reset_index(drop=True)
             if len(split := _split(area, around)):
                 odd = _outside_main_area(around, area)

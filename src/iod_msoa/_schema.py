@@ -709,6 +709,23 @@ def read_geographies(
     return check_geographies(_read_csv(path, source, columns), wanted, source)
 
 
+def read_partner_codes(path: Path | str, geographies: Iterable[Geography]) -> pd.DataFrame:
+    """``lsoa21cd`` and the code columns of ``geographies`` the table has, read only to check
+    how built areas nest (``within``): a blank or malformed code is left blank (its row is not
+    checked), as these geographies are not built and their columns are not otherwise checked.
+    """
+    source = geographies_source(path)
+    try:
+        header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    have = [g for g in geographies if g.code in header]
+    table = _read_csv(path, source, ["lsoa21cd", *(g.code for g in have)]).astype("string")
+    for g in have:
+        table[g.code] = table[g.code].where(table[g.code].str.fullmatch(g.code_pattern, na=False))
+    return table
+
+
 def check_geographies(
     table: pd.DataFrame, wanted: Iterable[Geography], source: str
 ) -> pd.DataFrame:
