@@ -558,13 +558,19 @@ def test_fewer_than_10_areas_have_no_deciles_and_every_description_says_so(tmp_p
     table = _ranked_regions(9)
     assert table["imd_decile"].isna().all() and empty_deciles(table) == ["imd_decile"]
     dictionary = data_dictionary(list(table.columns), regions, empty_deciles(table))
-    assert said in dictionary.set_index("column").loc["imd_decile", "description"]
+    row = dictionary.set_index("column").loc["imd_decile"]
+    assert said in row["description"]
+    # H5: unit and direction describe the empty column, not values it never holds.
+    assert row["unit"] == row["direction"] == "empty (fewer than 10 regions)"
     provenance = {
         "rows": 9, "version": "0", "created": "now", "created_from": "test", "inputs": {},
         "official_urls": {}, "unverified": [],
     }  # fmt: skip
     notes = dict(xlsx_notes(provenance, regions, deciles=False))
     assert notes["Deciles"].startswith(f"Deciles not given: {said}")
+    # H5: a CSV cannot carry the integer type of an all-empty column; the note says where it is.
+    assert "Parquet file and GeoPackage keep their integer type" in notes["Deciles"]
+    assert "read them as text" in notes["Deciles"]
     assert "decile" not in notes["What"] and "ceil" not in notes["Method"]
     markdown = dictionary_markdown(dictionary, provenance, regions, deciles=False)
     assert f"**Deciles.** Deciles not given: {said}" in markdown
@@ -579,6 +585,7 @@ def test_fewer_than_10_areas_have_no_deciles_and_every_description_says_so(tmp_p
     assert ten["imd_decile"].tolist() == list(range(1, 11)) and empty_deciles(ten) == []
     described = data_dictionary(list(ten.columns), regions, empty_deciles(ten))
     assert not described["description"].str.contains("not given").any()
+    assert described.set_index("column").loc["imd_decile", "unit"] == "decile 1-10"
     assert "Deciles" not in dict(xlsx_notes(provenance, regions))
     assert "decile 1 are the most deprived" in dict(xlsx_notes(provenance, regions))["What"]
     assert "description" not in datapackage(tmp_path, ten, described, provenance, regions)

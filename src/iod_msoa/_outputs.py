@@ -174,8 +174,8 @@ _COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {n
 _EMPTY_DECILE_DOCS = (
     "Decile of the {label} rank among {nouns}: not given (empty), fewer than {fewest} {nouns};"
     " use the rank",
-    "decile 1-10",
-    "1 = most deprived 10% of {nouns}",
+    "empty (fewer than {fewest} {nouns})",
+    "empty (fewer than {fewest} {nouns})",
 )
 
 
@@ -190,7 +190,9 @@ def no_deciles_note(geography: Geography) -> str:
     return (
         f"Deciles not given: fewer than {MIN_AREAS_FOR_DECILES} {geography.nouns}; use the rank "
         f"(1 = most deprived). With so few areas, ceil(rank x 10 / number of {geography.nouns}) "
-        "would leave decile 1 empty, so the decile columns are left empty."
+        "would leave decile 1 empty, so the decile columns are left empty. The Parquet file "
+        "and GeoPackage keep their integer type; a CSV cannot type an empty column, so tools "
+        "that guess types from the CSV (DuckDB, for one) read them as text."
     )
 
 
