@@ -680,3 +680,96 @@ def test_a_geography_that_fails_to_load_leaves_the_menu_on_the_one_shown(browser
     menu.select_by_value("icb24")
     WebDriverWait(browser, 30).until(lambda d: "ICB" in legend_title(d))
     assert menu.first_selected_option.get_attribute("value") == "icb24" and status.text == ""
+
+
+PAGE_MAP = """
+var map = window.__leafletMaps[window.__leafletMaps.length - 1];  // the map shown now
+function box(e) { var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+function shownTooltips() {
+  return Array.from(map.getContainer().querySelectorAll(".leaflet-tooltip"))
+    .filter(function (t) { return t.style.opacity !== "0" && t.textContent; });
+}
+"""
+
+
+def tooltip_and_map(driver) -> tuple[list, list[float]]:
+    """The boxes of the tooltips shown (with their text) and of the map's inside."""
+    return driver.execute_script(
+        PAGE_MAP
+        + """var c = map.getContainer(), m = box(c);
+        return [shownTooltips().map(function (t) { return box(t).concat([t.innerText]); }),
+                [m[0] + c.clientLeft, m[1] + c.clientTop,
+                 m[0] + c.clientLeft + c.clientWidth, m[1] + c.clientTop + c.clientHeight]];"""
+    )
+
+
+def inside(tip: list, area: list[float]) -> bool:
+    return tip[0] >= area[0] and tip[1] >= area[1] and tip[2] <= area[2] and tip[3] <= area[3]
+
+
+@pytest.mark.parametrize("page", [AREAS, EXPLORE])
+def test_a_tooltip_fits_inside_a_phone_wide_map(browser, base_url, page):
+    """H3: at 375 px Leaflet opens a tooltip left of a tap right of the map's middle, and
+    always left of an area picked from the table (the map centres on it); the tooltip is
+    moved back inside the map, its name, code and score whole."""
+    if page not in PAGES:
+        pytest.skip(f"no {page}")
+    with window(browser, 375, 740):
+        sitetools.open_page(browser, urljoin(base_url, page))
+        element = browser.find_element("css selector", ".msoa-map")
+        browser.execute_script(
+            "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+        )
+        # A tap just right of the middle of England, where the left side is too short.
+        x, y = browser.execute_script(
+            PAGE_MAP
+            + """var c = map.getContainer().getBoundingClientRect();
+            return [Math.round(c.left + c.width / 2 + 15), Math.round(c.top + c.height / 2)];"""
+        )
+        for kind in ("touchStart", "touchEnd"):
+            points = [{"x": x, "y": y}] if kind == "touchStart" else []
+            browser.execute_cdp_cmd(
+                "Input.dispatchTouchEvent", {"type": kind, "touchPoints": points}
+            )
+        time.sleep(0.5)
+        tips, area = tooltip_and_map(browser)
+        assert len(tips) == 1, tips
+        assert inside(tips[0], area), (tips[0], area)
+        assert re.search(r"[EW]\d{8}", tips[0][4]) and "score" in tips[0][4]
+
+        # An area picked from the table: the map zooms to it and pins its tooltip.
+        row = browser.find_element("css selector", ".msoa-table tbody tr")
+        code = row.find_element("css selector", "td").text
+        browser.execute_script("arguments[0].click()", row)
+        time.sleep(1.5)  # the zoom's animation
+        browser.execute_script(
+            "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+        )
+        tips, area = tooltip_and_map(browser)
+        sitetools.screenshot(
+            browser, sitetools.SCREENSHOTS / (page.replace("/", "-")[:-5] + "-375-picked.png")
+        )
+        assert len(tips) == 1 and code in tips[0][4], (tips, code)
+        assert inside(tips[0], area), (tips[0], area)
+
+
+def test_the_open_legend_stands_clear_of_the_attribution_on_a_phone(browser, base_url):
+    """H4: at 375 px the open legend reached over the attribution, whose text printed
+    through its last rows; it is lifted above it (and opaque), and drops back when closed."""
+    with window(browser, 375, 740):
+        open_areas(browser, base_url)
+        toggle = browser.find_element("css selector", ".msoa-map-legend-toggle")
+        above = "box(map.getContainer())[3] - box(legend)[3]"  # the legend's height off the foot
+        closed = areas_view(browser, above)
+        toggle.click()
+        legend, attribution, colour = areas_view(
+            browser,
+            "[box(legend), box(document.querySelector('.leaflet-control-attribution')),"
+            " getComputedStyle(legend).backgroundColor]",
+        )
+        sitetools.screenshot(browser, sitetools.SCREENSHOTS / "notebooks-areas-375-legend.png")
+        assert legend[0] < attribution[2] and attribution[0] < legend[2]  # one above the other
+        assert legend[3] <= attribution[1], (legend, attribution)
+        assert colour == "rgb(255, 255, 255)"
+        toggle.click()
+        assert areas_view(browser, above) == closed

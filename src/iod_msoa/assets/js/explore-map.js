@@ -72,6 +72,30 @@
     return div.innerHTML;
   }
 
+  // Leaflet opens a tooltip on the side of the pointer towards the map's centre; on a map
+  // less than twice its width (a phone) that side is too short and the name, code and score
+  // are cut off at the map's edge. This tooltip is moved back inside the map (an internal
+  // of the vendored Leaflet 1.9.4, where _setPosition places the tooltip), its arrow hidden
+  // when it no longer points at the pointer. Made on first use, so that this file loads
+  // without Leaflet (as its tests do).
+  var FittedTooltip;
+  function fittedTooltip(options) {
+    FittedTooltip = FittedTooltip || L.Tooltip.extend({ _setPosition: fitInside });
+    return new FittedTooltip(options);
+  }
+  function fitInside(pos) {
+    L.Tooltip.prototype._setPosition.call(this, pos);
+    var box = this._container, map = this._map.getContainer(), margin = 4;
+    var tip = box.getBoundingClientRect(), area = map.getBoundingClientRect();
+    var left = area.left + map.clientLeft, top = area.top + map.clientTop;
+    function clamp(value, low, high) { return Math.max(low, Math.min(value, high)); }
+    var dx = clamp(tip.left, left + margin, left + map.clientWidth - margin - tip.width) - tip.left;
+    var dy = clamp(tip.top, top + margin, top + map.clientHeight - margin - tip.height) - tip.top;
+    var moved = Math.abs(dx) > 0.5 || Math.abs(dy) > 0.5;
+    box.classList.toggle("is-moved", moved);
+    if (moved) L.DomUtil.setPosition(box, L.DomUtil.getPosition(box).add([dx, dy]));
+  }
+
   function render(elementId, data, metric) {
     data = data || JSON.parse(document.getElementById(elementId + "-data").textContent);
     var before = views[elementId];
@@ -124,10 +148,11 @@
     // One tooltip and one pair of hover handlers for all areas: binding them to each of
     // thousands of polygons more than doubles the time to the first drawing.
     var group = L.featureGroup(view.layers);
-    group.bindTooltip(function (layer) { return tooltip(layer.options.area); }, {
-      sticky: true,
-      className: "msoa-map-tooltip",
-    });
+    group.bindTooltip(
+      fittedTooltip({ sticky: true, className: "msoa-map-tooltip" }).setContent(
+        function (layer) { return tooltip(layer.options.area); }
+      )
+    );
     group.on("mouseover", function (e) {
       if (view.pinned) map.closeTooltip(view.pinned);
       e.propagatedFrom.setStyle({ weight: 2, color: "#1f2a36" });
@@ -147,7 +172,7 @@
       map.fitBounds(layer.getBounds(), beside({ maxZoom: 12 }));
       group.closeTooltip();
       if (view.pinned) map.closeTooltip(view.pinned);
-      view.pinned = L.tooltip({ className: "msoa-map-tooltip" })
+      view.pinned = fittedTooltip({ className: "msoa-map-tooltip" })
         .setLatLng(layer.getBounds().getCenter())
         .setContent(tooltip(i))
         .openOn(map);
@@ -196,6 +221,7 @@
         toggle.setAttribute("aria-expanded", String(open));
         toggle.setAttribute("aria-label", open ? "Hide the legend" : "Show the legend");
         toggle.textContent = open ? "\u00d7" : "Legend";
+        standClear();
       };
       toggle.addEventListener("click", function () { view.openLegend(!view.legendOpen); });
       L.DomEvent.disableClickPropagation(box);
@@ -233,6 +259,21 @@
     };
     legend.addTo(map);
     view.openLegend(view.legendOpen === undefined ? map.getSize().x >= WIDE_MAP : view.legendOpen);
+
+    // On a narrow map the open legend reaches over the attribution (bottom right): it is
+    // lifted to stand on it rather than print over it.
+    function standClear() {
+      var legendBox = view.legend;
+      legendBox.style.marginBottom = "";
+      if (!view.legendOpen || !map.attributionControl) return;
+      var a = map.attributionControl.getContainer().getBoundingClientRect();
+      var b = legendBox.getBoundingClientRect();
+      if (a.height && a.left < b.right && a.right > b.left && a.top < b.bottom) {
+        var margin = parseFloat(getComputedStyle(legendBox).marginBottom) || 0;
+        legendBox.style.marginBottom = margin + b.bottom - a.top + 4 + "px";
+      }
+    }
+    map.on("resize", standClear);
 
     // Fit bounds beside the open legend (England to its right, not under it), when the map
     // is wide enough to leave room.
