@@ -12,7 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -349,12 +350,23 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
     return when.isoformat(timespec="seconds"), source
 
 
+def data_digests(folder: Traversable | None = None) -> dict[str, str]:
+    """The sha256 of each of the package's own data tables (``data/*.toml``: schema,
+    geographies and crosswalks, sources), which shape the outputs as much as the inputs do:
+    an edited table (an editable install) must rebuild, not leave outputs "current"."""
+    folder = folder or resources.files("iod_msoa").joinpath("data")
+    tables = sorted((t for t in folder.iterdir() if t.name.endswith(".toml")), key=lambda t: t.name)
+    return {t.name: hashlib.sha256(t.read_bytes()).hexdigest() for t in tables}
+
+
 def fingerprint(
     resolved: dict[str, ResolvedInput], created: str, geography: Geography = MSOA
 ) -> str:
-    """What the outputs depend on: version, geography, build time and each input's sha256."""
+    """What the outputs depend on: version, the package's data tables, geography, build time
+    and each input's sha256."""
     key = {
         "version": version(),
+        "data": data_digests(),
         "geography": geography.key,
         "created": created,
         "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
