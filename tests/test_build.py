@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
+from importlib import resources
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +16,7 @@ import pyogrio
 import pytest
 
 import iod_msoa
+from iod_msoa import _build
 from iod_msoa._outputs import FILES
 from iod_msoa._schema import METRICS
 
@@ -118,6 +121,27 @@ def test_second_build_is_skipped_when_current(built):
     again = iod_msoa.build(config, built.out_dir, progress=False)
     assert again.skipped
     assert len(again.table) == 6856
+
+
+def test_an_edited_data_table_rebuilds(built, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    shutil.copytree(built.out_dir, out)
+    config = iod_msoa.load_config(write_config(built.out_dir.parent))
+    assert iod_msoa.build(config, out, progress=False).skipped
+    # The package's data tables as an editable install holds them, one of them edited.
+    data = shutil.copytree(resources.files("iod_msoa").joinpath("data"), tmp_path / "data")
+    crosswalk = data / "geographies.toml"
+    crosswalk.write_text(crosswalk.read_text().replace('"Lincolnshire"', '"Lincolnshire LRF"'))
+    edited = _build.data_digests(data)
+    assert edited != _build.data_digests() and set(edited) == {
+        "geographies.toml",
+        "schema.toml",
+        "sources.toml",
+    }
+    monkeypatch.setattr(_build, "data_digests", lambda: edited)
+    again = iod_msoa.build(config, out, progress=False)
+    assert not again.skipped
+    assert again.provenance["fingerprint"] != built.provenance["fingerprint"]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from iod_msoa._config import load_config
 from iod_msoa._errors import ConfigError, SchemaError, UnmatchedAreaError
 from iod_msoa._geographies import (
     BEST_FIT_NOTE,
+    CROSSWALKS,
     GEOGRAPHIES,
     VALIDATED,
     area_shapes,
@@ -186,6 +187,18 @@ def test_a_lookup_of_another_vintage_is_refused(lsoa):
     table = area_table(GEOGRAPHIES["icb24"], lsoa, _members("icb24", ["X"] * 5))
     with pytest.raises(SchemaError, match="gives 1 ICBs; England has 42"):
         check_area_count(GEOGRAPHIES["icb24"], table, "lookup")
+
+
+def test_an_lrf_that_gets_no_lsoa_through_the_crosswalk_is_named():
+    known = CROSSWALKS["pfa_lrf"].frame().drop_duplicates("lrf24cd")
+    table = known[known["lrf24cd"] != "E48000006"]  # Cumbria's LADs in Lancashire's force
+    with pytest.raises(SchemaError) as caught:
+        check_area_count(GEOGRAPHIES["lrf24"], table, "lad_pfa (x.csv)", "pfa_lrf")
+    assert str(caught.value) == (
+        "lad_pfa (x.csv): gives 37 LRFs; England has 38 (Local Resilience Forum (2024)); "
+        "no LSOA is in E48000006 (Cumbria) of crosswalk pfa_lrf (geographies.toml). "
+        "Check that the lookup is of that vintage."
+    )
 
 
 def test_an_lsoa_missing_from_the_lookup_is_an_error(lsoa):

@@ -67,13 +67,15 @@ def _pfa() -> pd.DataFrame:
 
 
 def _pfa_lrf(**changes: tuple[str, str]) -> dict[str, Crosswalk]:
-    """A hand-made 39 -> 38 crosswalk (E23000038 and E23000039 share one LRF), as the
-    shipped one has; ``changes`` set a PFA's LRF code and name."""
+    """A hand-made 39 -> 38 crosswalk (E23000038 and E23000039 share one LRF on purpose), as
+    the shipped one has; ``changes`` set a PFA's LRF code and name."""
     rows = {f"E23{n:06d}": (f"E48{min(n, 38):06d}", f"LRF {min(n, 38)}") for n in range(1, 40)}
     rows |= changes
     return {
         "pfa_lrf": Crosswalk(
-            on="pfa24cd", rows={k: {"lrf24cd": c, "lrf24nm": m} for k, (c, m) in rows.items()}
+            on="pfa24cd",
+            rows={k: {"lrf24cd": c, "lrf24nm": m} for k, (c, m) in rows.items()},
+            shares=("E48000038",),
         )
     }
 
@@ -124,9 +126,8 @@ def test_a_crosswalk_giving_another_number_of_lrfs_is_named():
     message = _lrf_error(_pfa(), _pfa_lrf(E23000002=("E48000001", "LRF 1")))
     assert (
         "crosswalk pfa_lrf (geographies.toml) gives 37 lrf24cd codes where England has 38 LRFs "
-        "(codes given to more than one pfa24cd: E48000001 (E23000001, E23000002), "
-        "E48000038 (E23000038, E23000039))" in message
-    )
+        "(codes given to more than one pfa24cd: E48000001 (E23000001, E23000002))" in message
+    )  # the LRF shared on purpose (London's two forces in the shipped one) is not listed
     # Forces E23000001-37 only, each its own LRF: 37 again, and no merge to name.
     first = dict(list(_pfa_lrf()["pfa_lrf"].rows.items())[:37])
     message = _lrf_error(_pfa(), {"pfa_lrf": Crosswalk(on="pfa24cd", rows=first)})
@@ -181,8 +182,40 @@ def test_an_lsoa_or_lad_missing_from_a_lookup_is_named():
     with pytest.raises(SchemaError) as caught:
         assemble_geographies(LSOA, {"lsoa_icb": icb, "lad_utla": utla})
     message = str(caught.value)
-    assert "lsoa_icb has no lsoa21cd for 1 of File 7's lsoa21cd codes: E01000004" in message
-    assert "lad_utla has no ltla23cd for 1 of File 7's lad24cd codes: E07000001" in message
+    assert (
+        "lsoa_icb lacks 1 of File 7's lsoa21cd codes in its lsoa21cd column: E01000004" in message
+    )
+    assert (
+        "lad_utla lacks 1 of File 7's lad24cd codes (1 LSOAs) in its ltla23cd column: E07000001"
+        in message
+    )
+    # A LAD counts once, however many LSOAs it has.
+    with pytest.raises(SchemaError, match=r"lacks 1 of File 7's lad24cd codes \(2 LSOAs\)"):
+        assemble_geographies(LSOA, {"lad_utla": _utla().iloc[1:]})
+
+
+def test_a_blank_area_for_a_lad_is_named_as_blank_not_missing():
+    pfa = _pfa()
+    pfa.loc[2, "pfa24cd"] = None
+    message = _lrf_error(pfa, _pfa_lrf())
+    assert "lad_pfa has a blank pfa24cd for 1 of File 7's lad24cd codes: row 4 (E06000002)" in (
+        message
+    )
+    assert "lacks" not in message
+
+
+def test_a_padded_police_force_code_is_quoted():
+    pfa = _pfa()
+    pfa.loc[3, "pfa24cd"] = "E23000001 "
+    message = _lrf_error(pfa, _pfa_lrf())
+    assert (
+        "has no row for 1 pfa24cd code(s) (with the lad24cd codes in each): "
+        "'E23000001 ' (E07000001)" in message
+    )
+
+
+def test_the_shipped_crosswalk_shares_only_london():
+    assert CROSSWALKS["pfa_lrf"].shares == ["E48000021"]
 
 
 def test_an_lsoa_listed_twice_is_an_error():

@@ -12,7 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from rich.console import Console
 
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
-from ._errors import ConfigError, SchemaError, UnmatchedAreaError
+from ._errors import ConfigError, SchemaError, UnmatchedAreaError, listed
 from ._geographies import (
+    CROSSWALKS,
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
     ONS_LOOKUPS,
@@ -305,13 +307,23 @@ def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) ->
     return area_table(MSOA, lsoa, lookup, names)
 
 
-def check_area_count(geography: Geography, table: pd.DataFrame, source: str) -> None:
-    """A lookup of another vintage gives another number of areas: stop rather than mislead."""
-    if len(table) != geography.areas:
-        raise SchemaError(
-            f"{source}: gives {len(table):,} {geography.nouns}; England has {geography.areas:,}"
-            f" ({geography.label}). Check that the lookup is of that vintage."
-        )
+def check_area_count(
+    geography: Geography, table: pd.DataFrame, source: str, crosswalk: str = ""
+) -> None:
+    """A lookup of another vintage gives another number of areas: stop rather than mislead,
+    naming the areas of the ``crosswalk`` (if the lookup goes through one) that got no LSOA."""
+    if len(table) == geography.areas:
+        return
+    empty = ""
+    if crosswalk:
+        known = CROSSWALKS[crosswalk].frame().drop_duplicates(geography.code)
+        if len(gone := known[~known[geography.code].isin(table[geography.code])]):
+            named = listed(gone[geography.code] + " (" + gone[geography.name] + ")")
+            empty = f"; no LSOA is in {named} of crosswalk {crosswalk} (geographies.toml)"
+    raise SchemaError(
+        f"{source}: gives {len(table):,} {geography.nouns}; England has {geography.areas:,}"
+        f" ({geography.label}){empty}. Check that the lookup is of that vintage."
+    )
 
 
 def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
@@ -338,12 +350,23 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
     return when.isoformat(timespec="seconds"), source
 
 
+def data_digests(folder: Traversable | None = None) -> dict[str, str]:
+    """The sha256 of each of the package's own data tables (``data/*.toml``: schema,
+    geographies and crosswalks, sources), which shape the outputs as much as the inputs do:
+    an edited table (an editable install) must rebuild, not leave outputs "current"."""
+    folder = folder or resources.files("iod_msoa").joinpath("data")
+    tables = sorted((t for t in folder.iterdir() if t.name.endswith(".toml")), key=lambda t: t.name)
+    return {t.name: hashlib.sha256(t.read_bytes()).hexdigest() for t in tables}
+
+
 def fingerprint(
     resolved: dict[str, ResolvedInput], created: str, geography: Geography = MSOA
 ) -> str:
-    """What the outputs depend on: version, geography, build time and each input's sha256."""
+    """What the outputs depend on: version, the package's data tables, geography, build time
+    and each input's sha256."""
     key = {
         "version": version(),
+        "data": data_digests(),
         "geography": geography.key,
         "created": created,
         "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
@@ -571,7 +594,9 @@ def _build_locked(
         for g, folder, own, fp, created, created_from in todo:
             of = members(g, inputs)
             table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
-            check_area_count(g, table, resolved[g.members_input(config.inputs)].title)
+            given = resolved[g.members_input(config.inputs)]
+            through = ONS_LOOKUPS[given.name].crosswalk if given.name in ONS_LOOKUPS else ""
+            check_area_count(g, table, f"{given.title} ({given.path})", through)
             reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
             geometry = _geometry(g, shapes, of, table)
             provenance = {

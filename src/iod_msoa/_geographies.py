@@ -130,6 +130,7 @@ class Crosswalk:
 
     on: str
     rows: dict[str, dict[str, str]]
+    shares: tuple[str, ...] = ()  # codes given to more than one `on` code on purpose
 
     def frame(self) -> pd.DataFrame:
         """The crosswalk as a table: ``on``, then the columns it gives, as strings."""

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 
 import pandas as pd
 
-from ._errors import SchemaError, listed
+from ._errors import SchemaError, listed, shown_code
 from ._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
 from ._schema import check_geographies
 
@@ -64,10 +64,21 @@ def assemble_geographies(
             used = used.drop_duplicates(spec.file7)
         placed = base[[spec.file7]].merge(used, on=spec.file7, how="left")
         ours = list(spec.columns.values())
-        if (missing := placed[ours].isna().all(axis=1)).any():
+        if (absent := ~placed[spec.file7].isin(used[spec.file7])).any():
+            lost = placed.loc[absent, spec.file7]
+            lsoas = f" ({absent.sum():,} LSOAs)" if spec.file7 != "lsoa21cd" else ""
             problems.append(
-                f"{name} has no {spec.on} for {missing.sum():,} of File 7's {spec.file7} codes: "
-                + listed(placed.loc[missing, spec.file7])
+                f"{name} lacks {lost.nunique():,} of File 7's {spec.file7} codes{lsoas} in its "
+                f"{spec.on} column: {listed(lost)}"
+            )
+        filled = used[ours].apply(lambda c: c.str.strip().replace("", pd.NA))
+        if (blank := filled.isna().all(axis=1)).any():
+            rows = listed(
+                f"row {i + 2} ({shown_code(c)})" for i, c in used.loc[blank, spec.file7].items()
+            )
+            problems.append(
+                f"{name} has a blank {'/'.join(spec.columns)} for {blank.sum():,} of File 7's "
+                f"{spec.file7} codes: {rows}"
             )
         if spec.crosswalk:
             placed, ours = _through(
@@ -84,19 +95,24 @@ def assemble_geographies(
 
 def _with_areas(rows: pd.DataFrame, key: str) -> str:
     """Codes of ``key`` listed with the areas (first other column) each row gives them."""
-    area = rows.drop(columns=key).iloc[:, 0].fillna("<blank>")
+    area = rows.drop(columns=key).iloc[:, 0].fillna("<blank>").map(shown_code)
     areas = area.groupby(rows[key], sort=False).unique().map(", ".join)
-    return listed(areas.index + " (" + areas + ")")
+    return listed(areas.index.map(shown_code) + " (" + areas + ")")
 
 
 def _through(
-    placed: pd.DataFrame, key: str, name: str, crosswalk: Crosswalk, problems: list[str]
+    placed: pd.DataFrame,
+    key: str,
+    name: str,
+    crosswalk: Crosswalk,
+    problems: list[str],
 ) -> tuple[pd.DataFrame, list[str]]:
     """``placed`` (one row per ``key`` code) mapped through a crosswalk, adding to
     ``problems``, and the columns the crosswalk gives.
 
     The crosswalk must give the geography of its columns in the right codes and number of
-    areas, and hold every code ``placed`` needs mapping.
+    areas (only the codes it ``shares`` on purpose go to more than one of its rows), and
+    hold every code ``placed`` needs mapping.
     """
     table = crosswalk.frame()
     gives = [c for c in table.columns if c != crosswalk.on]
@@ -111,7 +127,7 @@ def _through(
                 + _with_areas(table.loc[bad, [g.code, crosswalk.on]], g.code)
             )
         if codes.nunique() != g.areas:
-            shared = table[codes.duplicated(keep=False)]
+            shared = table[codes.duplicated(keep=False) & ~codes.isin(crosswalk.shares)]
             problems.append(
                 f"{where} gives {codes.nunique():,} {g.code} codes where England has "
                 f"{g.areas:,} {g.nouns} (codes given to more than one {crosswalk.on}: "
