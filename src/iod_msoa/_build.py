@@ -463,9 +463,10 @@ def check_not_another_package(geographies: list[Geography], folders: list[Path])
     datasets = {g.dataset: g for g in GEOGRAPHIES.values()}
     for g, folder in zip(geographies, folders, strict=True):
         found = _package_in(folder)
-        if found is None or found.replace("-", "_") == g.dataset:
+        dataset = None if found is None else found.replace("-", "_")  # package names use "-"
+        if dataset is None or dataset == g.dataset:
             continue
-        if (other := datasets.get(found.replace("-", "_"))) is not None:
+        if (other := datasets.get(dataset)) is not None:
             both = f"--geography {other.key} --geography {g.key} --out DIR"
             what = f"the {other.dataset} package"
             hint = f"; give another --out, or {both} to build each into a sub-folder of DIR"

@@ -230,6 +230,6 @@ def within_problems(table: pd.DataFrame, involving: Collection[str] | None = Non
                 problems.append(
                     f"{g.code} areas in more than one {outer.code}: {listed(split)} ({g.nouns} "
                     f"lie within one {outer.noun} each; LSOAs apart from the rest of their "
-                    f"{g.noun}: {listed(codes.reset_index(drop=True)[odd])})"
+                    f"{g.noun}: {listed(codes[odd])})"
                 )
     return problems
