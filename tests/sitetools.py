@@ -258,13 +258,29 @@ def open_page(driver, url: str) -> Visit:
     driver.get_log("browser")
     driver.get(url)
     settle(driver)
-    visit = Visit(url)
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            visit.requests.append(message["params"]["request"]["url"])
+    visit = Visit(url, requests=page_requests(driver.get_log("performance")))
     visit.console = [e for e in driver.get_log("browser") if e["level"] in {"SEVERE", "WARNING"}]
     return visit
+
+
+# Pages of the browser's own (its new-tab page, which Debian's Chromium loads in the first tab
+# and whose requests can reach the log after the page we asked for has started loading).
+BROWSER_PAGES = frozenset({"chrome", "chrome-untrusted", "chrome-search", "devtools"})
+
+
+def page_requests(log: list[dict]) -> list[str]:
+    """Every URL that a web page asked for, from Chromium's performance log.
+
+    A request is kept unless the document that made it is one of the browser's own pages:
+    whatever a page served by us asks for, from any host, is kept.
+    """
+    sent = (json.loads(entry["message"])["message"] for entry in log)
+    return [
+        m["params"]["request"]["url"]
+        for m in sent
+        if m["method"] == "Network.requestWillBeSent"
+        and urlsplit(m["params"].get("documentURL", "")).scheme not in BROWSER_PAGES
+    ]
 
 
 def foreign(urls: list[str], base: str, allowed_hosts: set[str]) -> list[str]:
