@@ -11,86 +11,22 @@ from shapely.geometry import box
 
 from iod_msoa._errors import SchemaError, listed
 from iod_msoa._schema import (
-    DENOMINATOR_SHORTS,
-    DENOMINATORS,
-    METRIC_BY_SHORT,
-    METRICS,
-    PUBLISHED_MEASURES,
     align_boundaries,
     check_codes,
     check_columns,
-    file7_columns,
-    metrics_frame,
     read_boundaries,
     read_file7,
     read_lad_summaries,
     read_lookup,
     read_names,
 )
-
-CONTRACT_SHORTS = [
-    "imd",
-    "income",
-    "employment",
-    "education",
-    "health",
-    "crime",
-    "barriers",
-    "living_env",
-    "idaci",
-    "idaopi",
-    "cyp",
-    "adult_skills",
-    "geo_barriers",
-    "wider_barriers",
-    "indoors",
-    "outdoors",
-]
-SPECIAL_DENOMINATORS = {
-    "employment": "pop_working_age_18_66",
-    "idaci": "pop_children_0_15",
-    "idaopi": "pop_older_60_plus",
-}
-
-
-# --- the metric table -----------------------------------------------------------------------
-
-
-def test_sixteen_metrics_with_the_contract_short_names():
-    assert len(METRICS) == 16
-    assert [m.short for m in METRICS] == CONTRACT_SHORTS
-    assert list(metrics_frame().index) == CONTRACT_SHORTS
-
-
-def test_denominators_are_the_four_file7_populations():
-    assert DENOMINATOR_SHORTS == (
-        "pop_total",
-        "pop_children_0_15",
-        "pop_older_60_plus",
-        "pop_working_age_18_66",
-    )
-
-
-@pytest.mark.parametrize("short", CONTRACT_SHORTS)
-def test_denominator_of_each_metric(short):
-    expected = SPECIAL_DENOMINATORS.get(short, "pop_total")
-    assert METRIC_BY_SHORT[short].denominator == expected
-
-
-def test_extent_and_scale_are_where_mhclg_publishes_them():
-    assert [m.short for m in METRICS if m.extent] == ["imd"]
-    assert [m.short for m in METRICS if m.scale] == ["income", "employment"]
-    assert [m.short for m in METRICS if m.published] == CONTRACT_SHORTS[:10]
-    assert [m.short for m in METRICS if m.optional] == ["idaci", "idaopi"]
-
-
-def test_file7_columns_are_56_distinct_official_headers():
-    columns = file7_columns()
-    assert len(columns) == 4 + 16 * 3 + 4
-    assert len(set(columns.values())) == len(columns)
-    assert columns["Total population: mid 2022"] == "pop_total"
-    assert columns["Index of Multiple Deprivation (IMD) Score"] == "imd_score"
-
+from iod_msoa._vocab import (
+    DENOMINATORS,
+    METRIC_BY_SHORT,
+    METRICS,
+    PUBLISHED_MEASURES,
+    file7_columns,
+)
 
 # --- read_file7 -----------------------------------------------------------------------------
 

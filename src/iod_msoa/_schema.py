@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,101 +21,24 @@ import shapely
 
 from ._errors import SchemaError, listed, shown_code
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
+from ._vocab import (
+    DENOMINATOR_SHORTS,
+    DENOMINATORS,
+    ENGLAND_BOUNDS,
+    EXPECTED_LSOAS,
+    IDENTIFIERS,
+    LAD_CODE_PATTERN,
+    LSOA_CODE_PATTERN,
+    MAX_ABS_SCORE,
+    MAX_LSOA_POPULATION,
+    METRICS,
+    ONS_CODE_PATTERN,
+    PUBLISHED_MEASURES,
+    file7_columns,
+)
 
-_SCHEMA = tomllib.loads(resources.files("iod_msoa").joinpath("data/schema.toml").read_text())
-
-EXPECTED_LSOAS: int = _SCHEMA["expected_lsoas"]
-LSOA_CODE_PATTERN: str = _SCHEMA["lsoa_code_pattern"]
-LAD_CODE_PATTERN: str = _SCHEMA["lad_code_pattern"]
-ONS_CODE_PATTERN = r"^[EW][0-9]{8}$"  # any area code of an England and Wales ONS lookup
-IDENTIFIERS: dict[str, str] = dict(_SCHEMA["identifiers"])
-MAX_LSOA_POPULATION: int = _SCHEMA["max_lsoa_population"]
-MAX_ABS_SCORE: float = _SCHEMA["max_abs_score"]
-ENGLAND_BOUNDS: tuple[float, float, float, float] = tuple(_SCHEMA["england_bounds"])
 MAX_PROBLEMS = 3  # problems listed in one message; the rest are counted
 MAX_ROWS = 3  # rows listed for one problem
-
-
-@dataclass(frozen=True)
-class Denominator:
-    """A population count that weights some metrics (File 7's mid-2022 denominators)."""
-
-    short: str
-    column: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One of the 16 indices, domains and sub-domains, with its File 7 columns."""
-
-    short: str
-    label: str
-    kind: str
-    score: str
-    rank: str
-    decile: str
-    denominator: str
-    score_unit: str
-    published: str = ""
-    optional: bool = False
-    extent: bool = False
-    scale: bool = False
-
-
-@dataclass(frozen=True)
-class PublishedMeasure:
-    """How MHCLG's File 10 names and rounds one summary measure.
-
-    ``only`` limits it to metrics with that flag (``extent``) or that short name.
-    """
-
-    measure: str
-    ours: str
-    column: str
-    decimals: int
-    only: str = ""
-    note: str = ""
-
-    def applies_to(self, metric: Metric) -> bool:
-        if not metric.published:
-            return False
-        if self.only == "extent":
-            return metric.extent
-        return not self.only or self.only == metric.short
-
-    def our_column(self, metric: Metric) -> str:
-        return self.ours.format(m=metric.short)
-
-    def published_column(self, metric: Metric) -> str:
-        return self.column.format(p=metric.published)
-
-
-DENOMINATORS: tuple[Denominator, ...] = tuple(Denominator(**d) for d in _SCHEMA["denominators"])
-METRICS: tuple[Metric, ...] = tuple(Metric(**m) for m in _SCHEMA["metrics"])
-PUBLISHED_MEASURES: tuple[PublishedMeasure, ...] = tuple(
-    PublishedMeasure(**m) for m in _SCHEMA["published_measures"]
-)
-METRIC_BY_SHORT: dict[str, Metric] = {m.short: m for m in METRICS}
-DENOMINATOR_SHORTS: tuple[str, ...] = tuple(d.short for d in DENOMINATORS)
-
-
-def metrics_frame() -> pd.DataFrame:
-    """The metric table as a DataFrame, for docs and the site's method page."""
-    return pd.DataFrame([vars(m) for m in METRICS]).set_index("short")
-
-
-def file7_columns() -> dict[str, str]:
-    """Official File 7 header -> our column name, for every column we use."""
-    cols = {official: ours for ours, official in IDENTIFIERS.items()}
-    for m in METRICS:
-        cols |= {
-            m.score: f"{m.short}_score",
-            m.rank: f"{m.short}_rank",
-            m.decile: f"{m.short}_decile",
-        }
-    cols |= {d.column: d.short for d in DENOMINATORS}
-    return cols
 
 
 def _normalised(name: str) -> str:

@@ -23,7 +23,8 @@ from ._outputs import (
     register_file,
     staged_output,
 )
-from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
+from ._schema import read_summaries
+from ._vocab import METRICS, PUBLISHED_MEASURES
 
 VALIDATION_COLUMNS = [
     "geography",
