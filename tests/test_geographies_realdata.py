@@ -12,7 +12,7 @@ import pytest
 
 import iod_msoa
 from iod_msoa._geographies import GEOGRAPHIES, VALIDATED
-from iod_msoa._schema import read_geographies
+from iod_msoa._readers import read_geographies
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
 
 from .realdata import FILES as INPUT_FILES

@@ -34,7 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
-from ._schema import align_boundaries, read_boundaries
+from ._shapes import align_boundaries, read_boundaries
 from ._vocab import METRICS
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]

@@ -28,17 +28,24 @@ class Problem:
         return self.text
 
 
-def render(source: str, problems: Sequence[Problem]) -> str:
-    """One line: the source, then the first few problems (most basic first), then a count."""
-    shown = "; ".join(map(str, problems[:MAX_PROBLEMS]))
-    more = len(problems) - MAX_PROBLEMS
+def render(source: str, problems: Sequence[Problem], *, every: bool = False) -> str:
+    """One line: the source, then the first few problems (most basic first), then a count.
+
+    ``every``: list them all, for the package's own data tables, which a developer fixes
+    in one edit (the cap keeps a damaged input's message short).
+    """
+    limit = len(problems) if every else MAX_PROBLEMS
+    shown = "; ".join(map(str, problems[:limit]))
+    more = len(problems) - limit
     return f"{source}: {shown}" + (f"; and {more} more problem(s)" if more > 0 else "")
 
 
-def fail(source: str, problems: Sequence[Problem], error: type[IodMsoaError]) -> None:
+def fail(
+    source: str, problems: Sequence[Problem], error: type[IodMsoaError], *, every: bool = False
+) -> None:
     """Raise ``error`` with the rendered ``problems`` of ``source``, if there are any."""
     if problems:
-        raise error(render(source, problems))
+        raise error(render(source, problems, every=every))
 
 
 def entry_problems(kind: type, entry: Mapping[str, Any], where: str) -> list[Problem]:

@@ -107,7 +107,11 @@ def schema_problems(table: Mapping[str, Any]) -> list[Problem]:
         return problems
     denominators = [d["short"] for d in table["denominators"]]
     shorts = [m["short"] for m in table["metrics"]]
-    problems += [Problem(f"metric {s!r} is given twice") for s in shorts if shorts.count(s) > 1]
+    problems += [
+        Problem(f"metric {s!r} is given twice")
+        for s in dict.fromkeys(shorts)
+        if shorts.count(s) > 1
+    ]
     problems += [
         Problem(
             f"[[metrics]] {m['short']}: denominator {m['denominator']!r} is not one of "
@@ -116,21 +120,27 @@ def schema_problems(table: Mapping[str, Any]) -> list[Problem]:
         for m in table["metrics"]
         if m["denominator"] not in denominators
     ]
-    for pm in table["published_measures"]:
-        where = f"[[published_measures]] {pm['measure']}"
-        if pm.get("only", "") not in {"", "extent", *shorts}:
-            problems.append(Problem(f"{where}: only {pm['only']!r} is neither extent nor a metric"))
-        for field, allowed in (("ours", "m"), ("column", "p")):
-            if odd := sorted(_placeholders(pm[field]) - {allowed}):
-                problems.append(
-                    Problem(f"{where}: {field} {pm[field]!r} uses {odd}; only {{{allowed}}}")
-                )
+    return problems + [p for pm in table["published_measures"] for p in _measure_refs(pm, shorts)]
+
+
+def _measure_refs(pm: Mapping[str, Any], shorts: list[str]) -> list[Problem]:
+    """A published measure names a metric (or the ``extent`` flag) that exists, and its
+    column templates use only the fields they are given."""
+    where = f"[[published_measures]] {pm['measure']}"
+    problems = []
+    if pm.get("only", "") not in {"", "extent", *shorts}:
+        problems.append(Problem(f"{where}: only {pm['only']!r} is neither extent nor a metric"))
+    for field, allowed in (("ours", "m"), ("column", "p")):
+        if odd := sorted(_placeholders(pm[field]) - {allowed}):
+            problems.append(
+                Problem(f"{where}: {field} {pm[field]!r} uses {odd}; only {{{allowed}}}")
+            )
     return problems
 
 
 def load_schema(table: Mapping[str, Any]) -> Mapping[str, Any]:
     """The metric table, checked: a bad table is one error naming the entries to fix."""
-    fail(SCHEMA_TABLE, schema_problems(table), ConfigError)
+    fail(SCHEMA_TABLE, schema_problems(table), ConfigError, every=True)
     return table
 
 

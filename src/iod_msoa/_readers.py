@@ -1,8 +1,9 @@
-"""The official column names, our metric table, and readers that check inputs on load.
+"""Readers of the tabular inputs, which check each file on load.
 
-Everything that knows an official header lives in ``data/schema.toml``; this module turns
-it into ``METRICS`` and uses it to read File 7 and the other inputs into tidy tables with
-our short column names. Readers report every problem they find in one message.
+File 7, the ONS lookups, the names, MHCLG's summaries and the LSOA geographies table are read
+into tidy tables with our short column names (``_vocab``). Each check returns
+:class:`~iod_msoa._problems.Problem` records, so a reader reports every problem it finds in
+one message, rendered by the one rule of ``_problems``.
 """
 
 from __future__ import annotations
@@ -11,20 +12,16 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import shapely
 
 from ._errors import SchemaError, listed, shown_code
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
+from ._problems import MAX_ROWS, Problem, fail
 from ._vocab import (
     DENOMINATOR_SHORTS,
     DENOMINATORS,
-    ENGLAND_BOUNDS,
     EXPECTED_LSOAS,
     IDENTIFIERS,
     LAD_CODE_PATTERN,
@@ -36,9 +33,6 @@ from ._vocab import (
     PUBLISHED_MEASURES,
     file7_columns,
 )
-
-MAX_PROBLEMS = 3  # problems listed in one message; the rest are counted
-MAX_ROWS = 3  # rows listed for one problem
 
 
 def _normalised(name: str) -> str:
@@ -54,7 +48,7 @@ def _edits(a: str, b: str) -> int:
     return max(len(a), len(b)) - shared
 
 
-def _missing_columns_message(
+def missing_columns_message(
     source: str,
     missing: Sequence[str],
     present: Iterable[str],
@@ -90,7 +84,7 @@ def _missing_columns_message(
     return f"{source}: {len(missing)} required column(s) missing: " + "; ".join(lines)
 
 
-def _rows(
+def shown_rows(
     mask: pd.Series, codes: pd.Series, limit: int = MAX_ROWS, values: pd.Series | None = None
 ) -> str:
     bad = codes[mask]
@@ -105,39 +99,37 @@ def _rows(
     return shown + more
 
 
-def problems_message(source: str, problems: Sequence[str]) -> str:
-    """One line: the source, then the first few problems (most basic first), then a count."""
-    shown = "; ".join(problems[:MAX_PROBLEMS])
-    more = len(problems) - MAX_PROBLEMS
-    return f"{source}: {shown}" + (f"; and {more} more problem(s)" if more > 0 else "")
-
-
 def check_columns(
     frame: pd.DataFrame, required: Iterable[str], source: str, *, others: bool = False
 ) -> None:
     """Fail, naming every missing column at once, if ``frame`` lacks any of ``required``
-    (``others``: the file may hold other columns, see ``_missing_columns_message``)."""
+    (``others``: the file may hold other columns, see ``missing_columns_message``)."""
     required = list(required)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise SchemaError(
-            _missing_columns_message(source, missing, frame.columns, required, others=others)
+            missing_columns_message(source, missing, frame.columns, required, others=others)
         )
 
 
-def check_codes(codes: pd.Series, pattern: str, what: str, source: str) -> list[str]:
-    """Problems with an area-code column: blanks, malformed codes, duplicates."""
+def check_codes(codes: pd.Series, pattern: str, what: str, why: str = "") -> list[Problem]:
+    """Problems with an area-code column: blanks, malformed codes, duplicates (``why``:
+    what a duplicate means, said after the rows)."""
     problems = []
     text = codes.astype("string")
     malformed = text.isna() | ~text.str.fullmatch(pattern, na=False)
     if malformed.any():
         problems.append(
-            f"{malformed.sum()} missing or malformed {what} (expected {pattern}): "
-            + _rows(malformed, text.fillna("<blank>"))
+            Problem(
+                f"{malformed.sum()} missing or malformed {what} (expected {pattern}): "
+                + shown_rows(malformed, text.fillna("<blank>"))
+            )
         )
     duplicated = text.duplicated(keep=False) & ~malformed
     if duplicated.any():
-        problems.append(f"{duplicated.sum()} duplicated {what}: " + _rows(duplicated, text))
+        problems.append(
+            Problem(f"{duplicated.sum()} duplicated {what}: " + shown_rows(duplicated, text) + why)
+        )
     return problems
 
 
@@ -154,6 +146,20 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
         return table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+
+
+def _column_rows(
+    column: str, bad: pd.Series, what: str, codes: pd.Series, values: pd.Series | None = None
+) -> list[Problem]:
+    """The problem of a column's ``bad`` rows, named by ``codes`` (and their ``values``):
+    none if there are none."""
+    if not bad.any():
+        return []
+    return [
+        Problem(
+            f"column {column!r} has {bad.sum()} {what}: " + shown_rows(bad, codes, values=values)
+        )
+    ]
 
 
 def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) -> pd.DataFrame:
@@ -174,23 +180,14 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     n = len(table)
     problems = []
     if expected_rows is not None and n != expected_rows:
-        problems.append(f"has {n:,} LSOA rows; the official file has {expected_rows:,}")
-    problems += check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
+        problems.append(Problem(f"has {n:,} LSOA rows; the official file has {expected_rows:,}"))
+    problems += check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes")
     problems += _lad_problems(table)
-    for ours, col in ((v, k) for k, v in official.items() if v not in IDENTIFIERS):
-        if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
-            continue
-        values = pd.to_numeric(table[ours], errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            problems.append(
-                f"column {col!r} has {bad.sum()} blank or non-numeric value(s): "
-                + _rows(bad, table["lsoa21cd"])
-            )
-        table[ours] = values
+    problems += _numeric_problems(
+        table, {v: k for k, v in official.items() if v not in IDENTIFIERS}
+    )
     problems += _value_problems(table, n_national=expected_rows or n)
-    if problems:
-        raise SchemaError(problems_message(source, problems))
+    fail(source, problems, SchemaError)
 
     ints = [f"{m.short}_{s}" for m in METRICS for s in ("rank", "decile")]
     ints += list(DENOMINATOR_SHORTS)
@@ -198,37 +195,50 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     return table
 
 
-def _lad_problems(table: pd.DataFrame) -> list[str]:
+def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Problem]:
+    """File 7's value columns (ours -> official header) made numbers in place; a blank or
+    non-numeric value is a problem."""
+    problems = []
+    for ours, col in headers.items():
+        if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
+            continue
+        values = pd.to_numeric(table[ours], errors="coerce")
+        problems += _column_rows(
+            col, values.isna(), "blank or non-numeric value(s)", table["lsoa21cd"]
+        )
+        table[ours] = values
+    return problems
+
+
+def _lad_problems(table: pd.DataFrame) -> list[Problem]:
     """Each LSOA's local authority: a well-formed code with one name (the MSOA's LAD and name
     come from here, so a blank or a second spelling would reach the outputs)."""
     codes = table["lad24cd"].astype("string")
-    problems = []
     malformed = codes.isna() | ~codes.str.fullmatch(LAD_CODE_PATTERN, na=False)
-    if malformed.any():
-        problems.append(
-            f"column {IDENTIFIERS['lad24cd']!r} has {malformed.sum()} missing or malformed "
-            f"code(s) (expected {LAD_CODE_PATTERN}): "
-            + _rows(malformed, table["lsoa21cd"], values=table["lad24cd"])
-        )
+    problems = _column_rows(
+        IDENTIFIERS["lad24cd"],
+        malformed,
+        f"missing or malformed code(s) (expected {LAD_CODE_PATTERN})",
+        table["lsoa21cd"],
+        table["lad24cd"],
+    )
     names = table["lad24nm"].astype("string").str.strip()
     blank = names.isna() | (names == "")
-    if blank.any():
-        problems.append(
-            f"column {IDENTIFIERS['lad24nm']!r} has {blank.sum()} blank name(s): "
-            + _rows(blank, table["lsoa21cd"])
-        )
+    problems += _column_rows(IDENTIFIERS["lad24nm"], blank, "blank name(s)", table["lsoa21cd"])
     pairs = table[["lad24cd", "lad24nm"]].drop_duplicates()
     renamed = pairs["lad24cd"].duplicated(keep=False) & pairs["lad24cd"].notna()
     if renamed.any():
         problems.append(
-            f"{pairs.loc[renamed, 'lad24cd'].nunique()} local authority code(s) with more than "
-            "one name: "
-            + _rows(renamed, pairs["lad24cd"].astype("string"), values=pairs["lad24nm"])
+            Problem(
+                f"{pairs.loc[renamed, 'lad24cd'].nunique()} local authority code(s) with more "
+                "than one name: "
+                + shown_rows(renamed, pairs["lad24cd"].astype("string"), values=pairs["lad24nm"])
+            )
         )
     return problems
 
 
-def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[str]:
+def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[Problem]:
     """Every number in its domain: a wrong value must stop the build, never shift ranks.
 
     Scores finite and plausible; ranks whole within 1..n_national (ranks are national, so
@@ -236,57 +246,79 @@ def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[str]:
     non-negative, plausible for one LSOA and, for the age groups, within the total.
     Blank values were reported already and are skipped here.
     """
-    codes = table["lsoa21cd"]
-    problems = []
-
-    def check(column: str, official: str, bad: pd.Series, what: str) -> None:
-        bad = bad & table[column].notna()
-        if bad.any():
-            problems.append(
-                f"column {official!r} has {bad.sum()} {what}: "
-                + _rows(bad, codes, values=table[column])
-            )
-
-    for m in METRICS:
-        score = table[f"{m.short}_score"]
-        check(f"{m.short}_score", m.score, ~np.isfinite(score), "infinite value(s)")
-        check(
-            f"{m.short}_score",
-            m.score,
-            np.isfinite(score) & (score.abs() > MAX_ABS_SCORE),
-            f"value(s) beyond ±{MAX_ABS_SCORE:,} (no IoD score comes near)",
+    checks = [*_metric_checks(table, n_national), *_population_checks(table)]
+    return [
+        problem
+        for column, official, bad, what in checks
+        for problem in _column_rows(
+            official, bad & table[column].notna(), what, table["lsoa21cd"], table[column]
         )
+    ]
+
+
+_Check = tuple[str, str, pd.Series, str]  # our column, official header, bad rows, what is wrong
+
+
+def _metric_checks(table: pd.DataFrame, n_national: int) -> list[_Check]:
+    """Scores finite and plausible; ranks and deciles whole and in range."""
+    checks = []
+    for m in METRICS:
+        column = f"{m.short}_score"
+        score = table[column]
+        checks += [
+            (column, m.score, ~np.isfinite(score), "infinite value(s)"),
+            (
+                column,
+                m.score,
+                np.isfinite(score) & (score.abs() > MAX_ABS_SCORE),
+                f"value(s) beyond ±{MAX_ABS_SCORE:,} (no IoD score comes near)",
+            ),
+        ]
         for kind, top in (("rank", n_national), ("decile", 10)):
             column = f"{m.short}_{kind}"
             values = table[column]
-            check(column, getattr(m, kind), ~values.between(1, top), f"value(s) outside 1..{top:,}")
-            check(
-                column,
-                getattr(m, kind),
-                values.between(1, top) & (values % 1 != 0),
-                "value(s) that are not whole numbers",
-            )
+            inside = values.between(1, top)
+            checks += [
+                (column, getattr(m, kind), ~inside, f"value(s) outside 1..{top:,}"),
+                (
+                    column,
+                    getattr(m, kind),
+                    inside & (values % 1 != 0),
+                    "value(s) that are not whole numbers",
+                ),
+            ]
+    return checks
+
+
+def _population_checks(table: pd.DataFrame) -> list[_Check]:
+    """Populations whole, non-negative, plausible for one LSOA, the age groups within the
+    total."""
     total = table[DENOMINATORS[0].short]
+    checks = []
     for d in DENOMINATORS:
         values = table[d.short]
-        check(d.short, d.column, values < 0, "negative population(s)")
-        check(
-            d.short,
-            d.column,
-            (values > MAX_LSOA_POPULATION) | ~np.isfinite(values),
-            f"population(s) above {MAX_LSOA_POPULATION:,}, implausible for one LSOA "
-            "(about 1,000-3,000 people)",
-        )
         plausible = values.between(0, MAX_LSOA_POPULATION)
-        check(d.short, d.column, plausible & (values % 1 != 0), "population(s) not whole")
-        if d is not DENOMINATORS[0]:
-            check(
+        checks += [
+            (d.short, d.column, values < 0, "negative population(s)"),
+            (
                 d.short,
                 d.column,
-                plausible & total.between(0, MAX_LSOA_POPULATION) & (values > total),
-                f"population(s) larger than the LSOA's {DENOMINATORS[0].column!r}",
+                (values > MAX_LSOA_POPULATION) | ~np.isfinite(values),
+                f"population(s) above {MAX_LSOA_POPULATION:,}, implausible for one LSOA "
+                "(about 1,000-3,000 people)",
+            ),
+            (d.short, d.column, plausible & (values % 1 != 0), "population(s) not whole"),
+        ]
+        if d is not DENOMINATORS[0]:
+            checks.append(
+                (
+                    d.short,
+                    d.column,
+                    plausible & total.between(0, MAX_LSOA_POPULATION) & (values > total),
+                    f"population(s) larger than the LSOA's {DENOMINATORS[0].column!r}",
+                )
             )
-    return problems
+    return checks
 
 
 def read_lookup(path: Path | str) -> pd.DataFrame:
@@ -299,21 +331,22 @@ def read_lookup(path: Path | str) -> pd.DataFrame:
     source = f"LSOA -> MSOA lookup ({path})"
     raw = _read_csv(path, source, ["lsoa21cd", "msoa21cd", "msoa21nm"])
     lookup = raw.drop_duplicates(["lsoa21cd", "msoa21cd"])
-    problems = check_codes(lookup["lsoa21cd"], r"[EW]01[0-9]{6}", "LSOA codes", source)
-    one_msoa = " (an LSOA must sit in one MSOA)"
-    problems = [p + (one_msoa if "duplicated" in p else "") for p in problems]
+    problems = check_codes(
+        lookup["lsoa21cd"], r"[EW]01[0-9]{6}", "LSOA codes", " (an LSOA must sit in one MSOA)"
+    )
     msoas = raw.drop_duplicates("msoa21cd")
-    problems += check_codes(msoas["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes", source)
+    problems += check_codes(msoas["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes")
     named = raw.drop_duplicates(["msoa21cd", "msoa21nm"])
     renamed = named["msoa21cd"].duplicated(keep=False)
     if renamed.any():
         problems.append(
-            f"{named.loc[renamed, 'msoa21cd'].nunique()} MSOA code(s) with more than one name "
-            "(an MSOA must have one name): "
-            + _rows(renamed, named["msoa21cd"], values=named["msoa21nm"])
+            Problem(
+                f"{named.loc[renamed, 'msoa21cd'].nunique()} MSOA code(s) with more than one "
+                "name (an MSOA must have one name): "
+                + shown_rows(renamed, named["msoa21cd"], values=named["msoa21nm"])
+            )
         )
-    if problems:
-        raise SchemaError(problems_message(source, problems))
+    fail(source, problems, SchemaError)
     return lookup.sort_values("lsoa21cd").reset_index(drop=True)
 
 
@@ -321,9 +354,7 @@ def read_names(path: Path | str) -> pd.DataFrame:
     """Read the House of Commons Library MSOA names (``msoa21cd, msoa21hclnm``)."""
     source = f"MSOA names ({path})"
     names = _read_csv(path, source, ["msoa21cd", "msoa21hclnm"])
-    problems = check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes", source)
-    if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+    fail(source, check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes"), SchemaError)
     return names
 
 
@@ -403,66 +434,89 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
     path = Path(path)
     source = f"{geography.summary_file} summaries ({path})"
     code, name = geography.code, geography.name
-    xlsx_key = _clean_file10_header(geography.summary_header)
     try:
         if path.suffix.lower() in {".xlsx", ".xls"}:
-            sheets = pd.read_excel(path, sheet_name=None)
-            header_of = {
-                _clean_file10_header(str(c)): str(c) for s in sheets.values() for c in s.columns
-            }
-            cleaned = {
-                sheet: _without_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
-                for sheet, s in sheets.items()
-                if sheet.strip().lower() != "notes"
-            }
-            for sheet, s in cleaned.items():
-                _check_unique_codes(s[xlsx_key], f"{source}, sheet {sheet!r}")
-            frames = [s.set_index(xlsx_key) for s in cleaned.values()]
-            names = frames[0][_name_column(xlsx_key)]
-            table = pd.concat([f.drop(columns=_name_column(xlsx_key)) for f in frames], axis=1)
-            table = table.loc[:, ~table.columns.duplicated()]
-            table.insert(0, name, names)
-            table = table.rename_axis(code).reset_index()
+            table, header_of = _summary_sheets(path, geography, source)
         else:
-            table = pd.read_csv(path, keep_default_na=False)  # "n/a" is named, not a blank
-            table = _without_empty_rows(table)
-            header_of = {_clean_file10_header(str(c)): str(c) for c in table.columns}
-            table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
-            key = next((k for k in (code, *geography.summary_keys) if k in table.columns), code)
-            table = table.rename(columns={key: code, _name_column(key): name})
+            table, header_of = _summary_table(path, geography)
     except KeyError as exc:
         raise SchemaError(f"{source}: no {geography.summary_header!r} column") from exc
     except (OSError, ValueError) as exc:
         raise SchemaError(f"{source}: cannot be read: {exc}") from exc
-    measures = None
-    required = published_columns(optional=False)
-    scores = published_columns(["average_score"], optional=False)
-    if not table.columns.isin([c for c in required if c not in scores]).any():
-        ours = {
-            f"{m.short}_average_score": f"{m.published}_average_score"
-            for m in METRICS
-            if m.published
-        }
-        table = table.rename(columns={k: v for k, v in ours.items() if v not in table.columns})
-        header_of |= {v: header_of.get(k, k) for k, v in ours.items()}
-        measures, required = ["average_score"], scores
+    table, header_of, measures, required = _with_scores_only(table, header_of)
     full = required + _given_optional(table.columns, measures)
     check_columns(table, [code, *full], source)
     _check_unique_codes(table[code], source)
     problems = []
     for column in full:
         values = pd.to_numeric(table[column], errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            header = header_of.get(column, column)
-            problems.append(
-                f"column {header!r} has {bad.sum()} blank or non-numeric value(s): "
-                + _rows(bad, table[code], values=table[column].astype("string").fillna("<blank>"))
-            )
+        problems += _column_rows(
+            header_of.get(column, column),
+            values.isna(),
+            "blank or non-numeric value(s)",
+            table[code],
+            table[column].astype("string").fillna("<blank>"),
+        )
         table[column] = values
-    if problems:
-        raise SchemaError(problems_message(source, problems))
+    fail(source, problems, SchemaError)
     return table[[c for c in (code, name) if c in table.columns] + full]
+
+
+def _summary_sheets(
+    path: Path, geography: Geography, source: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """MHCLG's xlsx (one sheet per index, a Notes sheet first) as one table, and the
+    official header of each cleaned column name."""
+    key = _clean_file10_header(geography.summary_header)
+    sheets = pd.read_excel(path, sheet_name=None)
+    header_of = {_clean_file10_header(str(c)): str(c) for s in sheets.values() for c in s.columns}
+    cleaned = {
+        sheet: _without_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
+        for sheet, s in sheets.items()
+        if sheet.strip().lower() != "notes"
+    }
+    for sheet, s in cleaned.items():
+        _check_unique_codes(s[key], f"{source}, sheet {sheet!r}")
+    frames = [s.set_index(key) for s in cleaned.values()]
+    names = frames[0][_name_column(key)]
+    table = pd.concat([f.drop(columns=_name_column(key)) for f in frames], axis=1)
+    table = table.loc[:, ~table.columns.duplicated()]
+    table.insert(0, geography.name, names)
+    return table.rename_axis(geography.code).reset_index(), header_of
+
+
+def _summary_table(path: Path, geography: Geography) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A one-table CSV conversion of a summaries file, its code column named ``<key>cd``,
+    and the header of each cleaned column name."""
+    table = pd.read_csv(path, keep_default_na=False)  # "n/a" is named, not a blank
+    table = _without_empty_rows(table)
+    header_of = {_clean_file10_header(str(c)): str(c) for c in table.columns}
+    table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
+    code = geography.code
+    key = next((k for k in (code, *geography.summary_keys) if k in table.columns), code)
+    return table.rename(columns={key: code, _name_column(key): geography.name}), header_of
+
+
+def _with_scores_only(
+    table: pd.DataFrame, header_of: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, str], list[str] | None, list[str]]:
+    """The table, its headers, the measures it must give (``None``: all) and the columns
+    they need: a table with none of the other measures is read as average scores only,
+    whose columns may carry our metric names (``education_average_score``)."""
+    required = published_columns(optional=False)
+    scores = published_columns(["average_score"], optional=False)
+    if table.columns.isin([c for c in required if c not in scores]).any():
+        return table, header_of, None, required
+    ours = {
+        f"{m.short}_average_score": f"{m.published}_average_score" for m in METRICS if m.published
+    }
+    table = table.rename(columns={k: v for k, v in ours.items() if v not in table.columns})
+    return (
+        table,
+        header_of | {v: header_of.get(k, k) for k, v in ours.items()},
+        ["average_score"],
+        scores,
+    )
 
 
 def _check_unique_codes(codes: pd.Series, source: str) -> None:
@@ -472,119 +526,13 @@ def _check_unique_codes(codes: pd.Series, source: str) -> None:
     if duplicated.any():
         raise SchemaError(
             f"{source}: {text[duplicated].nunique()} duplicated area code(s): "
-            + _rows(duplicated, text, limit=2 * MAX_ROWS)
+            + shown_rows(duplicated, text, limit=2 * MAX_ROWS)
         )
 
 
 def read_lad_summaries(path: Path | str) -> pd.DataFrame:
     """Read MHCLG's File 10 (LAD summaries): :func:`read_summaries` for LADs (2024)."""
     return read_summaries(path, GEOGRAPHIES["lad24"])
-
-
-def _code_layer(
-    path: Path | str, accepted: set[str], source: str, column: str
-) -> tuple[str, dict[str, Any]]:
-    """The layer to read and its description: the only one, or the only one with the code
-    column (a GeoPackage may hold several). Naming it keeps pyogrio from warning."""
-    names = [str(name) for name, _ in pyogrio.list_layers(path)]
-    infos = {name: pyogrio.read_info(path, layer=name) for name in names}  # a few layers
-    if len(names) == 1:
-        return names[0], infos[names[0]]
-    with_code = [n for n, i in infos.items() if {str(f).lower() for f in i["fields"]} & accepted]
-    if len(with_code) == 1:
-        return with_code[0], infos[with_code[0]]
-    shown = ", ".join(f"{n} ({infos[n]['features']:,} features)" for n in with_code or names)
-    if with_code:
-        raise SchemaError(
-            f"{source}: {len(with_code)} of its {len(names)} layers have {column}: "
-            f"{shown}; keep only the one to use (ogr2ogr ONE.gpkg {Path(path).name} LAYER)"
-        )
-    raise SchemaError(
-        f"{source}: none of its {len(names)} layers ({shown}) has {column}; give a "
-        "file whose layer has one"
-    )
-
-
-def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA") -> gpd.GeoSeries:
-    """Polygons in EPSG:4326, indexed by area code (field ``code``, or ``<code>`` spelt
-    ``..._code``, in any case).
-
-    Repairs invalid rings (ONS's BGC file has a few) so GeoPackage readers and maps agree.
-    A file without geometry (e.g. a CSV) or with a code given twice is an error.
-    """
-    source = f"{what} boundaries ({path})"
-    accepted = {code, code.removesuffix("cd") + "_code"}
-    try:
-        layer, info = _code_layer(path, accepted, source, f"an {what} code column ({code})")
-        fields = info["fields"]
-        code_field = next((str(f) for f in fields if str(f).lower() in accepted), None)
-        if code_field is None:
-            raise SchemaError(_missing_columns_message(source, [code.upper()], fields))
-        if info["geometry_type"] is None:
-            raise SchemaError(
-                f"{source}: has no geometry ({info['driver']} file); give a boundary file "
-                "such as a GeoPackage, shapefile or GeoJSON"
-            )
-        frame = gpd.read_file(
-            path, engine="pyogrio", layer=layer, columns=[code_field], use_arrow=True
-        )
-    except SchemaError:
-        raise
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise SchemaError(f"{source}: cannot be read as a vector file: {exc}") from exc
-    if frame.crs is None:
-        raise SchemaError(f"{source}: has no coordinate reference system")
-    codes = frame[code_field].astype("string")
-    if codes.duplicated().any():
-        raise SchemaError(
-            f"{source}: {codes.duplicated(keep=False).sum()} rows share an area code "
-            f"(each {what} must have one boundary): "
-            + _rows(codes.duplicated(keep=False), codes.fillna("<blank>"))
-        )
-    frame = frame.set_index(code_field).rename_axis(code)
-    geometry = frame.geometry.make_valid().to_crs(4326)
-    geometry.attrs["source"] = source
-    return geometry
-
-
-def read_lsoa_boundaries(path: Path | str) -> gpd.GeoSeries:
-    """LSOA (2021) polygons indexed by LSOA code: the pieces every other area is built of."""
-    return read_boundaries(path, "lsoa21cd", "LSOA")
-
-
-def align_boundaries(
-    boundaries: gpd.GeoSeries, codes: pd.Series, what: str = "MSOA"
-) -> gpd.GeoSeries:
-    """The polygons of ``codes``, in their order; fails naming any code without one.
-
-    A missing, empty or zero-area (collapsed) shape counts as none: the ``what`` (an MSOA,
-    or an LSOA of a larger area) would have no shape in the GeoPackage or on the maps.
-    """
-    source = boundaries.attrs.get("source", f"{what} boundaries")
-    missing = codes[~codes.isin(boundaries.index)]
-    if len(missing):
-        shown = ", ".join(missing.head(10))
-        raise SchemaError(f"{source}: {len(missing)} {what}(s) have no boundary: {shown}")
-    aligned = gpd.GeoSeries(boundaries.loc[codes.to_numpy()].to_numpy(), crs=boundaries.crs)
-    empty = aligned.isna() | aligned.is_empty | (shapely.area(aligned.to_numpy()) <= 0)
-    if empty.any():
-        shown = ", ".join(codes[empty.to_numpy()].head(10))
-        raise SchemaError(
-            f"{source}: {empty.sum()} {what}(s) have an empty, missing (NULL) or collapsed "
-            f"boundary: {shown}"
-        )
-    west, south, east, north = ENGLAND_BOUNDS
-    box = aligned.to_crs(4326).bounds
-    outside = (
-        (box["minx"] < west) | (box["maxx"] > east) | (box["miny"] < south) | (box["maxy"] > north)
-    ).to_numpy()
-    if outside.any():
-        shown = ", ".join(codes[outside].head(10))
-        raise SchemaError(
-            f"{source}: {outside.sum()} area(s) lie outside England ({west}..{east} E, "
-            f"{south}..{north} N): {shown}. Is the file's coordinate reference system right?"
-        )
-    return aligned
 
 
 def lookup_geographies() -> list[Geography]:
@@ -595,6 +543,14 @@ def lookup_geographies() -> list[Geography]:
 def geographies_source(path: Path | str) -> str:
     """How errors name a local geographies table."""
     return f"LSOA geographies lookup ({path})"
+
+
+def _lower_header(path: Path | str, source: str) -> set[str]:
+    """A CSV's column names in lower case, to pick the columns to read."""
+    try:
+        return {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
 
 
 def read_geographies(
@@ -615,10 +571,7 @@ def read_geographies(
     has one), for the build to check against File 7's.
     """
     source = geographies_source(path)
-    try:
-        header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    header = _lower_header(path, source)
     among = lookup_geographies() if geographies is None else list(geographies)
     wanted = [g for g in among if g.code in header or g.name in header]
     if not wanted:
@@ -635,10 +588,7 @@ def read_partner_codes(path: Path | str, geographies: Iterable[Geography]) -> pd
     checked), as these geographies are not built and their columns are not otherwise checked.
     """
     source = geographies_source(path)
-    try:
-        header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    header = _lower_header(path, source)
     have = [g for g in geographies if g.code in header]
     table = _read_csv(path, source, ["lsoa21cd", *(g.code for g in have)]).astype("string")
     for g in have:
@@ -653,37 +603,39 @@ def check_geographies(
     name per area code, reporting every problem at once; the table as strings."""
     if table.empty:
         raise SchemaError(f"{source}: has no rows; give the table with one row per LSOA")
-    problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes", source)
-    for g in wanted:
-        codes = table[g.code].astype("string")
-        bad = codes.isna() | ~codes.str.fullmatch(g.code_pattern, na=False)
-        if bad.any():
-            problems.append(
-                f"column {g.code!r} has {bad.sum()} missing or malformed code(s) "
-                f"(expected {g.code_pattern}): " + _rows(bad, table["lsoa21cd"].astype("string"))
-            )
-        blank = table[g.name].isna() | (table[g.name].astype("string").str.strip() == "")
-        if blank.any():
-            problems.append(
-                f"column {g.name!r} has {blank.sum()} blank name(s): "
-                + _rows(blank, table["lsoa21cd"].astype("string"))
-            )
-        pairs = table[[g.code, g.name]].drop_duplicates()
-        renamed = pairs[g.code].duplicated(keep=False)
-        if renamed.any():
-            problems.append(
+    problems = check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes")
+    problems += [p for g in wanted for p in geography_problems(table, g)]
+    fail(source, problems, SchemaError)
+    return table.astype("string")
+
+
+def geography_problems(table: pd.DataFrame, g: Geography) -> list[Problem]:
+    """One geography's columns of a geographies table: codes well formed, names not blank,
+    one name per code and (unless names are ``shared_names``) one code per name."""
+    lsoas = table["lsoa21cd"].astype("string")
+    codes = table[g.code].astype("string")
+    bad = codes.isna() | ~codes.str.fullmatch(g.code_pattern, na=False)
+    problems = _column_rows(
+        g.code, bad, f"missing or malformed code(s) (expected {g.code_pattern})", lsoas
+    )
+    blank = table[g.name].isna() | (table[g.name].astype("string").str.strip() == "")
+    problems += _column_rows(g.name, blank, "blank name(s)", lsoas)
+    pairs = table[[g.code, g.name]].drop_duplicates()
+    renamed = pairs[g.code].duplicated(keep=False)
+    if renamed.any():
+        problems.append(
+            Problem(
                 f"{pairs.loc[renamed, g.code].nunique()} {g.code} code(s) with "
                 f"more than one {g.name}: {_names_of(table, g, pairs.loc[renamed, g.code])}"
             )
-        shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
-        if shared.any():
-            named = pairs[shared].sort_values([g.name, g.code])
-            codes = named.groupby(g.name, sort=False)[g.code].agg(", ".join)
-            shown = listed((f"{name!r} ({c})" for name, c in codes.items()), 3)
-            problems.append(f"{g.name} name(s) given to more than one {g.code}: {shown}")
-    if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems))
-    return table.astype("string")
+        )
+    shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
+    if shared.any():
+        named = pairs[shared].sort_values([g.name, g.code])
+        by_name = named.groupby(g.name, sort=False)[g.code].agg(", ".join)
+        shown = listed((f"{name!r} ({c})" for name, c in by_name.items()), 3)
+        problems.append(Problem(f"{g.name} name(s) given to more than one {g.code}: {shown}"))
+    return problems
 
 
 def _names_of(table: pd.DataFrame, g: Geography, codes: pd.Series) -> str:
@@ -713,13 +665,14 @@ def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
         area = next(iter(spec.columns))
         if (twice := table[spec.on].duplicated(keep=False)).any():
             problems.append(
-                f"{table.loc[twice, spec.on].nunique():,} {spec.on} code(s) in more than one "
-                f"{area}: " + _rows(twice, table[spec.on], values=table[area])
+                Problem(
+                    f"{table.loc[twice, spec.on].nunique():,} {spec.on} code(s) in more than "
+                    f"one {area}: " + shown_rows(twice, table[spec.on], values=table[area])
+                )
             )
         codes = table.loc[~twice, spec.on]
-    problems += check_codes(codes, ONS_CODE_PATTERN, f"{spec.on} codes", source)
-    if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+    problems += check_codes(codes, ONS_CODE_PATTERN, f"{spec.on} codes")
+    fail(source, problems, SchemaError)
     table = table.astype("string")
     table.attrs["path"] = str(path)  # for errors about the table assembled from it
     return table
