@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 import tomllib
@@ -153,12 +154,28 @@ def test_a_missing_top_level_key_is_named(schema):
         load_schema(schema)
 
 
-def test_importing_the_engine_loads_no_polygon_or_reader_code():
-    """The engine stands on the vocabulary alone: no geopandas, pyogrio or shapely."""
+def _loaded(modules: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` a fresh interpreter has loaded after importing ``modules``."""
     code = (
-        "import sys, iod_msoa._aggregate, iod_msoa._vocab; "
-        "print(sorted(m for m in ('geopandas', 'pyogrio', 'shapely', 'iod_msoa._readers') "
-        "if m in sys.modules))"
+        f"import json, sys, {modules}; "
+        f"print(json.dumps(sorted(m for m in {watched!r} if m in sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    return json.loads(done.stdout)
+
+
+POLYGON_MODULES = ("geopandas", "pyogrio", "shapely")
+
+
+def test_importing_the_engine_loads_no_polygon_or_reader_code():
+    """The engine stands on the vocabulary alone: no geopandas, pyogrio or shapely."""
+    watched = (*POLYGON_MODULES, "iod_msoa._readers", "iod_msoa._geographies")
+    assert _loaded("iod_msoa._aggregate", watched) == []
+
+
+def test_the_vocabulary_is_standard_library_only():
+    assert _loaded("iod_msoa._vocab", (*POLYGON_MODULES, "pandas", "numpy")) == []
+
+
+def test_the_table_readers_and_the_geography_table_load_no_polygon_code():
+    assert _loaded("iod_msoa._readers, iod_msoa._geographies", POLYGON_MODULES) == []
