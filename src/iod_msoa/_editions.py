@@ -148,6 +148,9 @@ def _check_same_metrics(*editions: Edition) -> None:
 
 
 EDITIONS: dict[int, Edition] = _load()
+_CHANGE = _table("schema2019.toml")["change"]
+CHANGE_METRICS: tuple[str, ...] = tuple(_CHANGE["metrics"])
+CHANGE_BY_SCORE: tuple[str, ...] = tuple(_CHANGE["by_score"])
 
 
 def edition_of(year: int) -> Edition:
