@@ -113,18 +113,17 @@ def apportion(
     lsoa: pd.DataFrame,
     pieces: pd.DataFrame,
     populations: Sequence[str],
-    key: str = "lsoa11cd",
     area: str = "msoa21cd",
 ) -> pd.DataFrame:
     """One row per piece: the 2011 LSOA's values (scores, ranks, deciles unchanged) with its
     ``populations`` times the piece's share, and the piece's ``area``; ``piece`` names it
     (``<lsoa11cd>/<area code>``) so the engine can take it as an LSOA."""
-    joined = pieces.merge(lsoa, left_on="lsoa11cd", right_on=key, how="left", indicator=True)
+    joined = pieces.merge(lsoa, on="lsoa11cd", how="left", indicator=True)
     missing = joined["_merge"] != "both"
     if missing.any():
         raise SchemaError(
-            f"{missing.sum()} LSOA(s) 2011 of the lookup are not in File 7 (2019): "
-            + listed(joined.loc[missing, "lsoa11cd"])
+            f"{joined.loc[missing, 'lsoa11cd'].nunique()} LSOA(s) 2011 of the lookup are not "
+            "in File 7 (2019): " + listed(joined.loc[missing, "lsoa11cd"])
         )
     joined = joined.drop(columns="_merge")
     joined[list(populations)] = joined[list(populations)].mul(joined["share"], axis=0)

@@ -63,25 +63,26 @@ def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
     code, name = edition.lad_key, edition.lad_key.removesuffix("cd") + "nm"
     header = edition.identifiers[code]
     try:
-        sheets = pd.read_excel(path, sheet_name=None)
+        # Only an empty cell is blank: "n/a" is a value to name, not a missing one.
+        sheets = pd.read_excel(path, sheet_name=None, keep_default_na=False, na_values=[""])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise SchemaError(f"{source}: cannot be read as an xlsx workbook: {exc}") from exc
     indices = {s: t for s, t in sheets.items() if s.strip().lower() != NOTES_SHEET}
     if not indices:
         raise SchemaError(f"{source}: has no sheet besides Notes (one sheet per index expected)")
-    frames = []
+    frames, header_of = [], {}
     for sheet, table in indices.items():
         where = f"{source}, sheet {sheet!r}"
         if header not in table.columns:
             _refuse_other_edition(table.columns, edition, where)
             check_columns(table, [header], where)
         table = table.dropna(how="all")
+        header_of |= {clean_header(str(c), edition.year): str(c).strip() for c in table.columns}
         codes = table[header].astype("string")
         twice = codes.duplicated(keep=False)
         if twice.any():
             raise SchemaError(
-                f"{where}: {codes[twice].nunique()} duplicated area code(s): "
-                + _rows(twice, codes)
+                f"{where}: {codes[twice].nunique()} duplicated area code(s): " + _rows(twice, codes)
             )
         frames.append(
             table.rename(columns=lambda c: clean_header(str(c), edition.year)).set_index(
@@ -105,7 +106,7 @@ def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
         bad = values.isna()
         if bad.any():
             problems.append(
-                f"column {column!r} has {bad.sum()} blank or non-numeric value(s): "
+                f"column {header_of.get(column, column)!r} has {bad.sum()} blank or non-numeric value(s): "
                 + _rows(bad, table[code].astype("string"), values=table[column])
             )
         table[column] = values

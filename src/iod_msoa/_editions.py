@@ -64,6 +64,7 @@ class Edition:
     lad_key: str
     lad_areas: int
     columns: int
+    summary_ranks: str
     expected_lsoas: int
     lsoa_code_pattern: str
     lad_code_pattern: str
@@ -109,9 +110,7 @@ def _edition(table: dict[str, Any], about: dict[str, Any]) -> Edition:
         lad_code_pattern=table["lad_code_pattern"],
         identifiers=dict(table["identifiers"]),
         denominators=tuple(EditionDenominator(**d) for d in table["denominators"]),
-        metrics=tuple(
-            EditionMetric(**{k: m[k] for k in _METRIC_FIELDS}) for m in table["metrics"]
-        ),
+        metrics=tuple(EditionMetric(**{k: m[k] for k in _METRIC_FIELDS}) for m in table["metrics"]),
         published_measures=tuple(EditionPublished(**p) for p in table["published_measures"]),
     )
 
@@ -126,6 +125,9 @@ _FACTS_2025 = {
     "lad_key": "lad24cd",
     "lad_areas": 296,
     "columns": 56,
+    # File 7 (2025)'s ties are few and no official district holds one: undecided, so the
+    # engine's behaviour (published ranks) stays until it is.
+    "summary_ranks": "published",
 }
 
 
