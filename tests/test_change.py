@@ -43,7 +43,7 @@ def test_check_crosswalk_keeps_one_row_per_pair_sorted():
 
 def test_check_crosswalk_names_an_unknown_change_code():
     bad = CROSSWALK.assign(chgind=["U", "S", "S", "S", "S", "M", "Q"])
-    with pytest.raises(SchemaError, match="1 row.* other than U, S, M, X: Q"):
+    with pytest.raises(SchemaError, match=r"1 row.* other than U, S, M, X: Q"):
         check_crosswalk(bad)
 
 
@@ -87,7 +87,7 @@ def test_pieces_without_weights_count_each_child_the_same():
 
 
 def test_pieces_name_a_child_without_an_msoa_or_weight():
-    with pytest.raises(SchemaError, match="1 LSOA.* have no msoa21cd: C2"):
+    with pytest.raises(SchemaError, match=r"1 LSOA.* have no msoa21cd: C2"):
         lsoa11_pieces(CROSSWALK, AREAS[AREAS["lsoa21cd"] != "C2"])
     with pytest.raises(SchemaError, match="have no weight: DF"):
         lsoa11_pieces(
@@ -121,7 +121,7 @@ def test_apportion_keeps_ranks_and_scales_populations():
 
 def test_apportion_names_an_lsoa_missing_from_file7():
     lsoa = pd.DataFrame({"lsoa11cd": ["A"], "pop_total": [1.0]})
-    with pytest.raises(SchemaError, match="4 LSOA.* not in File 7 \\(2019\\): B, C, D, F"):
+    with pytest.raises(SchemaError, match=r"4 LSOA.* not in File 7 \(2019\): B, C, D, F"):
         apportion(lsoa, lsoa11_pieces(CROSSWALK, AREAS), ["pop_total"])
 
 

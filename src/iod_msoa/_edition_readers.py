@@ -105,8 +105,9 @@ def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna()
         if bad.any():
+            shown = header_of.get(column, column)
             problems.append(
-                f"column {header_of.get(column, column)!r} has {bad.sum()} blank or non-numeric value(s): "
+                f"column {shown!r} has {bad.sum()} blank or non-numeric value(s): "
                 + _rows(bad, table[code].astype("string"), values=table[column])
             )
         table[column] = values
