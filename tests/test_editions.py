@@ -17,8 +17,8 @@ from iod_msoa._editions import (
     edition_of,
 )
 from iod_msoa._errors import SchemaError
-from iod_msoa._schema import METRICS, file7_columns
 from iod_msoa._ties import mean_rank_of_ties, summary_ranks
+from iod_msoa._vocab import METRICS, file7_columns
 
 E19, E25 = EDITIONS[2019], EDITIONS[2025]
 

@@ -25,8 +25,9 @@ from iod_msoa._change import (
 )
 from iod_msoa._edition_readers import read_lad_summaries
 from iod_msoa._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS, detect_edition
-from iod_msoa._schema import METRICS, read_file7, read_lookup
+from iod_msoa._readers import read_file7, read_lookup
 from iod_msoa._ties import summary_ranks
+from iod_msoa._vocab import METRICS
 
 from .realdata import FILES, INPUTS
 

@@ -1,6 +1,6 @@
 """Readers of an edition's own files: MHCLG's File 10 of an earlier edition (2019).
 
-Returns what :func:`iod_msoa._schema.read_summaries` returns for 2025 (``<key>cd``,
+Returns what :func:`iod_msoa._readers.read_summaries` returns for 2025 (``<key>cd``,
 ``<key>nm`` and MHCLG's snake-case measure names), so one comparison serves both editions.
 Each problem found is reported in one line.
 """
@@ -15,7 +15,9 @@ import pandas as pd
 
 from ._editions import EDITIONS, Edition, EditionPublished, edition_of
 from ._errors import SchemaError
-from ._schema import METRICS, Metric, _rows, check_columns, problems_message
+from ._problems import Problem, fail
+from ._readers import check_columns, shown_rows
+from ._vocab import METRICS, Metric
 
 NOTES_SHEET = "notes"
 
@@ -82,7 +84,8 @@ def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
         twice = codes.duplicated(keep=False)
         if twice.any():
             raise SchemaError(
-                f"{where}: {codes[twice].nunique()} duplicated area code(s): " + _rows(twice, codes)
+                f"{where}: {codes[twice].nunique()} duplicated area code(s): "
+                + shown_rows(twice, codes)
             )
         frames.append(
             table.rename(columns=lambda c: clean_header(str(c), edition.year)).set_index(
@@ -107,12 +110,13 @@ def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
         if bad.any():
             shown = header_of.get(column, column)
             problems.append(
-                f"column {shown!r} has {bad.sum()} blank or non-numeric value(s): "
-                + _rows(bad, table[code].astype("string"), values=table[column])
+                Problem(
+                    f"column {shown!r} has {bad.sum()} blank or non-numeric value(s): "
+                    + shown_rows(bad, table[code].astype("string"), values=table[column])
+                )
             )
         table[column] = values
-    if problems:
-        raise SchemaError(problems_message(source, problems))
+    fail(source, problems, SchemaError)
     return table[[code, name, *wanted]]
 
 
