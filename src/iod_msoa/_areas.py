@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
-from ._errors import SchemaError, listed
+from ._errors import SchemaError, UnmatchedAreaError, listed
 from ._schema import problems_message
 
 AREA_CODE, AREA_NAME = "area_code", "area_name"
@@ -174,8 +174,7 @@ def _blank_problems(table: pd.DataFrame) -> list[str]:
 def _unplaced_problems(table: pd.DataFrame) -> list[str]:
     """Rows without an LSOA; an area whose every row lacks one is empty, said as such."""
     coded = table[AREA_CODE].notna()
-    has_lsoa = table["lsoa21cd"].notna().groupby(table[AREA_CODE]).transform("any")
-    empty = coded & ~has_lsoa.reindex(table.index, fill_value=False)
+    empty = coded & ~table[AREA_CODE].isin(table.loc[table["lsoa21cd"].notna(), AREA_CODE])
     no_lsoa = table["lsoa21cd"].isna() & coded & ~empty
     problems = []
     if no_lsoa.any():
@@ -460,3 +459,21 @@ def fit_report(
         }
     )
     return per_area, straddling
+
+
+def parents_of(members: pd.DataFrame, lsoa_parents: pd.DataFrame, parent: str) -> pd.Series:
+    """Each area's parent code (``parent``, a column of ``lsoa_parents`` beside
+    ``lsoa21cd``), indexed by area code: ranks within a parent need areas that nest in one.
+    Fails naming the areas whose LSOAs lie in more than one parent."""
+    placed = members.merge(lsoa_parents[["lsoa21cd", parent]], on="lsoa21cd", how="left")
+    codes = placed.groupby(AREA_CODE, sort=True)[parent]
+    spread = codes.nunique(dropna=False)
+    if (spread > 1).any():
+        several = placed[placed[AREA_CODE].isin(spread.index[spread > 1])]
+        named = several.drop_duplicates([AREA_CODE, parent]).groupby(AREA_CODE)[parent]
+        shown = named.agg(lambda c: ", ".join(c.fillna("none")))
+        raise UnmatchedAreaError(
+            f"{(spread > 1).sum()} area(s) lie in more than one {parent} (ranks within one "
+            f"need areas that nest in it): {_examples(shown.index + ' (' + shown + ')')}"
+        )
+    return codes.first()
