@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 import iod_msoa
-from iod_msoa._areas import assign_by_centroid, read_area_layer, read_area_table, read_centroids
+from iod_msoa._areas import (
+    assign_by_centroid,
+    parents_of,
+    read_area_layer,
+    read_area_table,
+    read_centroids,
+)
+from iod_msoa._ranking import ranks_within
 from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS
 from tests.realdata import FILES, INPUTS, needs_inputs
 
@@ -203,3 +210,29 @@ def test_lad_polygons_from_lsoa_shapes_assign_as_file7(
     )
     official = lsoa.set_index("lsoa21cd")["lad24cd"].reindex(members["lsoa21cd"]).to_numpy()
     assert (len(members), int((official != members["area_code"].to_numpy()).sum())) == (33_748, 3)
+
+
+def test_within_lad_ranks_agree_with_ranking_each_district_by_hand(lsoa: pd.DataFrame) -> None:
+    """``--within lad24`` for MSOAs: each district's MSOAs ranked on their own, by hand."""
+    lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
+    msoas = iod_msoa.aggregate(lsoa, lookup[["lsoa21cd", "msoa21cd"]])
+    members = lookup[["lsoa21cd", "msoa21cd"]].rename(columns={"msoa21cd": "area_code"})
+    members = members[members["lsoa21cd"].isin(lsoa["lsoa21cd"])]
+    parent = parents_of(members, lsoa, "lad24cd").reindex(msoas["msoa21cd"]).to_numpy()
+    scores = msoas[[f"{m.short}_score" for m in METRICS]].set_axis(
+        [m.short for m in METRICS], axis=1
+    )
+    within = ranks_within(scores, pd.Series(parent, index=msoas.index))
+    frame = msoas.assign(lad=parent)
+    hand_rank = frame.groupby("lad")["imd_score"].rank(method="min", ascending=False)
+    size = frame.groupby("lad")["imd_score"].transform("size")
+    hand_decile = np.ceil(hand_rank * 10 / size).where(size >= 10)
+    assert (within["imd_rank"].to_numpy() == hand_rank.to_numpy()).all()
+    pd.testing.assert_series_equal(
+        within["imd_decile"].astype("float64"), hand_decile, check_names=False
+    )
+    assert (
+        frame["lad"].nunique() == 296 and (size < 10).any() and within["imd_decile"].notna().any()
+    )
+    birmingham = frame["lad"] == "E08000025"
+    assert sorted(within.loc[birmingham, "income_rank"]) == list(range(1, birmingham.sum() + 1))

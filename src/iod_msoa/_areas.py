@@ -424,9 +424,7 @@ def fit_report(
     touching = pairs[pairs["share"] > tolerance]
     outside = 1 - pairs.groupby("lsoa21cd")["share"].sum()
     n_touched = touching.groupby("lsoa21cd")[AREA_CODE].nunique()
-    straddles = n_touched.index[
-        (n_touched > 1) | (outside.reindex(n_touched.index) > tolerance)
-    ]
+    straddles = n_touched.index[(n_touched > 1) | (outside.reindex(n_touched.index) > tolerance)]
     straddling = pd.DataFrame(
         {
             AREA_CODE: assigned.reindex(straddles),
