@@ -223,7 +223,8 @@ def _renamed_problems(table: pd.DataFrame) -> list[str]:
 def check_members(table: pd.DataFrame, lsoa_codes: Iterable[str], source: str) -> pd.DataFrame:
     """Check members (``lsoa21cd, area_code, area_name``, index = row numbers) and return
     them one row per LSOA, in code order, as strings; every problem in one message."""
-    lsoa_codes = pd.Index(lsoa_codes)
+    lsoa_codes = pd.Index(lsoa_codes, dtype=object)
+    table = table.astype("string").astype(object)  # Arrow-backed strings look up slowly (isin)
     problems = [
         *_blank_problems(table),
         *_unplaced_problems(table),
