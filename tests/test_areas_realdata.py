@@ -19,7 +19,7 @@ from iod_msoa._areas import (
     read_centroids,
 )
 from iod_msoa._ranking import ranks_within
-from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS
+from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
 from tests.realdata import FILES, INPUTS, needs_inputs
 
 pytestmark = [pytest.mark.realdata, needs_inputs]

@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 
 from ._errors import SchemaError, UnmatchedAreaError, listed
-from ._schema import problems_message
+from ._problems import Problem, fail
 
 AREA_CODE, AREA_NAME = "area_code", "area_name"
 KEYS = ("lsoa21cd", AREA_CODE, AREA_NAME)
@@ -129,7 +129,7 @@ def read_area_table(path: Path | str, lsoa_codes: Iterable[str]) -> pd.DataFrame
     return check_members(table, lsoa_codes, source)
 
 
-def _lsoa_problems(table: pd.DataFrame, lsoa_codes: Iterable[str]) -> list[str]:
+def _lsoa_problems(table: pd.DataFrame, lsoa_codes: Iterable[str]) -> list[Problem]:
     """Codes that are not England's 2021 LSOAs, told apart: 2011 codes, Welsh ones, others."""
     codes = table["lsoa21cd"]
     strange = codes.notna() & ~codes.isin(pd.Index(lsoa_codes))
@@ -140,41 +140,51 @@ def _lsoa_problems(table: pd.DataFrame, lsoa_codes: Iterable[str]) -> list[str]:
     problems = []
     if retired.any():
         problems.append(
-            f"{retired.sum()} LSOA (2011) code(s) that no longer exist in 2021 (ONS split or "
-            f"merged these LSOAs: give their 2021 codes): {_examples(labels[retired])}"
+            Problem(
+                f"{retired.sum()} LSOA (2011) code(s) that no longer exist in 2021 (ONS split or "
+                f"merged these LSOAs: give their 2021 codes): {_examples(labels[retired])}"
+            )
         )
     if welsh.any():
         problems.append(
-            f"{welsh.sum()} Welsh LSOA(s), which the English indices do not cover: "
-            + _examples(labels[welsh])
+            Problem(
+                f"{welsh.sum()} Welsh LSOA(s), which the English indices do not cover: "
+                + _examples(labels[welsh])
+            )
         )
     if unknown.any():
         problems.append(
-            f"{unknown.sum()} unknown LSOA code(s) (not an LSOA (2021) of England): "
-            + _examples(labels[unknown])
+            Problem(
+                f"{unknown.sum()} unknown LSOA code(s) (not an LSOA (2021) of England): "
+                + _examples(labels[unknown])
+            )
         )
     return problems
 
 
-def _blank_problems(table: pd.DataFrame) -> list[str]:
+def _blank_problems(table: pd.DataFrame) -> list[Problem]:
     """Rows with a blank area code, or an area code without a name."""
     no_code = table[AREA_CODE].isna()
     no_name = table[AREA_NAME].isna() & ~no_code
     problems = []
     if no_code.any():
         problems.append(
-            f"{no_code.sum()} row(s) with a blank area_code: "
-            + _examples(_row_labels(table[no_code], AREA_NAME))
+            Problem(
+                f"{no_code.sum()} row(s) with a blank area_code: "
+                + _examples(_row_labels(table[no_code], AREA_NAME))
+            )
         )
     if no_name.any():
         problems.append(
-            f"{no_name.sum()} row(s) with a blank area_name: "
-            + _examples(_row_labels(table[no_name], AREA_CODE))
+            Problem(
+                f"{no_name.sum()} row(s) with a blank area_name: "
+                + _examples(_row_labels(table[no_name], AREA_CODE))
+            )
         )
     return problems
 
 
-def _unplaced_problems(table: pd.DataFrame) -> list[str]:
+def _unplaced_problems(table: pd.DataFrame) -> list[Problem]:
     """Rows without an LSOA; an area whose every row lacks one is empty, said as such."""
     coded = table[AREA_CODE].notna()
     empty = coded & ~table[AREA_CODE].isin(table.loc[table["lsoa21cd"].notna(), AREA_CODE])
@@ -182,18 +192,22 @@ def _unplaced_problems(table: pd.DataFrame) -> list[str]:
     problems = []
     if no_lsoa.any():
         problems.append(
-            f"{no_lsoa.sum()} row(s) with a blank lsoa21cd: "
-            + _examples(_row_labels(table[no_lsoa], AREA_CODE))
+            Problem(
+                f"{no_lsoa.sum()} row(s) with a blank lsoa21cd: "
+                + _examples(_row_labels(table[no_lsoa], AREA_CODE))
+            )
         )
     if empty.any():
         problems.append(
-            f"{table.loc[empty, AREA_CODE].nunique()} empty area(s), with no LSOA: "
-            + _examples(table.loc[empty, AREA_CODE])
+            Problem(
+                f"{table.loc[empty, AREA_CODE].nunique()} empty area(s), with no LSOA: "
+                + _examples(table.loc[empty, AREA_CODE])
+            )
         )
     return problems
 
 
-def _split_problems(table: pd.DataFrame) -> list[str]:
+def _split_problems(table: pd.DataFrame) -> list[Problem]:
     """LSOAs placed in more than one area."""
     placed = table.dropna(subset=["lsoa21cd", AREA_CODE]).drop_duplicates(["lsoa21cd", AREA_CODE])
     split = placed["lsoa21cd"].duplicated(keep=False)
@@ -201,12 +215,14 @@ def _split_problems(table: pd.DataFrame) -> list[str]:
         return []
     areas = placed[split].groupby("lsoa21cd", sort=True)[AREA_CODE].agg(", ".join)
     return [
-        f"{len(areas)} LSOA(s) in more than one area: "
-        + _examples(areas.index + " (" + areas + ")")
+        Problem(
+            f"{len(areas)} LSOA(s) in more than one area: "
+            + _examples(areas.index + " (" + areas + ")")
+        )
     ]
 
 
-def _renamed_problems(table: pd.DataFrame) -> list[str]:
+def _renamed_problems(table: pd.DataFrame) -> list[Problem]:
     """Area codes given more than one name (a typo makes two areas of one)."""
     named = table.dropna(subset=[AREA_CODE, AREA_NAME]).drop_duplicates([AREA_CODE, AREA_NAME])
     renamed = named[AREA_CODE].duplicated(keep=False)
@@ -215,8 +231,10 @@ def _renamed_problems(table: pd.DataFrame) -> list[str]:
     quoted = "'" + named.loc[renamed, AREA_NAME] + "'"
     names = quoted.groupby(named.loc[renamed, AREA_CODE], sort=True).agg(" vs ".join)
     return [
-        f"{len(names)} area code(s) with more than one name: "
-        + _examples(names.index + " (" + names + ")")
+        Problem(
+            f"{len(names)} area code(s) with more than one name: "
+            + _examples(names.index + " (" + names + ")")
+        )
     ]
 
 
@@ -232,8 +250,7 @@ def check_members(table: pd.DataFrame, lsoa_codes: Iterable[str], source: str) -
         *_split_problems(table),
         *_renamed_problems(table),
     ]
-    if problems:
-        raise SchemaError(problems_message(source, problems))
+    fail(source, problems, SchemaError)
     members = table.drop_duplicates(["lsoa21cd", AREA_CODE]).sort_values("lsoa21cd")
     return members.reset_index(drop=True).astype("string")
 
@@ -307,11 +324,12 @@ def read_area_layer(path: Path | str) -> gpd.GeoDataFrame:
     bad = ~kinds.isin(["Polygon", "MultiPolygon"]) | shapes.is_empty.fillna(True)
     if bad.any():
         problems.append(
-            f"{bad.sum()} feature(s) without a polygon: "
-            + _examples(_row_labels(table[bad].assign(kind=kinds[bad]), "kind"))
+            Problem(
+                f"{bad.sum()} feature(s) without a polygon: "
+                + _examples(_row_labels(table[bad].assign(kind=kinds[bad]), "kind"))
+            )
         )
-    if problems:
-        raise SchemaError(problems_message(source, problems))
+    fail(source, problems, SchemaError)
     layer = gpd.GeoDataFrame(table, geometry=shapes.make_valid().to_crs(BNG), crs=BNG)
     layer = layer.dissolve(AREA_CODE, as_index=False)[[AREA_CODE, AREA_NAME, "geometry"]]
     if (overlap := _overlap_problem(layer)) is not None:
