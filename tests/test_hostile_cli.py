@@ -3,7 +3,9 @@ environment's settings fail in one line."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -107,4 +109,40 @@ def test_an_input_dated_after_9999(tmp_path, monkeypatch):
     assert build_time({"file7": future}) == (
         "2025-12-06T05:46:40+00:00",
         _build.EPOCH_ENV,
+    )
+
+
+# --- the environment ---------------------------------------------------------------------------
+
+
+def test_a_path_the_terminal_cannot_show_is_escaped(tmp_path, monkeypatch):
+    """With PYTHONIOENCODING=ascii the summary's `café` was a traceback after the build."""
+    out = tmp_path / "café"
+    result = SimpleNamespace(
+        table=pd.DataFrame({"n_lsoa": [3]}),
+        skipped=False,
+        geography=MSOA,
+        seconds=1.0,
+        out_dir=out,
+        paths={},
+        unverified=[],
+    )
+    monkeypatch.setattr(_build, "build_many", lambda *args, **kwargs: [result])
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert cli.main(["build", "--quiet", "--out", str(out)]) == 0
+    stdout.flush()
+    assert stdout.buffer.getvalue().decode().endswith(f"-> {tmp_path}/caf\\xe9\n")
+
+
+def test_a_deleted_current_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert cli.main(["build", "--quiet", "--file7", str(tmp_path / "f7.csv")]) == 1
+    err = assert_one_line(capsys.readouterr().err)
+    assert err.endswith(
+        "the current folder no longer exists (deleted or moved while in it); "
+        "change to another folder and run again"
     )

@@ -51,7 +51,7 @@ def user_path(value: object, where: str, base: Path | None = None) -> Path:
         raise ConfigError(f"{where} must not be empty")
     if "\0" in text:
         raise ConfigError(f"{where} {text!r} contains a NUL character, which no path can hold")
-    path = (base or Path.cwd()) / expand_user(text, where)
+    path = (base or current_folder()) / expand_user(text, where)
     try:
         return path.resolve()
     except (RuntimeError, OSError) as exc:  # a loop: RuntimeError before Python 3.13
@@ -88,12 +88,23 @@ def file_problem(path: Path) -> str | None:
     return None
 
 
+def current_folder() -> Path:
+    """The folder the run started in, which relative paths and the defaults are taken from."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            "the current folder no longer exists (deleted or moved while in it); "
+            "change to another folder and run again"
+        ) from exc
+
+
 def project_root(start: Path | None = None) -> Path:
     """The Quarto project folder (holding ``_quarto.yml``) above ``start``, else ``start``.
 
     Pages execute in their own folder; this lets them share one cache and output folder.
     """
-    start = (start or Path.cwd()).resolve()
+    start = (start or current_folder()).resolve()
     for folder in (start, *start.parents):
         if (folder / "_quarto.yml").is_file():
             return folder

@@ -6,6 +6,7 @@ Ctrl-C during start-up ends in one line, not a traceback.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -234,6 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, _on_stop_signal)
     # GDAL would print its own "ERROR n: ..." lines as well as raising: keep only ours.
     os.environ.setdefault("CPL_LOG", os.devnull)
+    for stream in (sys.stdout, sys.stderr):
+        # A path or name the terminal's encoding cannot show (PYTHONIOENCODING=ascii) is
+        # escaped, not a traceback after every file is written.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return _main(argv)
     except Terminated as stop:
