@@ -146,3 +146,12 @@ def test_a_deleted_current_folder_is_one_line(tmp_path, monkeypatch, capsys):
         "the current folder no longer exists (deleted or moved while in it); "
         "change to another folder and run again"
     )
+
+
+@pytest.mark.parametrize("epoch", ["-86400", "1_765_000_000", "\uff11\uff17\uff16\uff15", "+5"])
+def test_source_date_epoch_is_digits_only(tmp_path, monkeypatch, epoch):
+    """A negative time, digit separators or non-ASCII digits are not `date +%s` output:
+    int() took them, and a build recorded 1969 or a time nobody set."""
+    monkeypatch.setenv(_build.EPOCH_ENV, epoch)
+    with pytest.raises(ConfigError, match="is not a whole number of seconds since 1970"):
+        build_time({"file7": _resolved(tmp_path)})

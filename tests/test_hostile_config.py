@@ -137,3 +137,10 @@ def test_a_config_that_is_a_fifo_is_refused_at_once(tmp_path):
     assert done.returncode == 1
     err = assert_one_line(done.stderr)
     assert f"config file {fifo} is not a regular file (a FIFO, device or socket)" in err
+
+
+def test_a_blank_config_variable_is_unset(monkeypatch, tmp_path):
+    """It named the project folder's ' ', which does not exist."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IOD_MSOA_CONFIG", " ")
+    assert load_config() == Config(cache_dir=tmp_path / "data" / "raw")

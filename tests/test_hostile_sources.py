@@ -4,10 +4,12 @@ official file, and API calls with the wrong types, each said plainly."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
 import pytest
+from werkzeug import Request, Response
 
 from iod_msoa import _sources
 from iod_msoa._build import load_inputs
@@ -151,4 +153,41 @@ def test_one_name_as_a_string_is_a_type_error(tmp_path):
         load_inputs(config, "file7", progress=False)
     with pytest.raises(TypeError, match="local_paths must map input names to paths"):
         resolve_inputs(["file7"], local_paths="f7.csv", cache_dir=tmp_path, allow_unverified=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- ArcGIS answers that are JSON but not a query's answer -------------------------------------
+
+
+def _arcgis(url: str) -> Source:
+    params = {
+        "format": "csv",
+        "where": "1=1",
+        "out_fields": ["LSOA21CD"],
+        "order_by": "LSOA21CD",
+        "page_size": 2,
+    }
+    return Source(**{**_pinned(url).__dict__, "kind": "arcgis", "params": params})
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("error", "sent JSON that is not a query answer"),
+        ({"error": "boom"}, "returned error None from .*: boom"),
+        ({"features": 5}, "sent features that are not a list of records"),
+        ({"features": [1, 2]}, "sent features that are not a list of records"),
+    ],
+    ids=["string", "error-string", "features-number", "feature-numbers"],
+)
+def test_arcgis_answers_of_the_wrong_shape_are_one_line(httpserver, tmp_path, page, message):
+    """A proxy or a changed service answering JSON of another shape gave a TypeError."""
+
+    def handler(request: Request) -> Response:
+        answer = {"count": 2} if request.args.get("returnCountOnly") == "true" else page
+        return Response(json.dumps(answer), content_type="application/json")
+
+    httpserver.expect_request("/query").respond_with_handler(handler)
+    with pytest.raises(SourceError, match=message):
+        _resolve(_arcgis(httpserver.url_for("/query")), tmp_path, allow_unverified=True)
     assert list(tmp_path.iterdir()) == []

@@ -337,8 +337,9 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
     epoch = os.environ.get(EPOCH_ENV, "").strip()
     if epoch:
         try:
-            seconds = int(epoch)
-            when = datetime.fromtimestamp(seconds, UTC)
+            if not (epoch.isascii() and epoch.isdigit()):  # as `date +%s` writes it: not -5
+                raise ValueError(epoch)
+            when = datetime.fromtimestamp(int(epoch), UTC)
         except (ValueError, OverflowError, OSError) as exc:
             raise ConfigError(
                 f"{EPOCH_ENV}={epoch!r} is not a whole number of seconds since 1970-01-01 UTC; "

@@ -154,7 +154,8 @@ def _positive_seconds(value: object, where: str = "--download-timeout") -> float
 def load_config(path: str | Path | None = None) -> Config:
     """Read a config file; ``None`` means ``$IOD_MSOA_CONFIG``, else the official sources."""
     if path is None:
-        path = os.environ.get(CONFIG_ENV) or None
+        value = os.environ.get(CONFIG_ENV, "")
+        path = value if value.strip() else None  # set but blank (`export VAR=" "`): unset
     if path is None:
         return Config()
     path = expand_user(str(path), "config file")

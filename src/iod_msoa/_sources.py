@@ -483,18 +483,18 @@ def _get_page(
         raise SourceError(
             f"The ArcGIS service for {source.name} did not return JSON from {response.url}."
         ) from exc
+    if not isinstance(page, dict):
+        raise SourceError(
+            f"The ArcGIS service for {source.name} sent JSON that is not a query answer "
+            f"from {response.url}."
+        )
     if "error" in page:
-        error = page["error"]
+        error = page["error"] if isinstance(page["error"], dict) else {"message": page["error"]}
         details = " ".join(str(d) for d in error.get("details") or [])
         raise SourceError(
             f"The ArcGIS service for {source.name} returned error {error.get('code')} "
             f"from {response.url}: {error.get('message')} {details}".rstrip()
             + ". The service name or fields in sources.toml may be out of date."
-        )
-    if not isinstance(page, dict):
-        raise SourceError(
-            f"The ArcGIS service for {source.name} sent JSON that is not a query answer "
-            f"from {response.url}."
         )
     return page
 
@@ -534,6 +534,12 @@ def _fetch_features(
                 source, functools.partial(_get_page, http, source, query, deadline), deadline
             )
             batch = page.get("features") or []
+            if not isinstance(batch, list) or not all(isinstance(f, dict) for f in batch):
+                raise SourceError(
+                    f"The ArcGIS service for {source.name} at {source.url} sent features that "
+                    f"are not a list of records (offset {len(features):,}). Try again later, "
+                    f"{local_hint(source)}."
+                )
             digest = hashlib.sha256(json.dumps(batch, sort_keys=True).encode()).hexdigest()
             if batch and digest == previous:
                 raise SourceError(
