@@ -31,12 +31,11 @@ from ._geographies import (
     GEOGRAPHIES,
     ONS_LOOKUPS,
     Geography,
-    area_shapes,
-    lsoa_coverage,
     nesting_partners,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
+from ._manifest import MANIFEST
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -48,19 +47,24 @@ from ._outputs import (
     stale_files,
     write_dataset,
 )
-from ._schema import (
-    align_boundaries,
+from ._problems import render
+from ._readers import (
     geographies_source,
-    read_boundaries,
     read_file7,
     read_geographies,
     read_lookup,
-    read_lsoa_boundaries,
     read_names,
     read_ons_lookup,
     read_partner_codes,
 )
-from ._sources import MANIFEST, ResolvedInput, input_names, resolve_inputs
+from ._shapes import (
+    align_boundaries,
+    area_shapes,
+    lsoa_coverage,
+    read_boundaries,
+    read_lsoa_boundaries,
+)
+from ._sources import ResolvedInput, input_names, resolve_inputs
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 BUILD_INPUTS = MSOA.inputs
@@ -191,7 +195,7 @@ def read_tables(
         ours = parts[0].drop(columns=codes.columns.drop("lsoa21cd"), errors="ignore")
         if problems := within_problems(ours.merge(codes, on="lsoa21cd", how="left"), built):
             source = " with ".join(dict.fromkeys([*sources, geographies_source(path)]))
-            raise SchemaError(f"{source}: " + "; ".join(problems))
+            raise SchemaError(render(source, problems))
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )

@@ -43,10 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     from pathlib import Path
 
     from ._build import version
-    from ._config import CONFIG_ENV, INPUT_NAMES, expand_user
+    from ._config import CONFIG_ENV, expand_user
     from ._errors import ConfigError
     from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
-    from ._sources import MANIFEST
+    from ._manifest import INPUT_NAMES, MANIFEST
     from ._validate import DEFAULT_VALIDATION
 
     class Parser(argparse.ArgumentParser):
@@ -257,9 +257,10 @@ def _say(line: str) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from ._config import INPUT_NAMES, load_config
+    from ._config import load_config
     from ._console import plain_console
     from ._errors import IodMsoaError
+    from ._manifest import INPUT_NAMES
 
     args = _parser().parse_args(argv)
     console, errors = plain_console(), plain_console(stderr=True)
