@@ -19,10 +19,11 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from rich.console import Console
+from rich.text import Text
 
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
+from ._console import plain_console
 from ._errors import ConfigError, SchemaError, UnmatchedAreaError, listed
 from ._geographies import (
     CROSSWALKS,
@@ -63,7 +64,7 @@ from ._shapes import (
     read_boundaries,
     read_lsoa_boundaries,
 )
-from ._sources import ResolvedInput, resolve_inputs
+from ._sources import ResolvedInput, input_names, resolve_inputs
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 BUILD_INPUTS = MSOA.inputs
@@ -96,12 +97,13 @@ class Reporter:
     """Progress lines on stderr, so stdout stays clean for the summary or pipes."""
 
     def __init__(self, enabled: bool) -> None:
-        # soft_wrap: a long path stays on one line (a terminal wraps it; a log keeps it whole)
-        self.console = Console(stderr=True, quiet=not enabled, highlight=False, soft_wrap=True)
+        self.console = plain_console(stderr=True, quiet=not enabled)
         self.start = time.perf_counter()
 
     def step(self, message: str) -> None:
-        self.console.print(f"[dim]{time.perf_counter() - self.start:6.2f}s[/dim] {message}")
+        """Print ``message`` as given (a path like ``a[/]b`` is not markup) after the time."""
+        elapsed = (f"{time.perf_counter() - self.start:6.2f}s", "dim")
+        self.console.print(Text.assemble(elapsed, " ", message))
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -126,7 +128,7 @@ def resolve(
     config: Config, names: Iterable[str], *, progress: bool, reporter: Reporter
 ) -> dict[str, ResolvedInput]:
     """Local path or cached/downloaded official file for each named input, checked."""
-    names = tuple(names)
+    names = input_names(names)
     reporter.step(f"Resolving inputs: {', '.join(names)}")
     resolved = resolve_inputs(
         names,
@@ -233,7 +235,7 @@ def check_geography_columns(geographies: Iterable[Geography], given: dict[str, P
     given gives); a missing or unreadable table is left for the resolver and its reader to
     report (assembled tables always have every column)."""
     path = given.get("geographies")
-    if path is None:
+    if path is None or not Path(path).is_file():  # a FIFO would block: the resolver says so
         return
     try:
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
@@ -339,8 +341,9 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
     epoch = os.environ.get(EPOCH_ENV, "").strip()
     if epoch:
         try:
-            seconds = int(epoch)
-            when = datetime.fromtimestamp(seconds, UTC)
+            if not (epoch.isascii() and epoch.isdigit()):  # as `date +%s` writes it: not -5
+                raise ValueError(epoch)
+            when = datetime.fromtimestamp(int(epoch), UTC)
         except (ValueError, OverflowError, OSError) as exc:
             raise ConfigError(
                 f"{EPOCH_ENV}={epoch!r} is not a whole number of seconds since 1970-01-01 UTC; "
@@ -348,8 +351,15 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
             ) from exc
         source = EPOCH_ENV
     else:
-        seconds = int(max(r.path.stat().st_mtime for r in resolved.values()))
-        when = datetime.fromtimestamp(seconds, UTC)
+        newest = max(resolved.values(), key=lambda r: r.path.stat().st_mtime).path
+        try:
+            when = datetime.fromtimestamp(int(newest.stat().st_mtime), UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise ConfigError(
+                f"{newest} has a modification time outside the years 1 to 9999, so the build "
+                f"time cannot be taken from it; set {EPOCH_ENV} to the time to record, or touch "
+                "the file"
+            ) from exc
         source = "modification time of the newest input file"
     return when.isoformat(timespec="seconds"), source
 
