@@ -17,7 +17,7 @@ import pytest
 
 import iod_msoa
 from iod_msoa import _build
-from iod_msoa._outputs import FILES
+from iod_msoa._folder import FILES
 from iod_msoa._schema import METRICS
 
 from .realdata import FILES as INPUT_FILES
@@ -141,7 +141,7 @@ def test_an_edited_data_table_rebuilds(built, tmp_path, monkeypatch):
     monkeypatch.setattr(_build, "data_digests", lambda: edited)
     again = iod_msoa.build(config, out, progress=False)
     assert not again.skipped
-    assert again.provenance["fingerprint"] != built.provenance["fingerprint"]
+    assert again.provenance.fingerprint != built.provenance.fingerprint
 
 
 @pytest.fixture(scope="module")
