@@ -54,6 +54,7 @@ _WHERE = {
         "_schema",
     ),
     **dict.fromkeys(("GEOGRAPHIES", "Geography", "geographies_frame"), "_geographies"),
+    "Provenance": "_folder",
     **dict.fromkeys(("MANIFEST", "resolve_inputs"), "_sources"),
     **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
 }
