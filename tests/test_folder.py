@@ -192,9 +192,14 @@ def record(version: str = "1.0", file7: str = FILE7, **more: object) -> dict[str
 
 
 def test_a_validation_made_from_these_inputs_is_kept(tmp_path):
-    folder = with_validation(package_folder(tmp_path / "out"), record())
+    lad = {"lad24": {"file7": FILE7, "lad_summaries": "1" * 64}}
+    folder = with_validation(package_folder(tmp_path / "out"), record(geographies=lad))
     earlier = earlier_validation(folder, FILE7, "1.0")
     assert earlier.entry == listed_resource(folder, VALIDATION_FILE) and not earlier.stale
+    assert earlier.geographies == lad
+    earlier.geographies["icb24"] = {}  # a copy: the caller adds its own geographies
+    assert earlier.geographies == lad
+    assert EarlierValidation().geographies == {}
 
 
 @pytest.mark.parametrize("other", [record(version="0.9"), record(file7="0" * 64)])

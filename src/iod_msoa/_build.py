@@ -435,6 +435,25 @@ def _keep_validation(earlier: EarlierValidation, folder: Path, staging: Path) ->
     register_file(staging, VALIDATION_FILE, about)
 
 
+def _settle_validation(
+    earlier: EarlierValidation, folder: Path, geography: Geography, reporter: Reporter
+) -> None:
+    """After the swap: remove a validation.csv made from other inputs (it must not pass for
+    these), and say so; say too when one is left unlisted because no package lists it."""
+    here = folder / VALIDATION_FILE
+    if earlier.entry is None and not earlier.stale and here.is_file():
+        reporter.step(
+            f"{geography.key}: left {VALIDATION_FILE} as it is and out of the package: no "
+            "earlier package here lists it (`iod-msoa validate` makes one that it lists)"
+        )
+    if earlier.stale:
+        here.unlink(missing_ok=True)
+        reporter.step(
+            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
+            "(run `iod-msoa validate` to make it again)"
+        )
+
+
 def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[Path]:
     """Where each geography goes: ``out_dir`` for one, ``out_dir/<dataset>`` for several."""
     if out_dir is None:
@@ -598,18 +617,7 @@ def _build_locked(
                     step=lambda s, g=g: reporter.step(f"{g.key}: writing {s}"),
                 )
                 _keep_validation(earlier, folder, staging)
-            validation, stale = earlier.entry, earlier.stale
-            if validation is None and not stale and (folder / VALIDATION_FILE).is_file():
-                reporter.step(
-                    f"{g.key}: left {VALIDATION_FILE} as it is and out of the package: no earlier "
-                    "package here lists it (`iod-msoa validate` makes one that it lists)"
-                )
-            if stale:  # made from other inputs: it must not pass for these
-                (folder / VALIDATION_FILE).unlink(missing_ok=True)
-                reporter.step(
-                    f"{g.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
-                    "(run `iod-msoa validate` to make it again)"
-                )
+            _settle_validation(earlier, folder, g, reporter)
             reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
             results[g.key] = BuildResult(
                 folder, table, provenance, seconds=reporter.elapsed(), geography=g

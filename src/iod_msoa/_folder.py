@@ -229,6 +229,12 @@ class EarlierValidation:
     entry: dict[str, Any] | None = None
     stale: bool = False
 
+    @property
+    def geographies(self) -> dict[str, dict[str, str]]:
+        """The inputs each kept geography's rows were made from (none when none is kept)."""
+        made_from = None if self.entry is None else MadeFrom.of(self.entry)
+        return dict(made_from.geographies or {}) if made_from is not None else {}
+
 
 def earlier_validation(folder: Path, file7_sha256: str, version: str) -> EarlierValidation:
     """The one decision on an earlier validation.csv, for build and validate alike."""

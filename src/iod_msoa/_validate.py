@@ -15,7 +15,13 @@ from ._build import Inputs, Reporter, area_table, default_out_dir, load_inputs, 
 from ._config import Config, load_config
 from ._describe import register_file
 from ._errors import ConfigError, SchemaError, listed
-from ._folder import VALIDATION_FILE, Package, earlier_validation, read_provenance
+from ._folder import (
+    VALIDATION_FILE,
+    EarlierValidation,
+    Package,
+    earlier_validation,
+    read_provenance,
+)
 from ._geographies import VALIDATED, Geography, select
 from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
 from ._swap import output_folder, staged_output
@@ -138,11 +144,11 @@ def check_same_areas(
 
 
 def _about(
-    inputs: Inputs, used: dict[str, tuple[str, ...]], earlier: dict[str, Any] | None
+    inputs: Inputs, used: dict[str, tuple[str, ...]], earlier: EarlierValidation
 ) -> dict[str, Any]:
     """validation.csv's data package entry: what it is and the inputs each geography's rows
     were made from (those of geographies validated earlier and kept, as they were)."""
-    made_from = dict((earlier or {}).get("iod_msoa", {}).get("geographies", {}))
+    made_from = earlier.geographies
     for key, names in used.items():
         made_from[key] = {n: inputs.resolved[n].sha256 for n in sorted(names)}
     return {
@@ -209,13 +215,12 @@ def validate(
         package = out_dir / "datapackage.json"
         found = Package.read(out_dir)
         listing = found is not None and found.resources is not None  # the build's package
-        earlier = None
+        earlier = EarlierValidation()
         if listing:
             _check_same_file7(out_dir, inputs)
-            file7 = inputs.resolved["file7"].sha256
-            earlier = earlier_validation(out_dir, file7, version()).entry
+            earlier = earlier_validation(out_dir, inputs.resolved["file7"].sha256, version())
         written = table
-        if earlier is not None:  # other geographies' rows stay; these geographies' are replaced
+        if earlier.entry is not None:  # other geographies' rows stay; these ones' are replaced
             kept = pd.read_csv(out_dir / VALIDATION_FILE, dtype={"area_code": str})
             kept = kept[~kept["geography"].isin(used)]
             written = pd.concat([kept, table], ignore_index=True).sort_values(
