@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import iod_msoa
-from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS, file7_columns
+from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
 
 from .built import build
 from .realdata import write_config

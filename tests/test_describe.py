@@ -16,7 +16,7 @@ from iod_msoa._describe import (
 from iod_msoa._folder import output_files
 from iod_msoa._geographies import BEST_FIT_NOTE, GEOGRAPHIES
 from iod_msoa._ranking import decile_from_rank, rank_most_deprived_first
-from iod_msoa._schema import METRICS
+from iod_msoa._vocab import METRICS
 
 from .provenance import make_provenance
 

@@ -30,7 +30,7 @@ from packaging.requirements import Requirement
 import iod_msoa
 from iod_msoa import _maps, _site
 from iod_msoa._folder import DATASET, FILES, VALIDATION_FILE, Provenance
-from iod_msoa._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
 from .provenance import input_record, make_provenance
 from .realdata import FILES as INPUT_FILES

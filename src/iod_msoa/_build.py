@@ -42,25 +42,29 @@ from ._geographies import (
     GEOGRAPHIES,
     ONS_LOOKUPS,
     Geography,
-    area_shapes,
-    lsoa_coverage,
     nesting_partners,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
-from ._schema import (
-    align_boundaries,
+from ._manifest import MANIFEST
+from ._problems import render
+from ._readers import (
     geographies_source,
-    read_boundaries,
     read_file7,
     read_geographies,
     read_lookup,
-    read_lsoa_boundaries,
     read_names,
     read_ons_lookup,
     read_partner_codes,
 )
-from ._sources import MANIFEST, ResolvedInput, resolve_inputs
+from ._shapes import (
+    align_boundaries,
+    area_shapes,
+    lsoa_coverage,
+    read_boundaries,
+    read_lsoa_boundaries,
+)
+from ._sources import ResolvedInput, resolve_inputs
 from ._swap import output_folder, staged_output
 from ._writers import Dataset, write_dataset
 
@@ -192,7 +196,7 @@ def read_tables(
         ours = parts[0].drop(columns=codes.columns.drop("lsoa21cd"), errors="ignore")
         if problems := within_problems(ours.merge(codes, on="lsoa21cd", how="left"), built):
             source = " with ".join(dict.fromkeys([*sources, geographies_source(path)]))
-            raise SchemaError(f"{source}: " + "; ".join(problems))
+            raise SchemaError(render(source, problems))
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )

@@ -15,7 +15,7 @@ import pandas as pd
 from ._folder import Provenance, file_resource, output_files, write_json
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._ranking import MIN_AREAS_FOR_DECILES
-from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 CSV_DECIMALS = 6
