@@ -25,13 +25,9 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def good_output(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("good")
-    config = write_config(folder)
-    assert (
-        cli.main(["build", "--config", str(config), "--out", str(folder / "out"), "--quiet"]) == 0
-    )
-    return folder / "out"
+def good_output(built_all) -> Path:
+    """The session's MSOA build (shared: read only; ``earlier`` is a copy to change)."""
+    return built_all["msoa21"].out_dir
 
 
 @pytest.fixture
@@ -177,9 +173,9 @@ def test_local_input_option_overrides_the_config(earlier, tmp_path, capsys, file
     assert "'Crime Score'" in err
 
 
-def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path, capsys):
+def test_validate_strict_fails_when_exact_measures_differ(earlier, tmp_path, capsys):
     config = write_config(tmp_path)
-    args = ["validate", "--config", str(config), "--out", str(good_output), "--quiet"]
+    args = ["validate", "--config", str(config), "--out", str(earlier), "--quiet"]
     assert cli.main(args) == 0  # the stand-in differs from MHCLG outside six LADs
     out = capsys.readouterr().out
     assert "6 of 296 local authorities match MHCLG on every exact measure: Adur, Blackpool" in out
@@ -213,7 +209,7 @@ def test_validate_strict_counts_each_geographys_areas(tmp_path, capsys):
     assert f"({pairs} areas, " in capsys.readouterr().err
 
 
-def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_path, monkeypatch):
+def test_validate_strict_passes_when_everything_exact_matches(earlier, tmp_path, monkeypatch):
     real = _validate.validate
 
     def only_matching(*args, **kwargs):
@@ -222,7 +218,7 @@ def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_p
         return result
 
     monkeypatch.setattr(_validate, "validate", only_matching)
-    args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(good_output)]
+    args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(earlier)]
     assert cli.main([*args, "--quiet", "--strict"]) == 0
 
 
