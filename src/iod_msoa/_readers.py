@@ -31,6 +31,7 @@ from ._vocab import (
     METRICS,
     ONS_CODE_PATTERN,
     PUBLISHED_MEASURES,
+    Metric,
     file7_columns,
 )
 
@@ -149,7 +150,11 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
 
 
 def _column_rows(
-    column: str, bad: pd.Series, what: str, codes: pd.Series, values: pd.Series | None = None
+    column: str,
+    bad: pd.Series,
+    what: str,
+    codes: pd.Series,
+    values: pd.Series | None = None,
 ) -> list[Problem]:
     """The problem of a column's ``bad`` rows, named by ``codes`` (and their ``values``):
     none if there are none."""
@@ -170,11 +175,9 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     """
     source = f"File 7 ({path})"
     official = file7_columns()
-    try:
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
-    check_columns(pd.DataFrame(columns=header), official, source)
+    header = _raw_header(path, source)
+    check_columns(pd.DataFrame(columns=header.unique()), official, source)
+    fail(source, _duplicated_headers(header, official), SchemaError)
     table = _read_csv(path, source).loc[:, list(official)].rename(columns=official)
 
     n = len(table)
@@ -187,12 +190,94 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
         table, {v: k for k, v in official.items() if v not in IDENTIFIERS}
     )
     problems += _value_problems(table, n_national=expected_rows or n)
+    if not problems:  # ranks, deciles and scores are valid numbers: do they agree?
+        problems = file7_consistency_problems(table, expected_rows or n)
     fail(source, problems, SchemaError)
 
     ints = [f"{m.short}_{s}" for m in METRICS for s in ("rank", "decile")]
     ints += list(DENOMINATOR_SHORTS)
     table[ints] = table[ints].astype("int64")
     return table
+
+
+def _raw_header(path: Path | str, source: str) -> pd.Index:
+    """A CSV's header as written: pandas would rename a repeated header ``X.1``."""
+    try:
+        first = pd.read_csv(
+            path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    return pd.Index(first.iloc[0].tolist() if len(first) else [], dtype=object)
+
+
+def _duplicated_headers(header: pd.Index, wanted: Iterable[str]) -> list[Problem]:
+    """A header we use given twice: which column is meant cannot be told (pandas would
+    take the first and quietly rename the second)."""
+    counts = header.value_counts()
+    twice = [h for h in wanted if counts.get(h, 0) > 1]
+    if not twice:
+        return []
+    shown = "; ".join(f"{h!r} ({counts[h]} times)" for h in twice[:MAX_ROWS])
+    more = f" and {len(twice) - MAX_ROWS} more" if len(twice) > MAX_ROWS else ""
+    return [Problem(f"{len(twice)} header(s) given more than once: {shown}{more}")]
+
+
+def file7_consistency_problems(
+    table: pd.DataFrame, n_national: int, metrics: Iterable[Metric] = METRICS
+) -> list[Problem]:
+    """File 7 agrees with itself, for every index: each decile is ``ceil(rank * 10 / n)``
+    (MHCLG's deciles, measured on File 7 2025 and Files 1, 3 and 7 of 2019: 0 exceptions),
+    and a higher score never has a less deprived rank (ranks are the scores' order, so a
+    swapped or shuffled column shows). The proportion in the most deprived 10% follows the
+    decile and every other measure the rank or the score, so a disagreement is a wrong
+    number, never a rounding. ``table`` has our column names and valid numbers."""
+    problems = []
+    for m in metrics:
+        rank, decile = table[f"{m.short}_rank"], table[f"{m.short}_decile"]
+        off = decile != np.ceil(rank * 10 / n_national)
+        problems += _column_rows(
+            m.decile,
+            off,
+            f"decile(s) that are not ceil(rank x 10 / {n_national:,}) of their rank",
+            table["lsoa21cd"],
+            _at_rank("decile ", decile, rank, off),
+        )
+        problems += _score_order_problems(table, m)
+    return problems
+
+
+def _at_rank(what: str, values: pd.Series, rank: pd.Series, rows: pd.Series) -> pd.Series | None:
+    """``values`` of ``rows`` with their rank, as a message shows them (only when there are
+    such rows: making 33,755 strings per column for no message would be slow)."""
+    if not rows.any():
+        return None
+    shown = what + values[rows].astype("string") + " at rank " + rank[rows].astype("string")
+    return shown.reindex(values.index)
+
+
+SCORE_ORDER_TOLERANCE = 1e-9  # rounding a score keeps its order: only float noise is allowed
+
+
+def _score_order_problems(table: pd.DataFrame, m: Metric) -> list[Problem]:
+    """LSOAs whose score is above that of an LSOA ranked more deprived (rows of one rank,
+    ties, may differ by rounding among themselves, never with the ranks around them)."""
+    rank, score = table[f"{m.short}_rank"], table[f"{m.short}_score"]
+    order = np.lexsort((score.to_numpy(), rank.to_numpy()))  # by rank, lowest score first
+    ranks, scores = rank.to_numpy()[order], score.to_numpy()[order]
+    first = np.r_[True, ranks[1:] != ranks[:-1]]  # a rank's first row has its lowest score
+    lowest_so_far = np.minimum.accumulate(scores[first])
+    before = np.r_[np.inf, lowest_so_far[:-1]][np.cumsum(first) - 1]  # of the ranks above
+    above = np.empty(len(order), dtype=bool)
+    above[order] = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
+    above = pd.Series(above, index=table.index)
+    return _column_rows(
+        m.score,
+        above,
+        "score(s) above that of an LSOA ranked more deprived (a swapped or shuffled column?)",
+        table["lsoa21cd"],
+        _at_rank("", score, rank, above),
+    )
 
 
 def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Problem]:
