@@ -138,18 +138,21 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
     """Read a CSV quickly (pyarrow); ``columns`` are matched case-insensitively when given."""
     try:
         if columns is None:
-            return pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
+            return without_trailing_empty_rows(
+                pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
+            )
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
         by_lower = {str(c).strip().lower(): c for c in header}
         check_columns(pd.DataFrame(columns=list(by_lower)), columns, source, others=True)
         usecols = [by_lower[c] for c in columns]
         table = pd.read_csv(path, engine="pyarrow", usecols=usecols, encoding="utf-8-sig")
-        return table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
+        table = table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
+        return without_trailing_empty_rows(table)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
 
 
-def _column_rows(
+def column_rows(
     column: str,
     bad: pd.Series,
     what: str,
@@ -236,7 +239,7 @@ def file7_consistency_problems(
     for m in metrics:
         rank, decile = table[f"{m.short}_rank"], table[f"{m.short}_decile"]
         off = decile != np.ceil(rank * 10 / n_national)
-        problems += _column_rows(
+        problems += column_rows(
             m.decile,
             off,
             f"decile(s) that are not ceil(rank x 10 / {n_national:,}) of their rank",
@@ -271,7 +274,7 @@ def _score_order_problems(table: pd.DataFrame, m: Metric) -> list[Problem]:
     above = np.empty(len(order), dtype=bool)
     above[order] = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
     above = pd.Series(above, index=table.index)
-    return _column_rows(
+    return column_rows(
         m.score,
         above,
         "score(s) above that of an LSOA ranked more deprived (a swapped or shuffled column?)",
@@ -288,7 +291,7 @@ def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Prob
         if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
             continue
         values = pd.to_numeric(table[ours], errors="coerce")
-        problems += _column_rows(
+        problems += column_rows(
             col, values.isna(), "blank or non-numeric value(s)", table["lsoa21cd"]
         )
         table[ours] = values
@@ -300,7 +303,7 @@ def _lad_problems(table: pd.DataFrame) -> list[Problem]:
     come from here, so a blank or a second spelling would reach the outputs)."""
     codes = table["lad24cd"].astype("string")
     malformed = codes.isna() | ~codes.str.fullmatch(LAD_CODE_PATTERN, na=False)
-    problems = _column_rows(
+    problems = column_rows(
         IDENTIFIERS["lad24cd"],
         malformed,
         f"missing or malformed code(s) (expected {LAD_CODE_PATTERN})",
@@ -309,7 +312,7 @@ def _lad_problems(table: pd.DataFrame) -> list[Problem]:
     )
     names = table["lad24nm"].astype("string").str.strip()
     blank = names.isna() | (names == "")
-    problems += _column_rows(IDENTIFIERS["lad24nm"], blank, "blank name(s)", table["lsoa21cd"])
+    problems += column_rows(IDENTIFIERS["lad24nm"], blank, "blank name(s)", table["lsoa21cd"])
     pairs = table[["lad24cd", "lad24nm"]].drop_duplicates()
     renamed = pairs["lad24cd"].duplicated(keep=False) & pairs["lad24cd"].notna()
     if renamed.any():
@@ -335,7 +338,7 @@ def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[Problem]:
     return [
         problem
         for column, official, bad, what in checks
-        for problem in _column_rows(
+        for problem in column_rows(
             official, bad & table[column].notna(), what, table["lsoa21cd"], table[column]
         )
     ]
@@ -481,12 +484,16 @@ def published_columns(
     ]
 
 
-def _without_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows with anything in them (Excel's "Save as CSV" may leave an empty last row);
-    the others keep their index, so messages give the file's row numbers."""
-    text = table.astype("string").fillna("")
-    empty = text.apply(lambda column: column.str.strip().eq("")).all(axis=1)
-    return table[~empty]
+def without_trailing_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without the empty rows at its end (Excel's "Save as CSV" may leave a row of
+    bare commas), the same for every input; an empty row between filled ones is kept, for
+    the checks to name. The others keep their index, so messages give the file's rows."""
+    filled = table.notna()
+    for column in table.select_dtypes(include=["object", "string"]).columns:
+        text = table[column].astype("string").str.strip()
+        filled[column] = text.ne("").fillna(False).to_numpy(dtype=bool)
+    rows = np.flatnonzero(filled.any(axis=1).to_numpy())
+    return table.iloc[: rows[-1] + 1 if len(rows) else 0]
 
 
 def _given_optional(columns: pd.Index, measures: list[str] | None) -> list[str]:
@@ -535,7 +542,7 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
     problems = []
     for column in full:
         values = pd.to_numeric(table[column], errors="coerce")
-        problems += _column_rows(
+        problems += column_rows(
             header_of.get(column, column),
             values.isna(),
             "blank or non-numeric value(s)",
@@ -556,7 +563,7 @@ def _summary_sheets(
     sheets = pd.read_excel(path, sheet_name=None)
     header_of = {_clean_file10_header(str(c)): str(c) for s in sheets.values() for c in s.columns}
     cleaned = {
-        sheet: _without_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
+        sheet: without_trailing_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
         for sheet, s in sheets.items()
         if sheet.strip().lower() != "notes"
     }
@@ -574,7 +581,7 @@ def _summary_table(path: Path, geography: Geography) -> tuple[pd.DataFrame, dict
     """A one-table CSV conversion of a summaries file, its code column named ``<key>cd``,
     and the header of each cleaned column name."""
     table = pd.read_csv(path, keep_default_na=False)  # "n/a" is named, not a blank
-    table = _without_empty_rows(table)
+    table = without_trailing_empty_rows(table)
     header_of = {_clean_file10_header(str(c)): str(c) for c in table.columns}
     table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
     code = geography.code
@@ -700,12 +707,12 @@ def geography_problems(table: pd.DataFrame, g: Geography) -> list[Problem]:
     lsoas = table["lsoa21cd"].astype("string")
     codes = table[g.code].astype("string")
     bad = codes.isna() | ~codes.str.fullmatch(g.code_pattern, na=False)
-    problems = _column_rows(
+    problems = column_rows(
         g.code, bad, f"missing or malformed code(s) (expected {g.code_pattern})", lsoas
     )
     blank = table[g.name].isna() | (table[g.name].astype("string").str.strip() == "")
-    problems += _column_rows(g.name, blank, "blank name(s)", lsoas)
-    pairs = table[[g.code, g.name]].drop_duplicates()
+    problems += column_rows(g.name, blank, "blank name(s)", lsoas)
+    pairs = table[[g.code, g.name]].dropna(subset=g.code).drop_duplicates()  # blanks named above
     renamed = pairs[g.code].duplicated(keep=False)
     if renamed.any():
         problems.append(
@@ -717,7 +724,8 @@ def geography_problems(table: pd.DataFrame, g: Geography) -> list[Problem]:
     shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
     if shared.any():
         named = pairs[shared].sort_values([g.name, g.code])
-        by_name = named.groupby(g.name, sort=False)[g.code].agg(", ".join)
+        codes = named[g.code].astype("string").map(shown_code)
+        by_name = codes.groupby(named[g.name], sort=False).agg(", ".join)
         shown = listed((f"{name!r} ({c})" for name, c in by_name.items()), 3)
         problems.append(Problem(f"{g.name} name(s) given to more than one {g.code}: {shown}"))
     return problems
@@ -731,7 +739,7 @@ def _names_of(table: pd.DataFrame, g: Geography, codes: pd.Series) -> str:
     named = named.reset_index()
     text = named[g.name].map(repr) + " for " + named["size"].astype(str) + " LSOA(s) from "
     names = (text + named["first"].astype(str)).groupby(named[g.code], sort=False).agg(" vs ".join)
-    return listed(names.index + " (" + names + ")", 3)
+    return listed(names.index.map(shown_code) + " (" + names + ")", 3)
 
 
 def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:
