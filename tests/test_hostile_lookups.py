@@ -3,13 +3,15 @@ errors name the file's own rows, quote padded codes, and never crash."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from iod_msoa._errors import SchemaError
 from iod_msoa._geographies import GEOGRAPHIES
 from iod_msoa._lookups import assemble_geographies
-from iod_msoa._readers import geography_problems, read_ons_lookup
+from iod_msoa._readers import geography_problems, read_lookup, read_names, read_ons_lookup
 
 ICB = GEOGRAPHIES["icb24"]
 LSOA = pd.DataFrame(
@@ -80,3 +82,60 @@ def test_a_blank_name_in_an_ons_lookup_cites_the_files_row(tmp_path):
         SchemaError, match=r"'sicbl24nm' has 1 blank name\(s\): row 5 \(E01000002\)"
     ):
         assemble_geographies(LSOA, {"lsoa_icb": lookup})
+
+
+# --- the LSOA -> MSOA lookup and the names (issue 14, case 8) --------------------------------
+
+LOOKUP_HEADER = "OA21CD,LSOA21CD,MSOA21CD,MSOA21NM\n"
+
+
+def _lookup(tmp_path, *rows: str) -> pd.DataFrame:
+    path = tmp_path / "lookup.csv"
+    path.write_text(LOOKUP_HEADER + "".join(f"{r}\n" for r in rows))
+    return read_lookup(path)
+
+
+def test_an_english_lsoa_relabelled_into_a_welsh_msoa_is_refused(tmp_path):
+    """W02000003 would otherwise enter England's MSOA table with Anglesey's polygon."""
+    with pytest.raises(SchemaError) as caught:
+        _lookup(
+            tmp_path,
+            "E00000001,E01000001,W02000003,City of London 001",
+            "E00000002,E01000001,W02000003,City of London 001",
+            "W00000001,W01000001,W02000001,Isle of Anglesey 001",
+        )
+    assert str(caught.value).endswith(
+        "column 'msoa21cd' has 1 MSOA(s) in another country than their LSOA "
+        "(E: England, W: Wales): row 2 (E01000001) = 'W02000003'"
+    )
+
+
+def test_welsh_rows_of_the_lookup_are_fine(tmp_path):
+    lookup = _lookup(
+        tmp_path,
+        "E00000001,E01000001,E02000001,City of London 001",
+        "W00000001,W01000001,W02000001,Isle of Anglesey 001",
+    )
+    assert lookup["msoa21cd"].tolist() == ["E02000001", "W02000001"]
+
+
+@pytest.mark.parametrize("name", ["", "   "], ids=["empty", "spaces"])
+def test_a_blank_msoa_name_in_the_lookup_is_refused(tmp_path, name):
+    with pytest.raises(
+        SchemaError, match=re.escape("'msoa21nm' has 1 blank name(s): row 3 (E02000002)")
+    ):
+        _lookup(
+            tmp_path,
+            "E00000001,E01000001,E02000001,City of London 001",
+            f"E00000002,E01000002,E02000002,{name}",
+        )
+
+
+@pytest.mark.parametrize("name", ["", "   "], ids=["empty", "spaces"])
+def test_a_blank_name_in_the_names_file_is_refused(tmp_path, name):
+    path = tmp_path / "names.csv"
+    path.write_text(f"msoa21cd,msoa21hclnm\nE02000001,City of London\nE02000002,{name}\n")
+    with pytest.raises(
+        SchemaError, match=re.escape("'msoa21hclnm' has 1 blank name(s): row 3 (E02000002)")
+    ):
+        read_names(path)

@@ -424,6 +424,17 @@ def read_lookup(path: Path | str) -> pd.DataFrame:
     )
     msoas = raw.drop_duplicates("msoa21cd")
     problems += check_codes(msoas["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes")
+    country = (
+        lookup["lsoa21cd"].astype("string").str[0] != lookup["msoa21cd"].astype("string").str[0]
+    )
+    problems += column_rows(
+        "msoa21cd",
+        country.fillna(False),
+        "MSOA(s) in another country than their LSOA (E: England, W: Wales)",
+        lookup["lsoa21cd"].astype("string"),
+        lookup["msoa21cd"],
+    )
+    problems += _blank_names(raw, "msoa21nm", "msoa21cd")
     named = raw.drop_duplicates(["msoa21cd", "msoa21nm"])
     renamed = named["msoa21cd"].duplicated(keep=False)
     if renamed.any():
@@ -442,8 +453,16 @@ def read_names(path: Path | str) -> pd.DataFrame:
     """Read the House of Commons Library MSOA names (``msoa21cd, msoa21hclnm``)."""
     source = f"MSOA names ({path})"
     names = _read_csv(path, source, ["msoa21cd", "msoa21hclnm"])
-    fail(source, check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes"), SchemaError)
+    problems = check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes")
+    fail(source, problems + _blank_names(names, "msoa21hclnm", "msoa21cd"), SchemaError)
     return names
+
+
+def _blank_names(table: pd.DataFrame, column: str, code: str) -> list[Problem]:
+    """Names that are empty or only spaces: they would reach every output as a name."""
+    names = table[column].astype("string")
+    blank = names.isna() | names.str.strip().eq("").fillna(False)
+    return column_rows(column, blank, "blank name(s)", table[code].astype("string"))
 
 
 def _clean_file10_header(header: str) -> str:
