@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -552,7 +553,7 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
             table, header_of = _summary_table(path, geography)
     except KeyError as exc:
         raise SchemaError(f"{source}: no {geography.summary_header!r} column") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # a truncated xlsx: BadZipFile
         raise SchemaError(f"{source}: cannot be read: {exc}") from exc
     table, header_of, measures, required = _with_scores_only(table, header_of)
     full = required + _given_optional(table.columns, measures)
@@ -584,15 +585,22 @@ def _summary_sheets(
     cleaned = {
         sheet: without_trailing_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
         for sheet, s in sheets.items()
-        if sheet.strip().lower() != "notes"
+        if sheet.strip().lower() != "notes" and not s.dropna(how="all").empty  # a blank sheet
     }
+    if not cleaned:
+        raise SchemaError(f"{source}: has no sheet besides Notes (one sheet per index expected)")
     for sheet, s in cleaned.items():
-        _check_unique_codes(s[key], f"{source}, sheet {sheet!r}")
+        where = f"{source}, sheet {sheet!r}"
+        if key not in s.columns:
+            raise SchemaError(f"{where}: no {geography.summary_header!r} column")
+        _check_unique_codes(s[key], where)
     frames = [s.set_index(key) for s in cleaned.values()]
-    names = frames[0][_name_column(key)]
-    table = pd.concat([f.drop(columns=_name_column(key)) for f in frames], axis=1)
+    name = _name_column(key)
+    names = next((f[name] for f in frames if name in f.columns), None)  # names are optional
+    table = pd.concat([f.drop(columns=name, errors="ignore") for f in frames], axis=1)
     table = table.loc[:, ~table.columns.duplicated()]
-    table.insert(0, geography.name, names)
+    if names is not None:
+        table.insert(0, geography.name, names)
     return table.rename_axis(geography.code).reset_index(), header_of
 
 
