@@ -89,7 +89,7 @@ def missing_columns_message(
 def shown_rows(
     mask: pd.Series, codes: pd.Series, limit: int = MAX_ROWS, values: pd.Series | None = None
 ) -> str:
-    bad = codes[mask]
+    bad = codes[mask].astype(object).where(codes[mask].notna(), "<blank>")
     shown_values = [""] * min(limit, len(bad))
     if values is not None:
         shown_values = [f" = {v!r}"[:40] for v in values[mask][:limit].tolist()]
