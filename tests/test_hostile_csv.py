@@ -106,3 +106,22 @@ def _summaries(tmp_path):
     path = tmp_path / "file10.csv"
     pd.DataFrame(table).to_csv(path, index=False)
     return path
+
+
+@pytest.mark.parametrize("other", ["msoa21cd", "MSOA21CD", " msoa21cd "])
+def test_a_column_we_read_given_twice_is_refused(tmp_path, other):
+    """ONS spells headers in upper case and copies in lower: both at once, which is meant?"""
+    path = tmp_path / "lookup.csv"
+    path.write_text(
+        f"LSOA21CD,MSOA21CD,MSOA21NM,{other}\nE01000001,E02000001,City of London 001,E02000002\n"
+    )
+    with pytest.raises(
+        SchemaError, match=r"1 header\(s\) given more than once: 'msoa21cd' \(2 times\)"
+    ):
+        read_lookup(path)
+
+
+def test_an_unused_column_given_twice_is_ignored(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("msoa21cd,msoa21hclnm,note,note\nE02000001,City of London,a,b\n")
+    assert read_names(path)["msoa21hclnm"].tolist() == ["City of London"]

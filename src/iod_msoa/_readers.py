@@ -142,9 +142,11 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
             return without_trailing_empty_rows(
                 pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
             )
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-        by_lower = {str(c).strip().lower(): c for c in header}
+        header = _raw_header(path, source)
+        lower = pd.Index([str(c).strip().lower() for c in header])
+        by_lower = dict(zip(lower, header, strict=True))
         check_columns(pd.DataFrame(columns=list(by_lower)), columns, source, others=True)
+        fail(source, _duplicated_headers(lower, columns), SchemaError)  # MSOA21CD, msoa21cd
         usecols = [by_lower[c] for c in columns]
         table = pd.read_csv(path, engine="pyarrow", usecols=usecols, encoding="utf-8-sig")
         table = table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
@@ -216,8 +218,8 @@ def _raw_header(path: Path | str, source: str) -> pd.Index:
 
 
 def _duplicated_headers(header: pd.Index, wanted: Iterable[str]) -> list[Problem]:
-    """A header we use given twice: which column is meant cannot be told (pandas would
-    take the first and quietly rename the second)."""
+    """A header we use given twice (headers matched ignoring case count as one): which column
+    is meant cannot be told (pandas would take one and quietly rename the other)."""
     counts = header.value_counts()
     twice = [h for h in wanted if counts.get(h, 0) > 1]
     if not twice:
