@@ -108,6 +108,18 @@ def built_all(
     assert tree_snapshot(out) == before, "a test changed the shared build: copy it first"
 
 
+@pytest.fixture
+def good_output(built_all: dict[str, iod_msoa.BuildResult]) -> Path:
+    """The session's MSOA package as a build leaves it (read only: ``earlier`` to change)."""
+    return built_all["msoa21"].out_dir
+
+
+@pytest.fixture
+def earlier(good_output: Path, tmp_path: Path) -> Path:
+    """A folder holding an earlier good build, which a failing run must leave alone."""
+    return copy_of(good_output, tmp_path)
+
+
 @pytest.fixture(scope="session")
 def validated_all(
     real_config: Path, tmp_path_factory: pytest.TempPathFactory

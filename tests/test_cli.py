@@ -24,15 +24,10 @@ def snapshot(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-@pytest.fixture(scope="module")
-def good_output(built_all) -> Path:
-    """The session's MSOA build (shared: read only; ``earlier`` is a copy to change)."""
-    return built_all["msoa21"].out_dir
-
-
 @pytest.fixture
 def earlier(good_output, tmp_path) -> Path:
-    """A folder holding an earlier good build, which a failed build must leave alone."""
+    """A folder holding an earlier good build, which a failed build must leave alone (in a
+    folder of its own: a failed run must leave nothing beside it either)."""
     out = tmp_path / "site" / "out"
     shutil.copytree(good_output, out)
     return out

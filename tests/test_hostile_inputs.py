@@ -15,7 +15,9 @@ import pytest
 from shapely.geometry import Point
 
 from iod_msoa import cli
-from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT
+from iod_msoa._errors import SchemaError
+from iod_msoa._readers import read_file7, read_lookup
+from iod_msoa._vocab import DENOMINATOR_SHORTS, DENOMINATORS, EXPECTED_LSOAS, METRIC_BY_SHORT
 
 from .hostile import (
     build_fails,
@@ -24,8 +26,6 @@ from .hostile import (
 )
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS
-
-# --- inputs that would give wrong numbers ----------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,30 @@ def edited_file7(lines: list[str], path: Path, edits: dict[int, dict[str, str]])
     return path
 
 
+@pytest.fixture
+def tiny_lines(tmp_path, make_lsoa_table, write_file7) -> list[str]:
+    """The lines of a valid File 7 of England's 60 most deprived LSOAs (ranks 1 to 60 of
+    33,755, scores falling, all in decile 1): one edited cell is one problem."""
+    pops = dict(zip(DENOMINATOR_SHORTS, (1500, 300, 400, 900), strict=True))
+    rows = [
+        {
+            "lsoa21cd": f"E01{i:06d}",
+            "lad24cd": f"E0600000{1 + i % 2}",
+            "score": 90.0 - i,
+            "rank": 1 + i,
+            **pops,
+        }
+        for i in range(60)
+    ]
+    path = write_file7(make_lsoa_table(rows, n_national=EXPECTED_LSOAS), tmp_path / "tiny.csv")
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
 IMD = METRIC_BY_SHORT["imd"]
 INCOME = METRIC_BY_SHORT["income"]
 TOTAL = DENOMINATORS[0].column
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("column", "value", "expected"),
     [
@@ -75,14 +93,24 @@ TOTAL = DENOMINATORS[0].column
         "rank-fraction", "decile-fraction", "rank-too-big", "decile-0", "children-over-total",
     ],
 )  # fmt: skip
-def test_a_bad_number_stops_the_build(
-    earlier, tmp_path, capsys, real_config, file7_lines, column, value, expected
-):
+def test_a_bad_number_stops_the_reader(tmp_path, tiny_lines, column, value, expected):
+    """The last row edited (the least deprived: a rank beyond the others stays in order)."""
+    bad = edited_file7(tiny_lines, tmp_path / "file7.csv", {60: {column: value}})
+    with pytest.raises(SchemaError) as error:
+        read_file7(bad)
+    code = tiny_lines[60].split(",", 1)[0]
+    assert f"column {column!r} has 1 {expected}" in str(error.value)
+    assert f"row 61 ({code})" in str(error.value)
+
+
+@needs_data
+def test_a_bad_number_stops_the_build(earlier, tmp_path, capsys, real_config, file7_lines):
+    """End to end, once: one line naming the cell, exit 1, the earlier outputs untouched."""
     before = snapshot(earlier)
-    bad = edited_file7(file7_lines, tmp_path / "file7.csv", {100: {column: value}})
+    bad = edited_file7(file7_lines, tmp_path / "file7.csv", {100: {IMD.score: "inf"}})
     err = build_fails(capsys, real_config, earlier, "--file7", str(bad))
     code = file7_lines[100].split(",", 1)[0]
-    assert f"column {column!r} has 1 {expected}" in err
+    assert f"column {IMD.score!r} has 1 infinite value(s)" in err
     assert f"row 101 ({code})" in err
     assert snapshot(earlier) == before
 
@@ -100,11 +128,12 @@ def test_one_row_short_leads_with_the_row_count(
     assert len(err) < 300
 
 
-@needs_data
-def test_many_problems_are_capped(earlier, tmp_path, capsys, real_config, file7_lines):
+def test_many_problems_are_capped(tmp_path, tiny_lines):
     edits = {row: {m.score: "inf" for m in METRIC_BY_SHORT.values()} for row in range(1, 50)}
-    bad = edited_file7(file7_lines, tmp_path / "file7.csv", edits)
-    err = build_fails(capsys, real_config, earlier, "--file7", str(bad))
+    bad = edited_file7(tiny_lines, tmp_path / "file7.csv", edits)
+    with pytest.raises(SchemaError) as error:
+        read_file7(bad, expected_rows=None)
+    err = str(error.value)
     assert "and 13 more problem(s)" in err
     assert "and 46 more" in err  # rows beyond the first three of a column
 
@@ -141,14 +170,14 @@ def test_malformed_msoa_code_is_blamed_on_the_lookup(
 
 
 @needs_data
-def test_differing_msoa_name_is_reported_as_such(
-    earlier, tmp_path, capsys, real_config, lookup_text
-):
+def test_differing_msoa_name_is_reported_as_such(tmp_path, lookup_text):
     bad = tmp_path / "lookup.csv"
     code = lookup_text.loc[0, "msoa21cd"]
     renamed = lookup_text["msoa21nm"].mask(lookup_text.index == 0, "Elsewhere 999")
     lookup_text.assign(msoa21nm=renamed).to_csv(bad, index=False)
-    err = build_fails(capsys, real_config, earlier, "--lookup", str(bad))
+    with pytest.raises(SchemaError) as error:
+        read_lookup(bad)
+    err = str(error.value)
     assert "1 MSOA code(s) with more than one name (an MSOA must have one name)" in err
     assert f"row 2 ({code}) = 'Elsewhere 999'" in err
     assert "must sit in one MSOA" not in err
@@ -234,7 +263,6 @@ def test_row_order_and_a_bom_do_not_change_the_csv(
     assert (out / "iod25_msoa.csv").read_bytes() == (good_output / "iod25_msoa.csv").read_bytes()
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("column", "value", "expected"),
     [
@@ -245,13 +273,13 @@ def test_row_order_and_a_bom_do_not_change_the_csv(
     ],
     ids=["blank-code", "welsh-code", "blank-name", "second-name"],
 )
-def test_a_bad_local_authority_stops_the_build(
-    earlier, tmp_path, capsys, real_config, file7_lines, column, value, expected
-):
-    bad = edited_file7(file7_lines, tmp_path / "file7.csv", {100: {column: value}})
-    err = build_fails(capsys, real_config, earlier, "--file7", str(bad))
+def test_a_bad_local_authority_stops_the_reader(tmp_path, tiny_lines, column, value, expected):
+    bad = edited_file7(tiny_lines, tmp_path / "file7.csv", {40: {column: value}})
+    with pytest.raises(SchemaError) as error:
+        read_file7(bad)
+    err = str(error.value)
     assert expected in err
-    assert file7_lines[100].split(",", 1)[0] in err or "Somewhere Else" in err
+    assert tiny_lines[40].split(",", 1)[0] in err or "Somewhere Else" in err
 
 
 @needs_data

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from iod_msoa import cli
+from iod_msoa._errors import SchemaError
+from iod_msoa._geographies import GEOGRAPHIES
+from iod_msoa._readers import read_summaries
+from iod_msoa._validate import check_same_areas
 
 from .hostile import (
     assert_one_line,
@@ -17,8 +21,6 @@ from .hostile import (
 )
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS
-
-# --- MHCLG's summaries handed to validate ----------------------------------------------------
 
 
 def _summary_rows(name: str) -> list[list[str]]:
@@ -38,16 +40,16 @@ def _bad_number(rows: list[list[str]]) -> list[list[str]]:
     return rows
 
 
+GIVEN = [
+    ("lad24", "--lad-summaries", "lad_summaries"),
+    ("utla24", "--utla-summaries", "utla_summaries"),
+    ("icb24", "--icb-summaries", "icb_summaries"),
+    ("lrf24", "--lrf-summaries", "lrf_summaries"),
+]
+
+
 @needs_data
-@pytest.mark.parametrize(
-    ("geography", "option", "input_name"),
-    [
-        ("lad24", "--lad-summaries", "lad_summaries"),
-        ("utla24", "--utla-summaries", "utla_summaries"),
-        ("icb24", "--icb-summaries", "icb_summaries"),
-        ("lrf24", "--lrf-summaries", "lrf_summaries"),
-    ],
-)
+@pytest.mark.parametrize(("geography", "option", "input_name"), GIVEN)
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -65,10 +67,29 @@ def _bad_number(rows: list[list[str]]) -> list[list[str]]:
     ],
     ids=["duplicated-row", "not-a-number", "missing-area", "unknown-code", "partial-file"],
 )
-def test_a_bad_summaries_file_stops_validate(
-    tmp_path, capsys, real_config, geography, option, input_name, edit, expected
+def test_a_bad_summaries_file_is_refused(
+    tmp_path, validated_all, geography, option, input_name, edit, expected
 ):
+    """What validate does with the file before comparing: read it, then check it gives our
+    areas (those of the session's validation), no more and no fewer."""
     bad = _write_rows(tmp_path / "summaries.csv", edit(_summary_rows(input_name)))
+    g = GEOGRAPHIES[geography]
+    ours = validated_all.table.loc[validated_all.table["geography"] == geography, "area_code"]
+    with pytest.raises(SchemaError) as error:
+        published = read_summaries(bad, g)
+        check_same_areas(ours.drop_duplicates(), published[g.code], g, bad)
+    assert str(bad) in str(error.value)
+    assert re.search(expected, str(error.value)), error.value
+
+
+@needs_data
+@pytest.mark.parametrize(("geography", "option", "input_name"), GIVEN)
+def test_a_bad_summaries_file_stops_validate(
+    tmp_path, capsys, real_config, geography, option, input_name
+):
+    """End to end, once per option: one line, exit 1, nothing written."""
+    expected = r"lacks 1 of the \d+ \w.*: E\d{8}; give the complete file"
+    bad = _write_rows(tmp_path / "summaries.csv", _summary_rows(input_name)[:-1])
     out = tmp_path / "out"
     args = ["validate", "--config", str(real_config), "--out", str(out), "--quiet", "--strict"]
     status = cli.main([*args, "--geography", geography, option, str(bad)])
