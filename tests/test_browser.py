@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from iod_msoa import _maps
+from iod_msoa import _mapdata
 from iod_msoa._site import human_size
 
 from . import sitetools
@@ -40,7 +40,7 @@ ROOT = sitetools.ROOT
 PAGES = sitetools.pages()
 EXPLORE = "notebooks/explore.html"
 N_MSOAS = 6856
-TILE_HOSTS = {urlsplit(_maps.tile_provider().build_url()).hostname}
+TILE_HOSTS = {urlsplit(_mapdata.tile_provider().build_url()).hostname}
 REQUIRED = os.environ.get("IOD_MSOA_SITE_TESTS") == "required"
 
 

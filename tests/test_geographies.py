@@ -916,7 +916,7 @@ def test_the_areas_page_names_the_geographies_without_deciles():
 
 
 def test_area_map_data_without_lads_and_its_lazy_script():
-    from iod_msoa import _maps
+    from iod_msoa import _mapdata
 
     icb = GEOGRAPHIES["icb24"]
     areas = gpd.GeoDataFrame(
@@ -925,12 +925,12 @@ def test_area_map_data_without_lads_and_its_lazy_script():
         geometry=[box(0, 50, 1, 51), box(1, 50, 2, 51)],
         crs=4326,
     )
-    data = _maps.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
+    data = _mapdata.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
     assert (data["key"], data["noun"], data["nouns"]) == ("icb24", "ICB", "ICBs")
     assert data["names"] == ["North", "South"] and "ladNames" not in data
-    script = _maps.area_map_script(data)
+    script = _mapdata.area_map_script(data)
     assert script.startswith('IodMsoaMap.provide("icb24", {"key":"icb24"')
-    html = _maps.areas_map_html(
+    html = _mapdata.areas_map_html(
         [{"key": "icb24", "label": "ICBs", "src": "areas-data/icb24.js"}], first="icb24"
     )
     assert 'IodMsoaMap.areas("areas-map", {"choices":[{"key":"icb24"' in html

@@ -1,7 +1,7 @@
 /* The interactive maps and tables of notebooks/explore.qmd (MSOAs) and notebooks/areas.qmd
  * (any geography built from LSOAs).
  *
- * Reads the JSON written by iod_msoa._maps.explore_data from <script id="<id>-data">,
+ * Reads the JSON written by iod_msoa._mapdata.explore_data from <script id="<id>-data">,
  * draws every area once with Leaflet's canvas renderer and recolours the same polygons when
  * another index, domain or sub-domain is chosen. The table below the map reads the same
  * data (no second copy in the page), follows the chosen measure, and a click on a row
