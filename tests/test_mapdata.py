@@ -52,10 +52,31 @@ def test_with_geometry_reads_a_boundaries_file(tmp_path, areas):
     assert joined.geometry.geom_equals_exact(areas.geometry, tolerance=1e-9).all()
 
 
+def decode_integers(text: str) -> np.ndarray:
+    """The polyline decoding, in Python: 5 bits a character, +32 while more follow, +63."""
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 63
+    last = chars < 32  # each value ends at a character without the +32
+    value = np.cumsum(np.r_[0, last[:-1]])  # which value each character belongs to
+    first = np.r_[0, np.flatnonzero(last)[:-1] + 1]
+    shift = 5 * (np.arange(len(chars)) - first[value])
+    zigzag = np.bincount(value, weights=(chars & 31) << shift).astype(np.int64)
+    return (zigzag >> 1) ^ -(zigzag & 1)
+
+
+def test_encode_integers_round_trips_small_and_large_numbers():
+    values = np.array([0, 1, -1, 15, 16, -16, 31, 32, -33, 1000, -123456, 2**29 - 1, 1 - 2**29])
+    text = _mapdata.encode_integers(values)
+    assert decode_integers(text).tolist() == values.tolist()
+    assert len(_mapdata.encode_integers(np.array([0, 15, -16]))) == 3  # one character each
+    assert set(text) <= {chr(c) for c in range(63, 127)}  # printable, nothing to escape in HTML
+    with pytest.raises(ValueError, match="within"):
+        _mapdata.encode_integers(np.array([2**29]))
+
+
 def decode(geometry: dict) -> list[list[list[list[float]]]]:
     """The explore page's decoder (the package's assets/js/explore-map.js), in Python."""
     xy = (
-        np.cumsum(np.asarray(geometry["coords"]).reshape(-1, 2), axis=0)
+        np.cumsum(decode_integers(geometry["coords"]).reshape(-1, 2), axis=0)
         / 10 ** geometry["decimals"]
     )
     rings = np.split(xy, np.cumsum(geometry["ringSizes"])[:-1])
@@ -210,3 +231,18 @@ def test_explore_map_written_outside_the_site_draws_every_area(areas, palette, t
     table = dom.split('id="msoa-map-table"')[1]  # the scripts above hold "<tbody>" too
     body = table.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr") == 15 and "E0200" in body  # the table, built from the map's data
+
+
+def test_map_html_with_src_carries_only_the_frame(areas, palette, tmp_path):
+    data = _mapdata.explore_data(areas, palette)
+    src = _mapdata.write_map_script(data, tmp_path / "explore-data")
+    assert src == (tmp_path / "explore-data" / "msoa21.js").as_posix()
+    script = (tmp_path / "explore-data" / "msoa21.js").read_text(encoding="utf-8")
+    assert script.startswith('IodMsoaMap.provide("msoa21", {') and data["codes"][0] in script
+    html = _mapdata.explore_map_html(data, src="explore-data/msoa21.js")
+    payload = html.split('id="msoa-map-data">')[1].split("</script>")[0]
+    assert json.loads(payload) == _mapdata.map_frame(data)  # no areas, scores or shapes
+    assert set(json.loads(payload)) == {"key", "noun", "nouns", "n", "tiles", "bounds"}
+    assert 'IodMsoaMap.later("msoa-map", "explore-data/msoa21.js");' in html
+    (south, west), (north, east) = data["bounds"]
+    assert (west, south, east, north) == pytest.approx(tuple(areas.total_bounds))

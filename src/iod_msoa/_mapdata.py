@@ -32,6 +32,8 @@ MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 SIMPLIFY_TOLERANCE = 0.003  # degrees; coverage simplification keeps shared edges shared
 TILES = "Esri.WorldGrayCanvas"  # light grey, no API key (CARTO's tiles now need one)
 COORD_DECIMALS = 4  # ~10 m: plenty for simplified MSOA outlines on a web map
+# What a map shows before its data has come (see explore_map_html's ``src``).
+FRAME_KEYS = ("key", "noun", "nouns", "n", "tiles", "bounds")
 MISSING_COLOUR = "#d9d9d9"  # as "missing" in the package's assets/palette/deciles.json
 
 __all__ = [  # what ``iod_msoa.maps`` offers from here
@@ -46,9 +48,11 @@ __all__ = [  # what ``iod_msoa.maps`` offers from here
     "explore_data",
     "explore_map_html",
     "explore_table_html",
+    "map_frame",
     "simplify_coverage",
     "tile_provider",
     "with_geometry",
+    "write_map_script",
 ]
 
 
@@ -88,11 +92,30 @@ def tile_provider() -> xyzservices.TileProvider:
     return xyzservices.providers.query_name(TILES)
 
 
-def encode_geometry(geometry: gpd.GeoSeries, decimals: int = COORD_DECIMALS) -> dict[str, list]:
-    """Polygons as flat integer arrays, small enough to ship every MSOA in one web page.
+def encode_integers(values: np.ndarray) -> str:
+    """Integers as one string, 1 to 6 printable characters each (the polyline encoding:
+    zigzag sign, then 5 bits a character from the lowest, +32 while more follow, +63).
+
+    A page reads a string of a million characters at once where it would spend a long task
+    parsing a million numbers; small numbers (coordinate steps) take one or two characters.
+    Values must lie within +-2**29, which a page's 32-bit arithmetic reads back exactly.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) and np.abs(values).max() >= 2**29:
+        raise ValueError("encode_integers: values must lie within +-2**29")
+    zigzag = (values << 1) ^ (values >> 63)
+    shifts = np.arange(6) * 5
+    size = 1 + (zigzag[:, None] >= (1 << shifts[1:])).sum(axis=1)  # characters per value
+    chars = ((zigzag[:, None] >> shifts) & 31) + 63 + 32 * (shifts < (size[:, None] - 1) * 5)
+    return chars[shifts < size[:, None] * 5].astype(np.uint8).tobytes().decode("ascii")
+
+
+def encode_geometry(geometry: gpd.GeoSeries, decimals: int = COORD_DECIMALS) -> dict[str, Any]:
+    """Polygons as one string and three short integer arrays, small and quick to read.
 
     ``coords`` holds x, y pairs in units of 10**-decimals degrees, each pair the difference
-    from the previous one (the first from 0, 0); rings are open (no repeated last point).
+    from the previous one (the first from 0, 0), as :func:`encode_integers`; rings are open
+    (no repeated last point).
     ``ringSizes`` counts the points of each ring, ``polygonRings`` the rings of each polygon
     (exterior first) and ``areaPolygons`` the polygons of each area, in order. The page's
     script (assets/js/explore-map.js) rebuilds the polygons with running sums.
@@ -108,7 +131,7 @@ def encode_geometry(geometry: gpd.GeoSeries, decimals: int = COORD_DECIMALS) -> 
     deltas = np.diff(grid, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
     return {
         "decimals": decimals,
-        "coords": deltas.ravel().tolist(),
+        "coords": encode_integers(deltas.ravel()),
         "ringSizes": np.bincount(ring, minlength=len(rings)).tolist(),
         "polygonRings": np.bincount(polygon, minlength=len(polygons)).tolist(),
         "areaPolygons": np.bincount(area, minlength=len(geometry)).tolist(),
@@ -128,11 +151,14 @@ def explore_data(
     """Everything the interactive map shows, columns as arrays: one copy of each polygon.
 
     Scores are rounded to 3 decimals; ranks and deciles are the dataset's own. Areas that
-    nest in local authorities carry their LAD's name for the tooltip and table.
+    nest in local authorities carry their LAD's name for the tooltip and table. ``bounds``
+    (south-west, north-east corners) lets the map frame the areas before drawing them.
     """
     metrics = list(metrics or [m.short for m in METRICS])
     labels = {m.short: m.label for m in METRICS}
     tiles = tile_provider()
+    shapes = areas.to_crs(4326).geometry
+    west, south, east, north = shapes.total_bounds
     data: dict[str, Any] = {
         "key": geography.key,
         "noun": geography.noun,
@@ -145,6 +171,7 @@ def explore_data(
             "attribution": tiles.html_attribution,
             "maxZoom": tiles.get("max_zoom", 18),
         },
+        "bounds": [[float(south), float(west)], [float(north), float(east)]],
         "metrics": [{"key": m, "label": labels.get(m, m)} for m in metrics],
         "codes": areas[geography.code].astype(str).tolist(),
         "names": areas[geography.display].astype(str).tolist(),
@@ -159,7 +186,7 @@ def explore_data(
         ],
         "rank": [_ints(areas[f"{m}_rank"]) for m in metrics],
         "decile": [_ints(areas[f"{m}_decile"]) for m in metrics],
-        "geometry": encode_geometry(areas.to_crs(4326).geometry),
+        "geometry": encode_geometry(shapes),
     }
 
 
@@ -206,17 +233,46 @@ def _json(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
 
-def explore_map_html(data: dict[str, Any], *, element_id: str = "msoa-map") -> str:
-    """The interactive map with its data in the page (see :func:`_map_html`)."""
-    payload = f'<script type="application/json" id="{element_id}-data">{_json(data)}</script>'
+def map_frame(data: dict[str, Any]) -> dict[str, Any]:
+    """What the map draws before its data has come: tiles, the areas' extent, their count."""
+    return {key: data[key] for key in FRAME_KEYS}
+
+
+def explore_map_html(
+    data: dict[str, Any], *, element_id: str = "msoa-map", src: str | None = None
+) -> str:
+    """The interactive map (see :func:`_map_html`), its data in the page or loaded later.
+
+    With ``src`` (the URL, relative to the page, of :func:`write_map_script`'s file) the page
+    carries only :func:`map_frame`: it paints, map and tiles included, before the data is
+    fetched, and the areas are drawn once it has come. Without, the data is in the page.
+    """
+    shown = data if src is None else map_frame(data)
+    payload = f'<script type="application/json" id="{element_id}-data">{_json(shown)}</script>'
     label = f"Map of {data.get('noun', 'MSOA')} deprivation deciles"
-    return _map_html(element_id, label, payload, f'IodMsoaMap.render("{element_id}");')
+    boot = (
+        f'IodMsoaMap.render("{element_id}");'
+        if src is None
+        else f"IodMsoaMap.later({_json(element_id)}, {_json(src)});"
+    )
+    return _map_html(element_id, label, payload, boot)
 
 
 def area_map_script(data: dict[str, Any]) -> str:
     """One geography's map data as a script the page loads only when that geography is
     chosen: it hands the data to the map by its key."""
     return f"IodMsoaMap.provide({_json(data['key'])}, {_json(data)});\n"
+
+
+def write_map_script(data: dict[str, Any], folder: str | Path) -> str:
+    """Write :func:`area_map_script` to ``folder`` (relative to the page); its URL from there.
+
+    A script, not JSON to fetch: it loads from a web server and from files opened directly.
+    """
+    target = Path(folder) / f"{data['key']}.js"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(area_map_script(data), encoding="utf-8")
+    return target.as_posix()
 
 
 def areas_map_html(

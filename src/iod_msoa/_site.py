@@ -578,21 +578,15 @@ def write_area_maps(
     Returns the map's choices (key, label, src); a geography's file is fetched by the page
     only when it is chosen, so the page itself stays small.
     """
-    from ._mapdata import SIMPLIFY_TOLERANCE, area_map_script, explore_data, simplify_coverage
+    from ._mapdata import SIMPLIFY_TOLERANCE, explore_data, simplify_coverage, write_map_script
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     choices = []
     for r in results:
         areas = gpd.read_file(r.paths["gpkg"], engine="pyogrio", use_arrow=True)
         areas = areas.set_geometry(simplify_coverage(areas.geometry, SIMPLIFY_TOLERANCE))
-        target = folder / f"{r.geography.key}.js"
-        target.write_text(
-            area_map_script(explore_data(areas, colours, geography=r.geography)),
-            encoding="utf-8",
-        )
+        src = write_map_script(explore_data(areas, colours, geography=r.geography), folder)
         label = f"{r.geography.label} ({len(r.table):,})"
-        choices.append({"key": r.geography.key, "label": label, "src": target.as_posix()})
+        choices.append({"key": r.geography.key, "label": label, "src": src})
     return choices
 
 
