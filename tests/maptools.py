@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
-from iod_msoa._schema import METRICS
+from iod_msoa._vocab import METRICS
 
 METRIC_SHORTS = [m.short for m in METRICS]
 

@@ -269,11 +269,12 @@ def test_every_download_link_returns_the_file(browser, base_url, rendered, page)
 
 PROBE = """
 var map = window.__leafletMaps[0];
-var data = JSON.parse(document.querySelector('script[type="application/json"][id$="-data"]')
-  .textContent);
+// The page carries the map's frame; its data comes from the map's script (see sitetools).
+var data = window.__mapData[JSON.parse(
+  document.querySelector('script[type="application/json"][id$="-data"]').textContent).key];
 var polygons = [];
 map.eachLayer(function (layer) { if (layer instanceof L.Polygon) polygons.push(layer); });
-polygons.sort(function (a, b) { return L.stamp(a) - L.stamp(b); });  // creation order
+polygons.sort(function (a, b) { return a.options.area - b.options.area; });  // area order
 function wrongColours(j) {
   return polygons.filter(function (p, i) {
     var d = data.decile[j][i];

@@ -12,8 +12,8 @@ import iod_msoa
 from iod_msoa import cli
 from iod_msoa._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS
 from iod_msoa._lookups import assemble_geographies
-from iod_msoa._schema import read_geographies, read_ons_lookup
-from iod_msoa._sources import MANIFEST
+from iod_msoa._manifest import MANIFEST
+from iod_msoa._readers import read_geographies, read_ons_lookup
 
 from .arcgis import serve_layer
 from .realdata import FILES as INPUT_FILES
@@ -160,8 +160,8 @@ def test_a_build_without_the_table_assembles_it_from_the_cached_lookups(cache, g
     config = _config(tmp_path, cache)
     result = iod_msoa.build(config, tmp_path / "out", progress=False, geography="icb24")
 
-    assert set(result.provenance["inputs"]) == {"file7", "lsoa_icb", "lsoa_boundaries"}
-    assert result.provenance["inputs"]["lsoa_icb"]["origin"] == "cache"
+    assert set(result.provenance.inputs) == {"file7", "lsoa_icb", "lsoa_boundaries"}
+    assert result.provenance.inputs["lsoa_icb"].origin == "cache"
     counts = given["icb24cd"].value_counts()
     table = result.table.set_index("icb24cd")
     assert len(table) == 42

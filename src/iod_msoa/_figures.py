@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
 from ._mapdata import MISSING_COLOUR, asset, tile_provider
+from ._vocab import METRICS
 
 OFFLINE_ENV = "IOD_MSOA_OFFLINE"
 MAP_CRS = "EPSG:27700"  # British National Grid: England without Web Mercator's stretch
@@ -65,24 +66,7 @@ __all__ = [  # what ``iod_msoa.maps`` offers from here
     "validation_scatter",
 ]
 
-SHORT_LABELS = {
-    "imd": "IMD",
-    "income": "Income",
-    "employment": "Employment",
-    "education": "Education, skills & training",
-    "health": "Health & disability",
-    "crime": "Crime",
-    "barriers": "Barriers to housing & services",
-    "living_env": "Living environment",
-    "idaci": "IDACI (children)",
-    "idaopi": "IDAOPI (older people)",
-    "cyp": "Children & young people",
-    "adult_skills": "Adult skills",
-    "geo_barriers": "Geographical barriers",
-    "wider_barriers": "Wider barriers",
-    "indoors": "Indoors",
-    "outdoors": "Outdoors",
-}
+SHORT_LABELS = {m.short: m.short_label for m in METRICS}
 
 
 def offline() -> bool:

@@ -25,7 +25,8 @@ import shapely
 import xyzservices
 
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
-from ._schema import METRICS, align_boundaries, read_boundaries
+from ._shapes import align_boundaries, read_boundaries
+from ._vocab import METRICS
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 
