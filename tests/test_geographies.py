@@ -12,7 +12,6 @@ from shapely.geometry import Polygon, box
 
 from iod_msoa._build import (
     Inputs,
-    _out_dirs,
     area_table,
     build,
     build_many,
@@ -868,15 +867,6 @@ def test_a_lookup_given_and_the_table_must_nest_together(tmp_path, capsys):
     assert "utla24cd areas in more than one rgn24cd: E10000019" in err
     assert "\n" not in err and "Traceback" not in err
     assert not out.exists()
-
-
-def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
-    chosen = select(["lad24", "icb24"])
-    assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
-    assert _out_dirs(chosen[:1], tmp_path) == [tmp_path]
-    with pytest.raises(ConfigError, match="output folder must not be empty"):
-        _out_dirs(chosen, " ")
-    assert _out_dirs(chosen, None)[1].parts[-3:] == ("data", "packages", "iod25_icb24")
 
 
 # --- the "Your area" page's helpers ---------------------------------------------------------
