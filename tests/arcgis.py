@@ -8,7 +8,7 @@ import json
 import pandas as pd
 from werkzeug import Request, Response
 
-from iod_msoa._sources import MANIFEST, Source
+from iod_msoa._manifest import MANIFEST, Source
 
 
 def serve_layer(httpserver, name: str, rows: pd.DataFrame, **changes: object) -> Source:

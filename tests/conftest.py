@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS, file7_columns
+from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
 
 Row = Mapping[str, Any]
 

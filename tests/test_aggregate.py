@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from iod_msoa._aggregate import aggregate, area_columns, assign_areas
 from iod_msoa._errors import UnmatchedAreaError, ZeroPopulationError
-from iod_msoa._schema import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
+from iod_msoa._vocab import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
 
 N = 100
 A, B, C = "E02000001", "E02000002", "E02000003"

@@ -18,7 +18,7 @@ import pytest
 import iod_msoa
 from iod_msoa import _build
 from iod_msoa._outputs import FILES
-from iod_msoa._schema import METRICS
+from iod_msoa._vocab import METRICS
 
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from iod_msoa import _validate, cli
-from iod_msoa._sources import MANIFEST, Source
+from iod_msoa._manifest import MANIFEST, Source
 
 from .realdata import FILES, INPUTS, needs_inputs, write_config
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import tomllib
+from importlib import resources
 
 import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
-from shapely.geometry import Polygon, box
+from shapely.geometry import box
 
 from iod_msoa._build import (
     Inputs,
@@ -24,9 +26,9 @@ from iod_msoa._geographies import (
     BEST_FIT_NOTE,
     CROSSWALKS,
     GEOGRAPHIES,
+    GEOGRAPHIES_TABLE,
     VALIDATED,
-    area_shapes,
-    lsoa_coverage,
+    load_geographies,
     select,
 )
 from iod_msoa._outputs import (
@@ -39,16 +41,15 @@ from iod_msoa._outputs import (
     xlsx_notes,
 )
 from iod_msoa._ranking import decile_from_rank, rank_most_deprived_first
-from iod_msoa._schema import (
-    METRICS,
-    PUBLISHED_MEASURES,
-    align_boundaries,
+from iod_msoa._readers import (
+    geography_problems,
     published_columns,
     read_geographies,
     read_summaries,
 )
 from iod_msoa._sources import ResolvedInput
 from iod_msoa._validate import compare_with_published
+from iod_msoa._vocab import METRICS, PUBLISHED_MEASURES
 from iod_msoa.cli import main
 
 from .realdata import FILES, INPUTS, needs_inputs, write_config
@@ -209,106 +210,6 @@ def test_an_lsoa_missing_from_the_lookup_is_an_error(lsoa):
 # --- shapes: the union of the LSOAs ---------------------------------------------------------
 
 
-def _squares(codes: list[str]) -> gpd.GeoSeries:
-    return gpd.GeoSeries(
-        [box(i, 0, i + 1, 1) for i in range(len(codes))],
-        index=pd.Index(codes, name="lsoa21cd"),
-        crs=27700,
-    )
-
-
-def test_area_shapes_are_unions_in_table_order():
-    shapes = _squares(["L1", "L2", "L3"])
-    members = pd.DataFrame({"lsoa21cd": ["L1", "L2", "L3"], "xcd": ["B", "B", "A"]})
-    merged = area_shapes(shapes, members, "xcd", pd.Series(["B", "A"]))
-    assert merged.area.tolist() == pytest.approx([2.0, 1.0])
-    assert merged.iloc[0].equals(box(0, 0, 2, 1))
-
-
-def test_area_shapes_do_not_depend_on_the_lsoas_row_order():
-    shapes = _squares([f"L{i}" for i in range(6)])
-    members = pd.DataFrame({"lsoa21cd": shapes.index, "xcd": ["A"] * 4 + ["B"] * 2})
-    codes = pd.Series(["A", "B"])
-    merged = area_shapes(shapes, members, "xcd", codes)
-    order = [5, 2, 0, 4, 3, 1]
-    shuffled = area_shapes(shapes.iloc[order], members.iloc[order], "xcd", codes)
-    assert merged.to_wkb().tolist() == shuffled.to_wkb().tolist()
-    assert shapely.is_ccw(shapely.get_exterior_ring(merged.to_numpy())).all()
-
-
-def _lsoa_squares(codes: list[str]) -> gpd.GeoSeries:
-    """Small squares in England, as read_lsoa_boundaries gives them."""
-    shapes = gpd.GeoSeries(
-        [box(-1 + i / 100, 52, -1 + (i + 1) / 100, 52.01) for i in range(len(codes))],
-        index=pd.Index(codes, name="lsoa21cd"),
-        crs=4326,
-    )
-    shapes.attrs["source"] = "LSOA boundaries (lsoa.gpkg)"
-    return shapes
-
-
-def test_lsoas_without_a_boundary_are_named():
-    with pytest.raises(SchemaError, match=r"lsoa\.gpkg\): 1 LSOA\(s\) have no boundary: L9"):
-        align_boundaries(_lsoa_squares(["L1"]), pd.Series(["L1", "L9"]), "LSOA")
-
-
-def test_a_null_or_empty_lsoa_boundary_is_an_error_like_a_missing_one():
-    shapes = _lsoa_squares(["L1", "L2", "L3", "L4"])
-    shapes.iloc[1] = None
-    shapes.iloc[2] = Polygon()
-    # L4 has a vertex on the edge it shares with L1 that L1 lacks: the coverage is cleaned,
-    # which must not fill the NULL LSOA's gap from its neighbours.
-    shapes.iloc[3] = Polygon(
-        [(-0.99, 52), (-0.98, 52), (-0.98, 52.01), (-0.99, 52.01), (-0.99, 52.005)]
-    )
-    shapes.iloc[0] = box(-1, 52, -0.99, 52.01)
-    cleaned = lsoa_coverage(shapes)
-    assert cleaned is not shapes and cleaned.iloc[1] is None
-    assert cleaned.attrs["source"] == "LSOA boundaries (lsoa.gpkg)"
-    with pytest.raises(SchemaError, match=r"lsoa\.gpkg\): 2 LSOA\(s\) have an empty, missing"):
-        align_boundaries(cleaned, pd.Series(["L1", "L2", "L3", "L4"]), "LSOA")
-
-
-def test_badly_noded_neighbours_are_cleaned_so_coverage_union_works():
-    # The right square has a vertex on the shared edge that the left one lacks.
-    left = box(0, 0, 1, 1)
-    right = Polygon([(1, 0), (2, 0), (2, 1), (1, 1), (1, 0.5)])
-    shapes = gpd.GeoSeries([left, right], index=["L1", "L2"], crs=27700)
-    cleaned = lsoa_coverage(shapes)
-    members = pd.DataFrame({"lsoa21cd": ["L1", "L2"], "xcd": ["A", "A"]})
-    merged = area_shapes(cleaned, members, "xcd", pd.Series(["A"]))
-    assert merged.iloc[0].area == pytest.approx(2.0)
-    assert merged.iloc[0].geom_type == "Polygon"
-
-
-def test_an_lsoa_carrying_anothers_polygon_is_named_with_it():
-    """Cleaning would leave one of the two empty: name both, not just the emptied one."""
-    shapes = _lsoa_squares(["L1", "L2", "L3", "L4"])
-    shapes.iloc[1] = shapes.iloc[3]
-    with pytest.raises(SchemaError) as error:
-        lsoa_coverage(shapes)
-    assert str(error.value) == (
-        "LSOA boundaries (lsoa.gpkg): 1 pair(s) of LSOAs overlap: L2 and L4 (the same "
-        "polygon). Each LSOA needs its own polygon: check both rows of each pair (a copied or "
-        "mis-joined geometry?)"
-    )
-
-
-def test_lsoas_overlapping_by_more_than_a_snap_are_named():
-    shapes = _lsoa_squares(["L1", "L2", "L3"])
-    shapes.iloc[2] = box(-0.985, 52, -0.97, 52.01)  # covers half of L2
-    with pytest.raises(SchemaError, match=r"L2 and L3 \(overlapping on (50% of L2|33% of L3)\)"):
-        lsoa_coverage(shapes)
-
-
-def test_a_clean_coverage_is_left_alone():
-    shapes = _squares(["L1", "L2"])
-    assert lsoa_coverage(shapes) is shapes
-
-
-# --- reading the geographies lookup ---------------------------------------------------------
-
-
 def _lookup_frame() -> pd.DataFrame:
     table = {"lsoa21cd": ["E01000001", "E01000002"], "lad24cd": ["E06000001", "E06000001"]}
     for g in GEOGRAPHIES.values():
@@ -345,7 +246,9 @@ def test_read_geographies_reports_every_problem(tmp_path):
     assert "'icb24cd' has 1 missing or malformed code(s)" in message
     assert "row 3 (E01000002)" in message
     assert "'rgn24nm' has 1 blank name(s)" in message
-    assert "pcon24cd code(s) with more than one pcon24nm: E14000001" in message
+    assert message.endswith("; and 2 more problem(s)")  # at most three listed
+    (renamed,) = geography_problems(frame.astype("string"), GEOGRAPHIES["pcon24"])
+    assert "pcon24cd code(s) with more than one pcon24nm: E14000001" in str(renamed)
 
 
 def test_two_codes_with_one_name_is_an_error_except_where_names_repeat(tmp_path):
@@ -932,3 +835,76 @@ def test_a_geographies_table_with_no_rows_is_one_clear_error(tmp_path):
     _lookup_frame().iloc[:0].to_csv(path, index=False)
     with pytest.raises(SchemaError, match=r"geo\.csv\): has no rows"):
         read_geographies(path)
+
+
+# --- geographies.toml checked on load -------------------------------------------------------
+
+
+@pytest.fixture
+def table():
+    """An editable copy of the packaged geography table."""
+    text = resources.files("iod_msoa").joinpath(GEOGRAPHIES_TABLE).read_text(encoding="utf-8")
+    return copy.deepcopy(tomllib.loads(text))
+
+
+def test_the_packaged_geography_table_loads(table):
+    assert load_geographies(table) is table
+
+
+def test_a_geography_naming_an_unknown_input_is_named(table):
+    table["geographies"][1]["shapes"] = "lsoa_boundary"
+    table["geographies"][2]["summaries"] = "utla_summary"
+    with pytest.raises(ConfigError) as caught:
+        load_geographies(table)
+    assert str(caught.value) == (
+        "data/geographies.toml: [[geographies]] lad24: shapes 'lsoa_boundary' is not an input "
+        "of the source manifest; [[geographies]] utla24: summaries 'utla_summary' is not an "
+        "input of the source manifest"
+    )
+
+
+def test_members_and_names_must_be_inputs_too(table):
+    table["geographies"][0]["members"] = "lookups"
+    table["geographies"][0]["names"] = "hcl_names"
+    with pytest.raises(ConfigError, match=r"members 'lookups' is not an input.*names 'hcl_names'"):
+        load_geographies(table)
+
+
+def test_within_an_unknown_geography_is_named(table):
+    table["geographies"][2]["within"] = ["rgn24", "lrf"]
+    with pytest.raises(ConfigError, match=r"\[\[geographies\]\] utla24: within 'lrf' is not a geo"):
+        load_geographies(table)
+
+
+def test_an_unknown_ons_lookup_or_crosswalk_is_named(table):
+    table["geographies"][3]["ons_lookup"] = "lad_region"
+    table["ons_lookups"]["lad_pfa"]["crosswalk"] = "pfa_lrf24"
+    with pytest.raises(ConfigError) as caught:
+        load_geographies(table)
+    assert "rgn24: ons_lookup 'lad_region' is not among [ons_lookups]" in str(caught.value)
+    assert "[ons_lookups.lad_pfa] crosswalk 'pfa_lrf24' is not among [crosswalks]" in str(
+        caught.value
+    )
+
+
+def test_an_ons_lookup_that_is_not_an_input_is_named(table):
+    table["ons_lookups"]["lsoa_wards"] = table["ons_lookups"].pop("lsoa_ward")
+    with pytest.raises(ConfigError, match=r"\[ons_lookups.lsoa_wards\] is not an input"):
+        load_geographies(table, inputs=["file7", "lsoa_ward"])
+
+
+def test_an_entry_lacking_a_field_or_with_an_unknown_one_is_named(table):
+    del table["geographies"][0]["code_pattern"]
+    table["crosswalks"]["pfa_lrf"]["colour"] = "red"
+    with pytest.raises(ConfigError) as caught:
+        load_geographies(table)
+    assert str(caught.value) == (
+        "data/geographies.toml: [[geographies]] msoa21 lacks code_pattern; "
+        "[crosswalks.pfa_lrf] has unknown field(s) colour"
+    )
+
+
+def test_a_geography_given_twice_is_named(table):
+    table["geographies"].append(table["geographies"][0])
+    with pytest.raises(ConfigError, match="geography 'msoa21' is given twice"):
+        load_geographies(table)

@@ -12,7 +12,8 @@ import pytest
 
 import iod_msoa
 from iod_msoa._geographies import GEOGRAPHIES, VALIDATED
-from iod_msoa._schema import DENOMINATOR_SHORTS, METRICS, read_geographies
+from iod_msoa._readers import read_geographies
+from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
 
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config

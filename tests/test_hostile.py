@@ -35,9 +35,9 @@ from werkzeug import Request, Response
 
 from iod_msoa import _outputs, _sources, cli
 from iod_msoa._errors import SourceError
+from iod_msoa._manifest import MANIFEST, Source
 from iod_msoa._outputs import BACKUP_PREFIX, STAGING_PREFIX
-from iod_msoa._schema import DENOMINATORS, METRIC_BY_SHORT
-from iod_msoa._sources import MANIFEST, Source
+from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT
 
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, needs_inputs, write_config

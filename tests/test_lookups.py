@@ -9,9 +9,10 @@ from iod_msoa import _sources
 from iod_msoa._errors import SchemaError, SourceError
 from iod_msoa._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
 from iod_msoa._lookups import assemble_geographies, check_with_file7
+from iod_msoa._manifest import MANIFEST
 from iod_msoa._plan import make_plan
-from iod_msoa._schema import read_ons_lookup
-from iod_msoa._sources import MANIFEST, resolve_input
+from iod_msoa._readers import read_ons_lookup
+from iod_msoa._sources import resolve_input
 
 from .arcgis import serve_layer
 

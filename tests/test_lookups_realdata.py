@@ -12,8 +12,8 @@ import iod_msoa
 from iod_msoa import cli
 from iod_msoa._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS
 from iod_msoa._lookups import assemble_geographies
-from iod_msoa._schema import read_geographies, read_ons_lookup
-from iod_msoa._sources import MANIFEST
+from iod_msoa._manifest import MANIFEST
+from iod_msoa._readers import read_geographies, read_ons_lookup
 
 from .arcgis import serve_layer
 from .realdata import FILES as INPUT_FILES

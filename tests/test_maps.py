@@ -21,7 +21,7 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 
 from iod_msoa import _maps
-from iod_msoa._schema import METRICS
+from iod_msoa._vocab import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 METRIC_SHORTS = [m.short for m in METRICS]

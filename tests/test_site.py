@@ -30,7 +30,7 @@ from packaging.requirements import Requirement
 import iod_msoa
 from iod_msoa import _maps, _site
 from iod_msoa._outputs import DATASET, FILES, VALIDATION_FILE
-from iod_msoa._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, needs_inputs, write_config

@@ -14,12 +14,9 @@ import pytest
 from werkzeug import Request, Response
 
 from iod_msoa import _sources
-from iod_msoa._config import INPUT_NAMES
 from iod_msoa._errors import ChecksumError, ConfigError, SourceError
-from iod_msoa._geographies import ONS_LOOKUPS
+from iod_msoa._manifest import Source
 from iod_msoa._sources import (
-    Source,
-    load_manifest,
     resolve_input,
     resolve_inputs,
     sha256_file,
@@ -438,58 +435,6 @@ def test_resolve_inputs_rejects_unknown_names(tmp_path):
         )
 
 
-def test_manifest_lists_every_input_with_official_pins():
-    manifest = load_manifest()
-
-    assert set(manifest) == set(INPUT_NAMES)
-    assert (manifest["file7"].size, manifest["file7"].sha256) == (
-        9897666,
-        "b1b716aa2e476449f987b9de3e08255b4794eabfd270626de5de18b2f5eff3ef",
-    )
-    assert (manifest["lad_summaries"].size, manifest["lad_summaries"].sha256) == (
-        226470,
-        "6c38a2fd3998e0caf76a3ef8da331613d52d6d0320065ccef346103fd9770a7e",
-    )
-    assert manifest["names"].sha256 is None
-    assert {n for n, s in manifest.items() if s.kind == "arcgis"} == {
-        "lookup",
-        "boundaries",
-        "lsoa_boundaries",
-        *ONS_LOOKUPS,
-    }
-    assert manifest["boundaries"].params["format"] == "gpkg"
-    # Inputs with no known official address must be given as local files.
-    assert {n for n, s in manifest.items() if not s.url} == {"geographies", "lrf_summaries"}
-    assert all(s.url.startswith("https://") for s in manifest.values() if s.url)
-    assert all(s.attribution for s in manifest.values())
-
-
 def test_an_input_without_an_official_download_asks_for_a_local_path(tmp_path):
     with pytest.raises(SourceError, match=r"no official download: give its path.*--geographies"):
         resolve_inputs(["geographies"], local_paths={}, cache_dir=tmp_path, allow_unverified=False)
-
-
-def test_invalid_manifest_reports_every_problem():
-    tables = {
-        "a": {"title": "A", "url": "u", "filename": "a", "licence": "l", "kind": "ftp"},
-        "b": {
-            "title": "B",
-            "url": "u",
-            "filename": "b",
-            "licence": "l",
-            "attribution": "x",
-            "kind": "arcgis",
-            "colour": "red",
-            "params": {"format": "gpkg"},
-        },
-    }
-
-    with pytest.raises(ConfigError) as error:
-        _sources._parse_manifest(tables)
-
-    message = str(error.value)
-    assert "[a] lacks attribution" in message
-    assert "[a] kind 'ftp'" in message
-    assert "[b] has unknown keys colour" in message
-    assert "[b.params] lacks order_by, out_fields, page_size, where" in message
-    assert "[b.params] lacks out_sr" in message

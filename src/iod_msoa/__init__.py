@@ -39,11 +39,9 @@ _WHERE = {
         ),
         "_errors",
     ),
+    **dict.fromkeys(("DENOMINATORS", "METRICS", "metrics_frame"), "_vocab"),
     **dict.fromkeys(
         (
-            "DENOMINATORS",
-            "METRICS",
-            "metrics_frame",
             "read_file7",
             "read_geographies",
             "read_lad_summaries",
@@ -51,10 +49,11 @@ _WHERE = {
             "read_names",
             "read_summaries",
         ),
-        "_schema",
+        "_readers",
     ),
     **dict.fromkeys(("GEOGRAPHIES", "Geography", "geographies_frame"), "_geographies"),
-    **dict.fromkeys(("MANIFEST", "resolve_inputs"), "_sources"),
+    "MANIFEST": "_manifest",
+    "resolve_inputs": "_sources",
     **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
 }
 _MODULES = {"maps": "_maps", "pages": "_site"}

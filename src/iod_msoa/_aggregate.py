@@ -12,7 +12,7 @@ import pandas as pd
 from . import _measures as measures
 from ._errors import UnmatchedAreaError, ZeroPopulationError, listed
 from ._ranking import decile_from_rank, rank_most_deprived_first
-from ._schema import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
+from ._vocab import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
 
 PER_METRIC_MEASURES = ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
 

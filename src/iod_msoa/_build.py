@@ -29,11 +29,10 @@ from ._geographies import (
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
     Geography,
-    area_shapes,
-    lsoa_coverage,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
+from ._manifest import MANIFEST
 from ._outputs import (
     DATASET,
     VALIDATION_FILE,
@@ -46,19 +45,24 @@ from ._outputs import (
     write_dataset,
 )
 from ._plan import PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
-from ._schema import (
-    align_boundaries,
+from ._problems import render
+from ._readers import (
     geographies_source,
-    read_boundaries,
     read_file7,
     read_geographies,
     read_lookup,
-    read_lsoa_boundaries,
     read_names,
     read_ons_lookup,
     read_partner_codes,
 )
-from ._sources import MANIFEST, ResolvedInput, resolve_inputs
+from ._shapes import (
+    align_boundaries,
+    area_shapes,
+    lsoa_coverage,
+    read_boundaries,
+    read_lsoa_boundaries,
+)
+from ._sources import ResolvedInput, resolve_inputs
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 BUILD_INPUTS = MSOA.inputs
@@ -195,7 +199,7 @@ def _check_partners(table: pd.DataFrame, path: Path, reading: Reading, sources: 
     ours = table.drop(columns=codes.columns.drop("lsoa21cd"), errors="ignore")
     if problems := within_problems(ours.merge(codes, on="lsoa21cd", how="left"), reading.nesting):
         source = " with ".join(dict.fromkeys([*sources, geographies_source(path)]))
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+        raise SchemaError(render(source, problems))
 
 
 def load_inputs(

@@ -13,28 +13,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ._errors import ConfigError
+from ._manifest import INPUT_NAMES
 
 CONFIG_ENV = "IOD_MSOA_CONFIG"
-INPUT_NAMES = (
-    "file7",
-    "lookup",
-    "names",
-    "boundaries",
-    "lad_summaries",
-    "geographies",
-    "lsoa_boundaries",
-    "utla_summaries",
-    "icb_summaries",
-    "lrf_summaries",
-    "lsoa_icb",
-    "lad_utla",
-    "lad_rgn",
-    "lad_pfa",
-    "lsoa_pcon",
-    "lsoa_ward",
-)
 _TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir", "download_timeout"}
 DOWNLOAD_TIMEOUT = 600.0  # seconds one input's download may take, retries included
 
@@ -89,20 +73,12 @@ def _positive_seconds(value: object, where: str = "--download-timeout") -> float
     return float(value)
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read a config file; ``None`` means ``$IOD_MSOA_CONFIG``, else the official sources."""
-    if path is None:
-        path = os.environ.get(CONFIG_ENV) or None
-    if path is None:
-        return Config()
-    path = Path(path).expanduser()
-    if not path.is_absolute() and not path.exists():
-        # Pages execute in their own folder; a relative path names one in the project.
-        path = project_root() / path
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The config file's tables; each way it cannot be read is a one-line ConfigError."""
     if path.is_dir():
         raise ConfigError(f"config file {path} is a folder; give the path of a TOML file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
     except UnicodeDecodeError as exc:
@@ -114,6 +90,19 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} cannot be read as TOML: {exc}") from exc
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read a config file; ``None`` means ``$IOD_MSOA_CONFIG``, else the official sources."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return Config()
+    path = Path(path).expanduser()
+    if not path.is_absolute() and not path.exists():
+        # Pages execute in their own folder; a relative path names one in the project.
+        path = project_root() / path
+    data = _read_toml(path)
     unknown = set(data) - _TOP_LEVEL_KEYS
     if unknown:
         raise ConfigError(

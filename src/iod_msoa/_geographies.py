@@ -1,27 +1,111 @@
-"""The areas we build from LSOAs (``data/geographies.toml``) and their shapes.
+"""The areas we build from LSOAs (``data/geographies.toml``): what each one is.
 
 Every geography goes through the same engine (:func:`iod_msoa.aggregate`); this module only
-says what each one is and draws each area as the union of its LSOAs.
+says what each one is and where its members come from (``_shapes`` draws them).
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
-from ._errors import ConfigError, SchemaError, listed
+from ._errors import ConfigError
+from ._manifest import INPUT_NAMES
+from ._problems import Problem, entry_problems, fail
 
-_TABLE = tomllib.loads(
-    resources.files("iod_msoa").joinpath("data/geographies.toml").read_text(encoding="utf-8")
-)
-BEST_FIT_NOTE: str = " ".join(_TABLE["best_fit_note"].split())
+GEOGRAPHIES_TABLE = "data/geographies.toml"
+_TABLE_KEYS = ("best_fit_note", "geographies", "ons_lookups", "crosswalks")
+
+
+def geographies_problems(table: Mapping[str, Any], inputs: Collection[str]) -> list[Problem]:
+    """What is wrong with a geography table: missing keys or fields, and names it refers to
+    that do not exist (``inputs`` of the source manifest, geography keys, lookups,
+    crosswalks)."""
+    problems = [Problem(f"lacks {key}") for key in _TABLE_KEYS if key not in table]
+    if problems := problems + _fields_problems(table):
+        return problems
+    keys = [g["key"] for g in table["geographies"]]
+    problems = [
+        Problem(f"geography {k!r} is given twice") for k in dict.fromkeys(keys) if keys.count(k) > 1
+    ]
+    for g in table["geographies"]:
+        problems += _geography_refs(g, set(inputs), set(keys), table["ons_lookups"])
+    for name, spec in table["ons_lookups"].items():
+        problems += _lookup_refs(name, spec, inputs, table["crosswalks"])
+    return problems
+
+
+def _fields_problems(table: Mapping[str, Any]) -> list[Problem]:
+    """Fields each entry lacks or does not know, named by its table and key."""
+    entries = [
+        *(
+            (Geography, g, f"[[geographies]] {g.get('key', i + 1)}")
+            for i, g in enumerate(table.get("geographies", []))
+        ),
+        *(
+            (OnsLookup, spec, f"[ons_lookups.{name}]")
+            for name, spec in table.get("ons_lookups", {}).items()
+        ),
+        *(
+            (Crosswalk, spec, f"[crosswalks.{name}]")
+            for name, spec in table.get("crosswalks", {}).items()
+        ),
+    ]
+    return [p for kind, entry, where in entries for p in entry_problems(kind, entry, where)]
+
+
+def _lookup_refs(
+    name: str, spec: Mapping[str, Any], inputs: Collection[str], crosswalks: Mapping[str, Any]
+) -> list[Problem]:
+    """An ONS lookup is an input of the manifest, mapped through a crosswalk that exists."""
+    problems = []
+    if name not in inputs:
+        problems.append(Problem(f"[ons_lookups.{name}] is not an input of the source manifest"))
+    if spec.get("crosswalk") and spec["crosswalk"] not in crosswalks:
+        problems.append(
+            Problem(
+                f"[ons_lookups.{name}] crosswalk {spec['crosswalk']!r} is not among [crosswalks]"
+            )
+        )
+    return problems
+
+
+def _geography_refs(
+    g: Mapping[str, Any], inputs: set[str], keys: set[str], lookups: Mapping[str, Any]
+) -> list[Problem]:
+    """The names one geography refers to: inputs, geographies it lies within, its lookup."""
+    where = f"[[geographies]] {g['key']}"
+    named = {f: g.get(f, "") for f in ("members", "shapes", "names", "summaries")}
+    problems = [
+        Problem(f"{where}: {f} {v!r} is not an input of the source manifest")
+        for f, v in named.items()
+        if v and v not in inputs
+    ]
+    problems += [
+        Problem(f"{where}: within {k!r} is not a geography")
+        for k in g.get("within", ())
+        if k not in keys
+    ]
+    if g.get("ons_lookup") and g["ons_lookup"] not in lookups:
+        problems.append(
+            Problem(f"{where}: ons_lookup {g['ons_lookup']!r} is not among [ons_lookups]")
+        )
+    return problems
+
+
+def load_geographies(
+    table: Mapping[str, Any], inputs: Collection[str] = INPUT_NAMES
+) -> Mapping[str, Any]:
+    """The geography table, checked: a bad table is one error naming the entries to fix."""
+    fail(GEOGRAPHIES_TABLE, geographies_problems(table, inputs), ConfigError, every=True)
+    return table
+
+
 DEFAULT_GEOGRAPHY = "msoa21"
 ALL = "all"
 
@@ -119,6 +203,12 @@ class Crosswalk:
         return table.reset_index().astype("string")
 
 
+_TABLE = load_geographies(
+    tomllib.loads(
+        resources.files("iod_msoa").joinpath(GEOGRAPHIES_TABLE).read_text(encoding="utf-8")
+    )
+)
+BEST_FIT_NOTE: str = " ".join(_TABLE["best_fit_note"].split())
 ONS_LOOKUPS: dict[str, OnsLookup] = {
     name: OnsLookup(**spec) for name, spec in _TABLE["ons_lookups"].items()
 }
@@ -171,85 +261,3 @@ def nesting_partners(built: Iterable[Geography]) -> list[Geography]:
         if p.key not in keys
         and (keys & set(p.within) or any(p.key in GEOGRAPHIES[k].within for k in keys))
     ]
-
-
-LOST_SHARE = 0.01  # share of its area an LSOA may lose to coverage cleaning (snapping)
-
-
-def _overlap_message(shapes: gpd.GeoSeries, geoms: np.ndarray, lost: np.ndarray) -> str:
-    """Name the LSOAs overlapping those that cleaning would shrink (``lost``, positions), in
-    pairs: the row to fix may be either (a copied or mis-joined polygon)."""
-    source = shapes.attrs.get("source", "LSOA boundaries")
-    at, other = shapely.STRtree(geoms).query(geoms[lost], predicate="intersects")
-    at = lost[at]
-    shared = shapely.area(shapely.intersection(geoms[at], geoms[other]))
-    keep = (at != other) & (shared > LOST_SHARE * shapely.area(geoms[at]))
-    codes = pd.Series(shapes.index.astype(str))
-    pairs = pd.DataFrame(
-        {
-            "first": codes[np.minimum(at, other)[keep]].to_numpy(),
-            "second": codes[np.maximum(at, other)[keep]].to_numpy(),
-            "of": codes[at[keep]].to_numpy(),
-            "same": shapely.equals(geoms[at], geoms[other])[keep],
-            "share": (100 * shared / shapely.area(geoms[at]))[keep].round().astype(int),
-        }
-    ).drop_duplicates(["first", "second"])
-    if pairs.empty:  # cleaning shrank them, yet no other polygon covers them much
-        return (
-            f"{source}: {len(lost)} LSOA(s) lose most of their polygon to their neighbours "
-            f"when the coverage is cleaned: {listed(codes[lost], 3)}"
-        )
-    how = pd.Series("the same polygon", index=pairs.index).where(
-        pairs["same"], "overlapping on " + pairs["share"].astype(str) + "% of " + pairs["of"]
-    )
-    named = listed(pairs["first"] + " and " + pairs["second"] + " (" + how + ")", 3)
-    return (
-        f"{source}: {len(pairs)} pair(s) of LSOAs overlap: {named}. Each LSOA needs its own "
-        "polygon: check both rows of each pair (a copied or mis-joined geometry?)"
-    )
-
-
-def lsoa_coverage(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
-    """LSOA polygons made into a clean coverage (shared edges identical), so unions are exact.
-
-    Generalised boundary files have a few edges whose vertices do not match their
-    neighbour's; coverage union refuses them, so those are snapped once here. A missing
-    (NULL), empty or collapsed polygon is left out of the cleaning (which would fill its
-    gap from the neighbours) and stays as it is, for ``align_boundaries`` to report. An
-    LSOA that cleaning would shrink by more than ``LOST_SHARE`` lies under another (say,
-    one row carrying another's polygon): an error naming both, not a collapsed LSOA.
-    """
-    geoms = shapes.to_numpy()
-    real = ~(shapes.isna() | shapes.is_empty).to_numpy()
-    real[real] = shapely.area(geoms[real]) > 0
-    if shapely.coverage_is_valid(geoms[real]):
-        return shapes
-    cleaned = geoms.copy()
-    cleaned[real] = shapely.coverage_clean(geoms[real])
-    # Snapping moves an edge by a vertex; an LSOA that loses more was overlapped by another.
-    lost = np.flatnonzero(real)[
-        shapely.area(cleaned[real]) < (1 - LOST_SHARE) * shapely.area(geoms[real])
-    ]
-    if len(lost):
-        raise SchemaError(_overlap_message(shapes, np.where(real, geoms, None), lost))
-    out = gpd.GeoSeries(cleaned, index=shapes.index, crs=shapes.crs)
-    out.attrs = dict(shapes.attrs)  # the file's name, for errors
-    return out
-
-
-def area_shapes(
-    pieces: gpd.GeoSeries, members: pd.DataFrame, code: str, codes: pd.Series
-) -> gpd.GeoSeries:
-    """Each area's polygon, the union of its LSOAs', in the order of ``codes``.
-
-    ``members`` has ``lsoa21cd`` and ``code``; ``pieces`` holds each member row's LSOA
-    polygon, in the same order (``align_boundaries`` checks every one is there and not
-    empty, so an area is exactly what was aggregated). Shapes are put in one canonical form
-    (exteriors anticlockwise), so the bytes written do not depend on the LSOAs' row order.
-    """
-    frame = gpd.GeoDataFrame(
-        {code: members[code].to_numpy()}, geometry=pieces.to_numpy(), crs=pieces.crs
-    )
-    merged = frame.dissolve(code, method="coverage").geometry
-    canonical = shapely.orient_polygons(shapely.normalize(merged.loc[np.asarray(codes)].to_numpy()))
-    return gpd.GeoSeries(canonical, crs=pieces.crs)

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ._errors import SchemaError, listed, shown_code
 from ._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
-from ._schema import check_geographies
+from ._problems import Problem, fail
+from ._readers import check_geographies
 
 
 def _split(inner: pd.Series, outer: pd.Series) -> pd.Series:
@@ -57,9 +58,11 @@ def assemble_geographies(
             used = used.drop_duplicates()
         if (twice := used[spec.file7].duplicated(keep=False)).any():
             problems.append(
-                f"{name} lists {spec.file7} more than once"
-                + (" in different areas" if spec.repeats else "")
-                + f": {_with_areas(used[twice], spec.file7)}"
+                Problem(
+                    f"{name} lists {spec.file7} more than once"
+                    + (" in different areas" if spec.repeats else "")
+                    + f": {_with_areas(used[twice], spec.file7)}"
+                )
             )
             used = used.drop_duplicates(spec.file7)
         placed = base[[spec.file7]].merge(used, on=spec.file7, how="left")
@@ -68,8 +71,10 @@ def assemble_geographies(
             lost = placed.loc[absent, spec.file7]
             lsoas = f" ({absent.sum():,} LSOAs)" if spec.file7 != "lsoa21cd" else ""
             problems.append(
-                f"{name} lacks {lost.nunique():,} of File 7's {spec.file7} codes{lsoas} in its "
-                f"{spec.on} column: {listed(lost)}"
+                Problem(
+                    f"{name} lacks {lost.nunique():,} of File 7's {spec.file7} codes{lsoas} in its "
+                    f"{spec.on} column: {listed(lost)}"
+                )
             )
         filled = used[ours].apply(lambda c: c.str.strip().replace("", pd.NA))
         if (blank := filled.isna().all(axis=1)).any():
@@ -77,8 +82,10 @@ def assemble_geographies(
                 f"row {i + 2} ({shown_code(c)})" for i, c in used.loc[blank, spec.file7].items()
             )
             problems.append(
-                f"{name} has a blank {'/'.join(spec.columns)} for {blank.sum():,} of File 7's "
-                f"{spec.file7} codes: {rows}"
+                Problem(
+                    f"{name} has a blank {'/'.join(spec.columns)} for {blank.sum():,} of File 7's "
+                    f"{spec.file7} codes: {rows}"
+                )
             )
         if spec.crosswalk:
             placed, ours = _through(
@@ -88,8 +95,7 @@ def assemble_geographies(
     wanted = [g for g in GEOGRAPHIES.values() if g.code in table.columns]
     source = f"LSOA geographies assembled from {lookups_source(lookups)}"
     problems += file7_problems(table, base)
-    if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+    fail(source, problems, SchemaError)
     return check_geographies(table, wanted, source)
 
 
@@ -105,7 +111,7 @@ def _through(
     key: str,
     name: str,
     crosswalk: Crosswalk,
-    problems: list[str],
+    problems: list[Problem],
 ) -> tuple[pd.DataFrame, list[str]]:
     """``placed`` (one row per ``key`` code) mapped through a crosswalk, adding to
     ``problems``, and the columns the crosswalk gives.
@@ -123,23 +129,29 @@ def _through(
         codes = table[g.code]
         if (bad := ~codes.str.fullmatch(g.code_pattern, na=False)).any():
             problems.append(
-                f"{where} has {g.code} codes that are not {g.code_pattern}: "
-                + _with_areas(table.loc[bad, [g.code, crosswalk.on]], g.code)
+                Problem(
+                    f"{where} has {g.code} codes that are not {g.code_pattern}: "
+                    + _with_areas(table.loc[bad, [g.code, crosswalk.on]], g.code)
+                )
             )
         if codes.nunique() != g.areas:
             shared = table[codes.duplicated(keep=False) & ~codes.isin(crosswalk.shares)]
             problems.append(
-                f"{where} gives {codes.nunique():,} {g.code} codes where England has "
-                f"{g.areas:,} {g.nouns} (codes given to more than one {crosswalk.on}: "
-                + (_with_areas(shared[[g.code, crosswalk.on]], g.code) or "none")
-                + ")"
+                Problem(
+                    f"{where} gives {codes.nunique():,} {g.code} codes where England has "
+                    f"{g.areas:,} {g.nouns} (codes given to more than one {crosswalk.on}: "
+                    + (_with_areas(shared[[g.code, crosswalk.on]], g.code) or "none")
+                    + ")"
+                )
             )
     codes = placed[crosswalk.on]
     if (absent := codes.notna() & ~codes.isin(table[crosswalk.on])).any():
         problems.append(
-            f"{where} has no row for {codes[absent].nunique():,} {crosswalk.on} code(s) "
-            f"(with the {key} codes in each): "
-            + _with_areas(placed.loc[absent, [crosswalk.on, key]], crosswalk.on)
+            Problem(
+                f"{where} has no row for {codes[absent].nunique():,} {crosswalk.on} code(s) "
+                f"(with the {key} codes in each): "
+                + _with_areas(placed.loc[absent, [crosswalk.on, key]], crosswalk.on)
+            )
         )
     return placed.merge(table, on=crosswalk.on, how="left"), gives
 
@@ -155,11 +167,10 @@ def _outside_main_area(area: pd.Series, group: pd.Series) -> pd.Series:
 
 def check_with_file7(table: pd.DataFrame, lsoa: pd.DataFrame, source: str) -> None:
     """Fail, naming ``source``, if a geographies table disagrees with File 7."""
-    if problems := file7_problems(table, lsoa):
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+    fail(source, file7_problems(table, lsoa), SchemaError)
 
 
-def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
+def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[Problem]:
     """How a geographies table (read or assembled) disagrees with File 7: the one place
     that checks it.
 
@@ -174,13 +185,17 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
     problems = []
     if (unknown := ~codes.isin(file7.index)).any():
         problems.append(
-            f"{unknown.sum():,} LSOA code(s) not in File 7 (2021 LSOAs in England): "
-            + listed(codes[unknown])
+            Problem(
+                f"{unknown.sum():,} LSOA code(s) not in File 7 (2021 LSOAs in England): "
+                + listed(codes[unknown])
+            )
         )
     if (absent := ~file7.index.isin(codes)).any():
         problems.append(
-            f"no row for {absent.sum():,} of File 7's LSOAs: "
-            + listed(file7.index[absent].to_series())
+            Problem(
+                f"no row for {absent.sum():,} of File 7's LSOAs: "
+                + listed(file7.index[absent].to_series())
+            )
         )
     lad = codes.map(file7).reset_index(drop=True)
     if "lad24cd" in table.columns:
@@ -195,25 +210,29 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[str]:
                 + ")"
             )
             problems.append(
-                f"lad24cd differs from File 7's LAD for {other.sum():,} LSOA(s): {shown}"
+                Problem(f"lad24cd differs from File 7's LAD for {other.sum():,} LSOA(s): {shown}")
             )
     for g in GEOGRAPHIES.values():
         if g.members != "geographies" or g.code not in table.columns:
             continue
         area = table[g.code].astype("string").reset_index(drop=True)
         if g.nests_in_lad and len(split := _split(area, lad)):
-            problems.append(f"{g.code} areas in more than one of File 7's LADs: {listed(split)}")
+            problems.append(
+                Problem(f"{g.code} areas in more than one of File 7's LADs: {listed(split)}")
+            )
         if g.whole_lads and len(split := _split(lad, area)):
             odd = _outside_main_area(area, lad)
             problems.append(
-                f"{g.nouns} are whole local authorities, but {split.nunique():,} of File 7's LADs "
-                f"are split between {g.code} areas: {listed(split)} (LSOAs apart from the rest "
-                f"of their LAD: {listed(codes.reset_index(drop=True)[odd])})"
+                Problem(
+                    f"{g.nouns} are whole local authorities, but {split.nunique():,} of File 7's "
+                    f"LADs are split between {g.code} areas: {listed(split)} (LSOAs apart from the "
+                    f"rest of their LAD: {listed(codes.reset_index(drop=True)[odd])})"
+                )
             )
     return problems + within_problems(table)
 
 
-def within_problems(table: pd.DataFrame, involving: Collection[str] | None = None) -> list[str]:
+def within_problems(table: pd.DataFrame, involving: Collection[str] | None = None) -> list[Problem]:
     """Areas of ``table`` in more than one area of a geography they lie ``within``
     (geographies.toml), for each such pair whose columns the table has (only pairs with a key
     of ``involving``, when given); a blank code leaves its row out."""
@@ -228,8 +247,10 @@ def within_problems(table: pd.DataFrame, involving: Collection[str] | None = Non
             if len(split := _split(area, around)):
                 odd = _outside_main_area(around, area)
                 problems.append(
-                    f"{g.code} areas in more than one {outer.code}: {listed(split)} ({g.nouns} "
-                    f"lie within one {outer.noun} each; LSOAs apart from the rest of their "
-                    f"{g.noun}: {listed(codes[odd])})"
+                    Problem(
+                        f"{g.code} areas in more than one {outer.code}: {listed(split)} ({g.nouns} "
+                        f"lie within one {outer.noun} each; LSOAs apart from the rest of their "
+                        f"{g.noun}: {listed(codes[odd])})"
+                    )
                 )
     return problems

@@ -34,7 +34,8 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
-from ._schema import METRICS, align_boundaries, read_boundaries
+from ._shapes import align_boundaries, read_boundaries
+from ._vocab import METRICS
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 
@@ -48,24 +49,7 @@ MISSING_COLOUR = "#d9d9d9"  # as "missing" in the package's assets/palette/decil
 INK = "#1f2a36"  # text colours of the site theme, assets/theme.scss
 MUTED = "#5b6673"
 OUTLINE = "#ffffff"
-SHORT_LABELS = {
-    "imd": "IMD",
-    "income": "Income",
-    "employment": "Employment",
-    "education": "Education, skills & training",
-    "health": "Health & disability",
-    "crime": "Crime",
-    "barriers": "Barriers to housing & services",
-    "living_env": "Living environment",
-    "idaci": "IDACI (children)",
-    "idaopi": "IDAOPI (older people)",
-    "cyp": "Children & young people",
-    "adult_skills": "Adult skills",
-    "geo_barriers": "Geographical barriers",
-    "wider_barriers": "Wider barriers",
-    "indoors": "Indoors",
-    "outdoors": "Outdoors",
-}
+SHORT_LABELS = {m.short: m.short_label for m in METRICS}
 
 
 def offline() -> bool:

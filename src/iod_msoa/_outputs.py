@@ -33,8 +33,8 @@ import xlsxwriter.exceptions
 from ._errors import OutputError
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._ranking import MIN_AREAS_FOR_DECILES
-from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._sources import sha256_file
+from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 from ._xlsx import write_xlsx
 
 try:

@@ -19,11 +19,11 @@ import pandas as pd
 from ._build import BuildResult
 from ._config import Config
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
+from ._manifest import MANIFEST
 from ._outputs import empty_deciles
 from ._plan import make_plan
 from ._ranking import MIN_AREAS_FOR_DECILES
-from ._schema import DENOMINATORS, METRIC_BY_SHORT, METRICS, PUBLISHED_MEASURES
-from ._sources import MANIFEST
+from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS, PUBLISHED_MEASURES
 
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
 # Output key -> what the file is, in the order the download box lists them.

@@ -17,11 +17,10 @@ import math
 import os
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from importlib import metadata, resources
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -43,21 +42,18 @@ from rich.progress import (
 from ._config import DOWNLOAD_TIMEOUT
 from ._errors import ChecksumError, ConfigError, SchemaError, SourceError
 from ._geographies import ONS_LOOKUPS
-from ._schema import read_boundaries, read_lookup, read_names, read_ons_lookup
+from ._manifest import ARCGIS_FORMATS, MANIFEST, Source
+from ._readers import read_lookup, read_names, read_ons_lookup
+from ._shapes import read_boundaries
 
 Status = Literal["verified", "unpinned", "unverified"]
 Origin = Literal["download", "cache", "local"]
 T = TypeVar("T")
 
-KINDS = ("file", "arcgis")
-ARCGIS_FORMATS = {"csv": "json", "gpkg": "geojson"}  # file written -> ArcGIS `f` asked for
 RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds to wait before each retry
 STALL_TIMEOUT = 30.0  # seconds without a byte before a request counts as stalled
 CONNECT_TIMEOUT = 15.0
 ALLOW_HINT = "pass --allow-unverified (or allow_unverified = true in the config) to use it anyway"
-
-_REQUIRED = frozenset({"title", "url", "filename", "licence", "attribution", "kind"})
-_OPTIONAL = frozenset({"size", "sha256", "params", "min_rows"})
 
 # Unpinned inputs are checked by reading them: input name -> checking reader.
 _CHECKS: dict[str, Callable[[Path], Any]] = {
@@ -66,7 +62,6 @@ _CHECKS: dict[str, Callable[[Path], Any]] = {
     "boundaries": read_boundaries,
     **{name: functools.partial(read_ons_lookup, name=name) for name in ONS_LOOKUPS},
 }
-_ARCGIS_REQUIRED = frozenset({"format", "where", "out_fields", "order_by", "page_size"})
 
 
 def _user_agent() -> str:
@@ -79,60 +74,6 @@ def _user_agent() -> str:
 
 
 USER_AGENT = _user_agent()
-
-
-@dataclass(frozen=True)
-class Source:
-    """One manifest entry: where an input comes from, how to check it and whose it is."""
-
-    name: str
-    title: str
-    url: str
-    filename: str
-    licence: str
-    attribution: str
-    kind: str
-    size: int | None = None
-    sha256: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
-    min_rows: int | None = None
-
-    @property
-    def pinned(self) -> bool:
-        return self.size is not None or self.sha256 is not None
-
-
-def _parse_manifest(tables: Mapping[str, Any]) -> dict[str, Source]:
-    """Check every entry and report all problems at once, so one edit fixes the manifest."""
-    problems = []
-    for name, entry in tables.items():
-        if missing := sorted(_REQUIRED - entry.keys()):
-            problems.append(f"[{name}] lacks {', '.join(missing)}")
-        if unknown := sorted(entry.keys() - _REQUIRED - _OPTIONAL):
-            problems.append(f"[{name}] has unknown keys {', '.join(unknown)}")
-        kind = entry.get("kind")
-        if kind not in KINDS:
-            problems.append(f"[{name}] kind {kind!r} is not one of {', '.join(KINDS)}")
-        if kind == "arcgis":
-            params = entry.get("params", {})
-            if missing := sorted(_ARCGIS_REQUIRED - params.keys()):
-                problems.append(f"[{name}.params] lacks {', '.join(missing)}")
-            if params.get("format") not in ARCGIS_FORMATS:
-                problems.append(f"[{name}.params] format must be one of csv, gpkg")
-            elif params["format"] == "gpkg" and "out_sr" not in params:
-                problems.append(f"[{name}.params] lacks out_sr (needed for gpkg)")
-    if problems:
-        raise ConfigError("The source manifest is invalid: " + "; ".join(problems) + ".")
-    return {name: Source(name=name, **entry) for name, entry in tables.items()}
-
-
-def load_manifest() -> dict[str, Source]:
-    """Read the packaged manifest: the single list of inputs, URLs, pins and licences."""
-    text = resources.files("iod_msoa").joinpath("data/sources.toml").read_text(encoding="utf-8")
-    return _parse_manifest(tomllib.loads(text))
-
-
-MANIFEST: dict[str, Source] = load_manifest()
 
 
 @dataclass(frozen=True)

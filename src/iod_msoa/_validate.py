@@ -33,7 +33,9 @@ from ._outputs import (
     staged_output,
 )
 from ._plan import make_plan
-from ._schema import METRICS, PUBLISHED_MEASURES, read_summaries
+from ._problems import Problem, render
+from ._readers import read_summaries
+from ._vocab import METRICS, PUBLISHED_MEASURES
 
 VALIDATION_COLUMNS = [
     "geography",
@@ -137,18 +139,22 @@ def check_same_areas(
     problems = []
     if missing:
         problems.append(
-            f"lacks {len(missing)} of the {len(ours)} {geography.nouns}: "
-            + listed(missing, MAX_CODES)
+            Problem(
+                f"lacks {len(missing)} of the {len(ours)} {geography.nouns}: "
+                + listed(missing, MAX_CODES)
+            )
         )
     if unknown:
         problems.append(
-            f"has {len(unknown)} code(s) not among our {geography.nouns}: "
-            + listed(unknown, MAX_CODES)
+            Problem(
+                f"has {len(unknown)} code(s) not among our {geography.nouns}: "
+                + listed(unknown, MAX_CODES)
+            )
         )
     if problems:
         raise SchemaError(
-            f"{geography.summary_file} summaries ({source}): {'; '.join(problems)}; "
-            "give the complete file MHCLG published"
+            render(f"{geography.summary_file} summaries ({source})", problems)
+            + "; give the complete file MHCLG published"
         )
 
 

@@ -42,9 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     from pathlib import Path
 
     from ._build import version
-    from ._config import CONFIG_ENV, INPUT_NAMES
+    from ._config import CONFIG_ENV
     from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
-    from ._sources import MANIFEST
+    from ._manifest import INPUT_NAMES, MANIFEST
     from ._validate import DEFAULT_VALIDATION
 
     class Parser(argparse.ArgumentParser):
@@ -240,8 +240,9 @@ def _say(line: str) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     from rich.console import Console
 
-    from ._config import INPUT_NAMES, load_config
+    from ._config import load_config
     from ._errors import IodMsoaError
+    from ._manifest import INPUT_NAMES
 
     args = _parser().parse_args(argv)
     # soft_wrap: lines are not broken at 80 columns when output goes to a file or pipe

@@ -1,96 +1,30 @@
-"""The metric table's contract and the readers' checks, on tiny files with official headers."""
+"""The readers' checks, on tiny files with official headers."""
 
 from __future__ import annotations
 
 import re
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import box
 
 from iod_msoa._errors import SchemaError, listed
-from iod_msoa._schema import (
-    DENOMINATOR_SHORTS,
-    DENOMINATORS,
-    METRIC_BY_SHORT,
-    METRICS,
-    PUBLISHED_MEASURES,
-    align_boundaries,
+from iod_msoa._geographies import GEOGRAPHIES
+from iod_msoa._readers import (
     check_codes,
     check_columns,
-    file7_columns,
-    metrics_frame,
-    read_boundaries,
+    check_geographies,
     read_file7,
     read_lad_summaries,
     read_lookup,
     read_names,
 )
-
-CONTRACT_SHORTS = [
-    "imd",
-    "income",
-    "employment",
-    "education",
-    "health",
-    "crime",
-    "barriers",
-    "living_env",
-    "idaci",
-    "idaopi",
-    "cyp",
-    "adult_skills",
-    "geo_barriers",
-    "wider_barriers",
-    "indoors",
-    "outdoors",
-]
-SPECIAL_DENOMINATORS = {
-    "employment": "pop_working_age_18_66",
-    "idaci": "pop_children_0_15",
-    "idaopi": "pop_older_60_plus",
-}
-
-
-# --- the metric table -----------------------------------------------------------------------
-
-
-def test_sixteen_metrics_with_the_contract_short_names():
-    assert len(METRICS) == 16
-    assert [m.short for m in METRICS] == CONTRACT_SHORTS
-    assert list(metrics_frame().index) == CONTRACT_SHORTS
-
-
-def test_denominators_are_the_four_file7_populations():
-    assert DENOMINATOR_SHORTS == (
-        "pop_total",
-        "pop_children_0_15",
-        "pop_older_60_plus",
-        "pop_working_age_18_66",
-    )
-
-
-@pytest.mark.parametrize("short", CONTRACT_SHORTS)
-def test_denominator_of_each_metric(short):
-    expected = SPECIAL_DENOMINATORS.get(short, "pop_total")
-    assert METRIC_BY_SHORT[short].denominator == expected
-
-
-def test_extent_and_scale_are_where_mhclg_publishes_them():
-    assert [m.short for m in METRICS if m.extent] == ["imd"]
-    assert [m.short for m in METRICS if m.scale] == ["income", "employment"]
-    assert [m.short for m in METRICS if m.published] == CONTRACT_SHORTS[:10]
-    assert [m.short for m in METRICS if m.optional] == ["idaci", "idaopi"]
-
-
-def test_file7_columns_are_56_distinct_official_headers():
-    columns = file7_columns()
-    assert len(columns) == 4 + 16 * 3 + 4
-    assert len(set(columns.values())) == len(columns)
-    assert columns["Total population: mid 2022"] == "pop_total"
-    assert columns["Index of Multiple Deprivation (IMD) Score"] == "imd_score"
-
+from iod_msoa._vocab import (
+    DENOMINATORS,
+    METRIC_BY_SHORT,
+    METRICS,
+    PUBLISHED_MEASURES,
+    file7_columns,
+)
 
 # --- read_file7 -----------------------------------------------------------------------------
 
@@ -442,93 +376,6 @@ def test_read_lad_summaries_xlsx_without_code_column(tmp_path):
         read_lad_summaries(path)
 
 
-# --- read_boundaries ------------------------------------------------------------------------
-
-
-def _squares(path, *, code_field="MSOA21CD", crs="EPSG:27700"):
-    """Two 1 km squares in British National Grid, the second 100 km east of the first."""
-    gpd.GeoDataFrame(
-        {code_field: ["E02000001", "E02000002"], "MSOA21NM": ["West 001", "East 001"]},
-        geometry=[box(400000, 300000, 401000, 301000), box(500000, 300000, 501000, 301000)],
-        crs=crs,
-    ).to_file(path, driver="GPKG", engine="pyogrio")
-    return path
-
-
-def test_read_boundaries_indexes_by_code_in_wgs84(tmp_path):
-    boundaries = read_boundaries(_squares(tmp_path / "msoa.gpkg"))
-    assert boundaries.crs.to_epsg() == 4326
-    assert boundaries.index.name == "msoa21cd"
-    assert sorted(boundaries.index) == ["E02000001", "E02000002"]
-    # England: longitudes around -2, latitudes around 52.5
-    minx, miny, maxx, maxy = boundaries.total_bounds
-    assert -3.5 < minx < maxx < 0.0
-    assert 52.0 < miny < maxy < 53.0
-
-
-def test_read_boundaries_accepts_a_lower_case_code_field(tmp_path):
-    boundaries = read_boundaries(_squares(tmp_path / "msoa.gpkg", code_field="msoa21cd"))
-    assert sorted(boundaries.index) == ["E02000001", "E02000002"]
-
-
-def test_align_boundaries_follows_the_codes_order(tmp_path):
-    boundaries = read_boundaries(_squares(tmp_path / "msoa.gpkg"))
-    aligned = align_boundaries(boundaries, pd.Series(["E02000002", "E02000001"]))
-    assert aligned.crs.to_epsg() == 4326
-    east, west = aligned.bounds["minx"]
-    assert east > west + 1.0  # 100 km apart at latitude 52.5: about 1.5 degrees
-
-
-def test_align_boundaries_names_a_code_without_boundary(tmp_path):
-    boundaries = read_boundaries(_squares(tmp_path / "msoa.gpkg"))
-    with pytest.raises(SchemaError, match=r"1 MSOA\(s\) have no boundary: E02000009"):
-        align_boundaries(boundaries, pd.Series(["E02000001", "E02000009"]))
-
-
-def test_read_boundaries_without_code_field(tmp_path):
-    with pytest.raises(SchemaError, match="missing: 'MSOA21CD'"):
-        read_boundaries(_squares(tmp_path / "msoa.gpkg", code_field="code"))
-
-
-@pytest.mark.filterwarnings("ignore:'crs' was not provided")
-def test_read_boundaries_without_crs(tmp_path):
-    with pytest.raises(SchemaError, match="no coordinate reference system"):
-        read_boundaries(_squares(tmp_path / "msoa.gpkg", crs=None))
-
-
-def _two_layers(path, first_code_field):
-    """A GeoPackage whose first layer (a few squares) comes before the boundaries."""
-    first = gpd.read_file(_squares(path.with_name("first.gpkg"), code_field=first_code_field))
-    first.to_file(path, layer="a_first", driver="GPKG", engine="pyogrio")
-    gpd.read_file(_squares(path.with_name("all.gpkg"))).to_file(
-        path, layer="msoa", driver="GPKG", engine="pyogrio", append=True
-    )
-    return path
-
-
-@pytest.mark.filterwarnings("error")
-def test_of_several_layers_the_one_with_the_code_column_is_read(tmp_path):
-    boundaries = read_boundaries(_two_layers(tmp_path / "two.gpkg", "code"))
-    assert sorted(boundaries.index) == ["E02000001", "E02000002"]
-
-
-@pytest.mark.filterwarnings("error")
-def test_several_layers_with_the_code_column_are_one_line_naming_them(tmp_path):
-    with pytest.raises(SchemaError) as error:
-        read_boundaries(_two_layers(tmp_path / "two.gpkg", "MSOA21CD"))
-    assert str(error.value).endswith(
-        "two.gpkg): 2 of its 2 layers have an MSOA code column (msoa21cd): a_first (2 "
-        "features), msoa (2 features); keep only the one to use (ogr2ogr ONE.gpkg two.gpkg LAYER)"
-    )
-
-
-def test_read_boundaries_unreadable_file(tmp_path):
-    path = tmp_path / "msoa.gpkg"
-    path.write_text("not a geopackage")
-    with pytest.raises(SchemaError, match="cannot be read as a vector file"):
-        read_boundaries(path)
-
-
 def test_a_long_name_sharing_most_letters_is_not_suggested_as_a_rename():
     """MHCLG's summaries have long names: crime's rank of proportion is not income's proportion."""
     wanted = "income_proportion_of_lso_as_in_most_deprived_10_percent_nationally"
@@ -545,8 +392,10 @@ def test_a_long_name_sharing_most_letters_is_not_suggested_as_a_rename():
 
 def test_codes_padded_with_spaces_are_quoted_in_messages():
     assert listed(["E54000013", " E54000013", ""]) == "E54000013, ' E54000013', ''"
-    problems = check_codes(pd.Series(["E01000001", "E01000002 "]), r"^E01\d{6}$", "codes", "x")
-    assert problems == ["1 missing or malformed codes (expected ^E01\\d{6}$): row 3 ('E01000002 ')"]
+    problems = check_codes(pd.Series(["E01000001", "E01000002 "]), r"^E01\d{6}$", "codes")
+    assert [str(p) for p in problems] == [
+        "1 missing or malformed codes (expected ^E01\\d{6}$): row 3 ('E01000002 ')"
+    ]
 
 
 def test_a_longer_or_required_column_is_never_suggested_as_a_rename():
@@ -560,3 +409,19 @@ def test_a_longer_or_required_column_is_never_suggested_as_a_rename():
     with pytest.raises(SchemaError) as caught:
         check_columns(pd.DataFrame(columns=["icb24nm"]), ["icb24cd", "icb24nm"], "geo.csv")
     assert "renamed" not in str(caught.value)
+
+
+def test_a_geographies_table_with_many_problems_is_one_short_line():
+    """Eight problems once made one 779-character message: three are listed, the rest counted."""
+    wanted = [GEOGRAPHIES[k] for k in ("icb24", "sicbl24", "rgn24", "pcon24")]
+    table = pd.DataFrame({"lsoa21cd": ["E01000001", "x", "E01000003"]})
+    for g in wanted:
+        table[g.code] = ["bad", "bad", "bad"]
+        table[g.name] = ["", "", ""]
+    with pytest.raises(SchemaError) as caught:
+        check_geographies(table, wanted, "geo.csv")
+    message = str(caught.value)
+    assert message.startswith("geo.csv: 1 missing or malformed LSOA codes")
+    assert message.endswith("; and 6 more problem(s)")
+    assert message.count("; ") == 3 and "\n" not in message
+    assert len(message) < 400
