@@ -594,12 +594,7 @@ def _build_one(
 ) -> BuildResult:
     """Aggregate one dataset, check it, and write its files into its folder at once."""
     g, folder = dataset.geography, dataset.folder
-    own, created, created_from, fp = (
-        stamp.inputs,
-        stamp.created,
-        stamp.created_from,
-        stamp.fingerprint,
-    )
+    own = stamp.inputs
     of = members(g, inputs)
     table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
     given = inputs.resolved[dataset.members]
@@ -611,10 +606,10 @@ def _build_one(
         "geography": g.key,
         "package": "iod-msoa",
         "version": version(),
-        "created": created,
-        "created_from": created_from,
+        "created": stamp.created,
+        "created_from": stamp.created_from,
         "rows": len(table),
-        "fingerprint": fp,
+        "fingerprint": stamp.fingerprint,
         "allow_unverified": config.allow_unverified,
         "unverified": [n for n, r in own.items() if r.status == "unverified"],
         "inputs": {n: r.as_dict() for n, r in own.items()},

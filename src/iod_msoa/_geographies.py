@@ -168,7 +168,8 @@ class Geography:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """The inputs a build of this geography reads, File 7 first."""
+        """The inputs of this geography with a local geographies table, File 7 first (what
+        a build reads, given what is local, is the plan's: ``_plan.make_plan``)."""
         wanted = ("file7", self.members, self.names, self.shapes)
         return tuple(dict.fromkeys(n for n in wanted if n))
 
