@@ -14,7 +14,7 @@ from pathlib import Path
 from ._errors import ConfigError
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography, nesting_partners, select
 
-EDITIONS = (2025,)  # editions this version builds
+BUILT_EDITIONS = (2025,)  # editions the plan builds so far (see _editions for all)
 EDITION = 2025
 PACKAGES = Path("data", "packages")  # below the project root, when no folder is given
 TABLE = "geographies"  # the local LSOA geographies table (no download address)
@@ -160,10 +160,10 @@ def make_plan(
 ) -> Plan:
     """The plan for building ``geographies`` when the ``local`` inputs (names) are given
     locally (the others are fetched), into ``out_dir`` (see :func:`folders`)."""
-    if edition not in EDITIONS:
+    if edition not in BUILT_EDITIONS:
         raise ConfigError(
             f"edition {edition!r} is not built by this version: choose "
-            + ", ".join(map(str, EDITIONS))
+            + ", ".join(map(str, BUILT_EDITIONS))
         )
     local = frozenset(local)
     datasets = tuple(
