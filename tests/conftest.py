@@ -7,6 +7,7 @@ so the fixtures follow ``data/schema.toml``.
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import iod_msoa
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
+
+from .built import build
+from .realdata import write_config
 
 Row = Mapping[str, Any]
 
@@ -81,3 +86,21 @@ def tiny_file7() -> pd.DataFrame:
         {"lsoa21cd": "E01000004", "lad24cd": "E06000002", "score": 10.125, "rank": 4, **pops},
     ]
     return build_lsoa_table(rows)
+
+
+@pytest.fixture(scope="session")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real MSOA build with its validation, as `scripts/build` leaves it: made once, for
+    the tests of the writers and of the folder (needs the development inputs)."""
+    folder = tmp_path_factory.mktemp("package")
+    build(folder, folder / "out")
+    iod_msoa.validate(iod_msoa.load_config(write_config(folder)), folder / "out", progress=False)
+    return folder / "out"
+
+
+@pytest.fixture
+def copy(package: Path, tmp_path: Path) -> Path:
+    """A copy of ``package`` a test may change."""
+    out = tmp_path / "out"
+    shutil.copytree(package, out)
+    return out

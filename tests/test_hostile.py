@@ -33,10 +33,10 @@ import pytest
 from shapely.geometry import Point
 from werkzeug import Request, Response
 
-from iod_msoa import _outputs, _sources, cli
+from iod_msoa import _sources, _swap, cli
 from iod_msoa._errors import SourceError
 from iod_msoa._manifest import MANIFEST, Source
-from iod_msoa._outputs import BACKUP_PREFIX, STAGING_PREFIX
+from iod_msoa._swap import BACKUP_PREFIX, STAGING_PREFIX
 from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT
 
 from .realdata import FILES as INPUT_FILES
@@ -350,7 +350,7 @@ KILL_MID_SWAP = """
 import os, signal, sys
 from pathlib import Path
 from iod_msoa import cli
-from iod_msoa._outputs import STAGING_PREFIX
+from iod_msoa._swap import STAGING_PREFIX
 real, moved = Path.replace, []
 def replace(self, target):
     if self.parent.name.startswith(STAGING_PREFIX):
@@ -386,7 +386,7 @@ def test_killed_mid_swap_then_next_run_restores_the_earlier_set(earlier, capsys,
 def test_two_runs_into_one_folder(tmp_path, capsys, config, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(_outputs, "LOCK_WAIT", 0.5)
+    monkeypatch.setattr(_swap, "LOCK_WAIT", 0.5)
     fd = os.open(out, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -160,8 +160,8 @@ def test_a_build_without_the_table_assembles_it_from_the_cached_lookups(cache, g
     config = _config(tmp_path, cache)
     result = iod_msoa.build(config, tmp_path / "out", progress=False, geography="icb24")
 
-    assert set(result.provenance["inputs"]) == {"file7", "lsoa_icb", "lsoa_boundaries"}
-    assert result.provenance["inputs"]["lsoa_icb"]["origin"] == "cache"
+    assert set(result.provenance.inputs) == {"file7", "lsoa_icb", "lsoa_boundaries"}
+    assert result.provenance.inputs["lsoa_icb"].origin == "cache"
     counts = given["icb24cd"].value_counts()
     table = result.table.set_index("icb24cd")
     assert len(table) == 42

@@ -29,9 +29,10 @@ from packaging.requirements import Requirement
 
 import iod_msoa
 from iod_msoa import _maps, _site
-from iod_msoa._outputs import DATASET, FILES, VALIDATION_FILE
+from iod_msoa._folder import DATASET, FILES, VALIDATION_FILE, Provenance
 from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
+from .provenance import input_record, make_provenance
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, needs_inputs, write_config
 
@@ -204,7 +205,7 @@ def test_no_output_makes_quarto_load_scripts_from_a_cdn(executed, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_warns_about_unverified_inputs(executed, built, page):
     notebook, _ = executed(page)
-    assert built.provenance["unverified"] == ["file7"]  # the stand-in File 7
+    assert built.provenance.unverified == ("file7",)  # the stand-in File 7
     text = printed(notebook)
     assert "::: {.callout-warning}" in text and "Built from unverified inputs" in text
 
@@ -509,20 +510,18 @@ def test_page_link_is_relative_to_the_page(tmp_path):
     assert _site.page_link(target, tmp_path / "notebooks") == "../data/packages/x.csv"
 
 
-def provenance(unverified: list[str]) -> dict:
+def provenance(unverified: list[str]) -> Provenance:
     inputs = {
-        name: {
-            "title": f"Title of {name}",
-            "file": f"{name}.csv",
-            "sha256": "a" * 64,
-            "expected_sha256": "b" * 64 if name == "file7" else None,
-            "status": "unverified" if name in unverified else "unpinned",
-            "licence": "Open Government Licence v3.0",
-            "attribution": "Source: MHCLG" if name == "file7" else "Source: ONS",
-        }
+        name: input_record(
+            name,
+            sha256="a" * 64,
+            expected_sha256="b" * 64 if name == "file7" else None,
+            status="unverified" if name in unverified else "unpinned",
+            attribution="Source: MHCLG" if name == "file7" else "Source: ONS",
+        )
         for name in ("file7", "lookup", "boundaries")
     }
-    return {"unverified": unverified, "inputs": inputs}
+    return make_provenance(unverified=tuple(unverified), inputs=inputs)
 
 
 def test_banner_only_for_unverified_inputs():

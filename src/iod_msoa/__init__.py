@@ -52,6 +52,7 @@ _WHERE = {
         "_readers",
     ),
     **dict.fromkeys(("GEOGRAPHIES", "Geography", "geographies_frame"), "_geographies"),
+    "Provenance": "_folder",
     "MANIFEST": "_manifest",
     "resolve_inputs": "_sources",
     **dict.fromkeys(("ValidationResult", "validate"), "_validate"),

@@ -15,15 +15,28 @@ from datetime import UTC, datetime
 from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from rich.console import Console
+from rich.text import Text
 
 from ._aggregate import aggregate, area_columns
 from ._config import Config, load_config, project_root
+from ._console import plain_console
+from ._describe import register_file
 from ._errors import ConfigError, SchemaError, UnmatchedAreaError, listed
+from ._folder import (
+    DATASET,
+    VALIDATION_FILE,
+    EarlierValidation,
+    InputRecord,
+    Provenance,
+    current,
+    earlier_validation,
+    listed_resource,
+    output_files,
+    package_in,
+)
 from ._geographies import (
     CROSSWALKS,
     DEFAULT_GEOGRAPHY,
@@ -33,17 +46,6 @@ from ._geographies import (
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
 from ._manifest import MANIFEST
-from ._outputs import (
-    DATASET,
-    VALIDATION_FILE,
-    listed_resource,
-    output_files,
-    output_folder,
-    register_file,
-    staged_output,
-    stale_files,
-    write_dataset,
-)
 from ._plan import PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
 from ._problems import render
 from ._readers import (
@@ -62,7 +64,9 @@ from ._shapes import (
     read_boundaries,
     read_lsoa_boundaries,
 )
-from ._sources import ResolvedInput, resolve_inputs
+from ._sources import ResolvedInput, input_names, resolve_inputs
+from ._swap import output_folder, staged_output
+from ._writers import Dataset, write_dataset
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 BUILD_INPUTS = MSOA.inputs
@@ -95,12 +99,13 @@ class Reporter:
     """Progress lines on stderr, so stdout stays clean for the summary or pipes."""
 
     def __init__(self, enabled: bool) -> None:
-        # soft_wrap: a long path stays on one line (a terminal wraps it; a log keeps it whole)
-        self.console = Console(stderr=True, quiet=not enabled, highlight=False, soft_wrap=True)
+        self.console = plain_console(stderr=True, quiet=not enabled)
         self.start = time.perf_counter()
 
     def step(self, message: str) -> None:
-        self.console.print(f"[dim]{time.perf_counter() - self.start:6.2f}s[/dim] {message}")
+        """Print ``message`` as given (a path like ``a[/]b`` is not markup) after the time."""
+        elapsed = (f"{time.perf_counter() - self.start:6.2f}s", "dim")
+        self.console.print(Text.assemble(elapsed, " ", message))
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -125,7 +130,7 @@ def resolve(
     config: Config, names: Iterable[str], *, progress: bool, reporter: Reporter
 ) -> dict[str, ResolvedInput]:
     """Local path or cached/downloaded official file for each named input, checked."""
-    names = tuple(names)
+    names = input_names(names)
     reporter.step(f"Resolving inputs: {', '.join(names)}")
     resolved = resolve_inputs(
         names,
@@ -215,7 +220,7 @@ def load_inputs(
     config = config or load_config()
     reporter = reporter or Reporter(progress)
     plan = make_plan(config.inputs, chosen(geographies) if geographies else [])
-    wanted = dict.fromkeys([*names, *plan.table_inputs])
+    wanted = dict.fromkeys([*input_names(names), *plan.table_inputs])
     resolved = resolve(config, wanted, progress=progress, reporter=reporter)
     return read_tables(resolved, reporter, plan.reading)
 
@@ -238,8 +243,8 @@ def check_geography_columns(plan: Plan, given: dict[str, Path]) -> None:
     gives); a missing or unreadable table is left for the resolver and its reader to report
     (assembled tables always have every column)."""
     path = given.get(TABLE)
-    if path is None or not plan.reading.from_table:
-        return
+    if path is None or not plan.reading.from_table or not Path(path).is_file():
+        return  # a FIFO would block: the resolver says so
     try:
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
     except (OSError, ValueError, pd.errors.ParserError):
@@ -340,8 +345,9 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
     epoch = os.environ.get(EPOCH_ENV, "").strip()
     if epoch:
         try:
-            seconds = int(epoch)
-            when = datetime.fromtimestamp(seconds, UTC)
+            if not (epoch.isascii() and epoch.isdigit()):  # as `date +%s` writes it: not -5
+                raise ValueError(epoch)
+            when = datetime.fromtimestamp(int(epoch), UTC)
         except (ValueError, OverflowError, OSError) as exc:
             raise ConfigError(
                 f"{EPOCH_ENV}={epoch!r} is not a whole number of seconds since 1970-01-01 UTC; "
@@ -349,8 +355,15 @@ def build_time(resolved: dict[str, ResolvedInput]) -> tuple[str, str]:
             ) from exc
         source = EPOCH_ENV
     else:
-        seconds = int(max(r.path.stat().st_mtime for r in resolved.values()))
-        when = datetime.fromtimestamp(seconds, UTC)
+        newest = max(resolved.values(), key=lambda r: r.path.stat().st_mtime).path
+        try:
+            when = datetime.fromtimestamp(int(newest.stat().st_mtime), UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise ConfigError(
+                f"{newest} has a modification time outside the years 1 to 9999, so the build "
+                f"time cannot be taken from it; set {EPOCH_ENV} to the time to record, or touch "
+                "the file"
+            ) from exc
         source = "modification time of the newest input file"
     return when.isoformat(timespec="seconds"), source
 
@@ -385,7 +398,7 @@ class BuildResult:
 
     out_dir: Path
     table: pd.DataFrame
-    provenance: dict[str, Any]
+    provenance: Provenance
     skipped: bool = False
     seconds: float = 0.0  # since the run started: geographies built together share the reading
     geography: Geography = MSOA
@@ -399,56 +412,61 @@ class BuildResult:
 
     @property
     def unverified(self) -> list[str]:
-        return list(self.provenance.get("unverified", []))
+        return list(self.provenance.unverified)
 
 
-def _current(out_dir: Path, fp: str, geography: Geography) -> dict[str, Any] | None:
-    """The existing provenance if the outputs there were built from the same inputs and
-    every file still has the sha256 that datapackage.json records (none edited or damaged).
-    """
-    files = output_files(geography.dataset)
-    try:
-        provenance = json.loads((out_dir / files["provenance"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if provenance.get("fingerprint") != fp or stale_files(out_dir, geography.dataset):
-        return None
-    return provenance
+def _provenance(
+    geography: Geography,
+    own: dict[str, ResolvedInput],
+    when: tuple[str, str],
+    fp: str,
+    rows: int,
+    config: Config,
+) -> Provenance:
+    """What a dataset records about its making: its inputs, how, and ``when`` (the time and
+    where it came from, as :func:`build_time` gives them)."""
+    return Provenance(
+        dataset=geography.dataset,
+        geography=geography.key,
+        package="iod-msoa",
+        version=version(),
+        created=when[0],
+        created_from=when[1],
+        rows=rows,
+        fingerprint=fp,
+        allow_unverified=config.allow_unverified,
+        unverified=tuple(n for n, r in own.items() if r.status == "unverified"),
+        inputs={n: InputRecord(**r.as_dict()) for n, r in own.items()},
+        official_urls={n: MANIFEST[n].url for n in own},
+    )
 
 
-def _earlier_validation(out_dir: Path, file7: ResolvedInput) -> tuple[dict[str, Any] | None, bool]:
-    """What to do with a ``validation.csv`` already in ``out_dir``: ``(entry, stale)``.
+def _keep_validation(earlier: EarlierValidation, folder: Path, staging: Path) -> None:
+    """Carry a validation.csv that still holds for the new outputs into the new package."""
+    if earlier.entry is None:
+        return
+    shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
+    about = {k: v for k, v in earlier.entry.items() if k not in ("bytes", "hash")}
+    register_file(staging, VALIDATION_FILE, about)
 
-    ``entry`` is its datapackage.json entry when the earlier package lists it as made from
-    this File 7 by this version, unchanged since (it then still holds for the new outputs).
-    ``stale`` is true when the earlier package lists it as made from another File 7 or
-    version: that one must not pass for these outputs. A file no earlier package of ours
-    lists (the user's own, or one ``validate`` wrote before any build) is left alone.
-    """
-    try:
-        package = json.loads((out_dir / "datapackage.json").read_text(encoding="utf-8"))
-        made_from = next(
-            r["iod_msoa"] for r in package["resources"] if r.get("path") == VALIDATION_FILE
+
+def _settle_validation(
+    earlier: EarlierValidation, folder: Path, geography: Geography, reporter: Reporter
+) -> None:
+    """After the swap: remove a validation.csv made from other inputs (it must not pass for
+    these), and say so; say too when one is left unlisted because no package lists it."""
+    here = folder / VALIDATION_FILE
+    if earlier.entry is None and not earlier.stale and here.is_file():
+        reporter.step(
+            f"{geography.key}: left {VALIDATION_FILE} as it is and out of the package: no "
+            "earlier package here lists it (`iod-msoa validate` makes one that it lists)"
         )
-        same = made_from.get("version") == version() and (
-            made_from.get("inputs", {}).get("file7") == file7.sha256
+    if earlier.stale:
+        here.unlink(missing_ok=True)
+        reporter.step(
+            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
+            "(run `iod-msoa validate` to make it again)"
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
-        return None, False
-    if not (out_dir / VALIDATION_FILE).is_file():
-        return None, False
-    return (listed_resource(out_dir, VALIDATION_FILE) if same else None), not same
-
-
-def _package_in(folder: Path) -> str | None:
-    """The name of the package ``folder`` holds (its provenance.json's dataset, else its
-    datapackage.json's name), or None when it holds no readable package."""
-    for name, key in (("provenance.json", "dataset"), ("datapackage.json", "name")):
-        try:
-            return str(json.loads((folder / name).read_text(encoding="utf-8"))[key])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return None
 
 
 def check_not_another_package(geographies: list[Geography], folders: list[Path]) -> None:
@@ -456,7 +474,7 @@ def check_not_another_package(geographies: list[Geography], folders: list[Path])
     provenance.json would be replaced and its data files left in the folder undescribed."""
     datasets = {g.dataset: g for g in GEOGRAPHIES.values()}
     for g, folder in zip(geographies, folders, strict=True):
-        found = _package_in(folder)
+        found = package_in(folder)
         dataset = None if found is None else found.replace("-", "_")  # package names use "-"
         if dataset is None or dataset == g.dataset:
             continue
@@ -534,7 +552,7 @@ def _stamp(dataset: DatasetPlan, resolved: dict[str, ResolvedInput]) -> _Stamp:
 def _skipped(dataset: DatasetPlan, stamp: _Stamp, reporter: Reporter) -> BuildResult | None:
     """The result of a dataset whose outputs are current (nothing to do), else None."""
     g, folder = dataset.geography, dataset.folder
-    if (existing := _current(folder, stamp.fingerprint, g)) is None:
+    if (existing := current(folder, stamp.fingerprint, g.dataset)) is None:
         return None
     reporter.step(f"Outputs in {folder} are current; nothing to do (use --force to rebuild)")
     table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
@@ -594,52 +612,23 @@ def _build_one(
 ) -> BuildResult:
     """Aggregate one dataset, check it, and write its files into its folder at once."""
     g, folder = dataset.geography, dataset.folder
-    own = stamp.inputs
     of = members(g, inputs)
     table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
     given = inputs.resolved[dataset.members]
     check_area_count(g, table, f"{given.title} ({given.path})", dataset.crosswalk)
     reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
     geometry = _geometry(g, shapes, of, table)
-    provenance = {
-        "dataset": g.dataset,
-        "geography": g.key,
-        "package": "iod-msoa",
-        "version": version(),
-        "created": stamp.created,
-        "created_from": stamp.created_from,
-        "rows": len(table),
-        "fingerprint": stamp.fingerprint,
-        "allow_unverified": config.allow_unverified,
-        "unverified": [n for n, r in own.items() if r.status == "unverified"],
-        "inputs": {n: r.as_dict() for n, r in own.items()},
-        "official_urls": {n: MANIFEST[n].url for n in own},
-    }
-    validation, stale = _earlier_validation(folder, inputs.resolved["file7"])
+    when = (stamp.created, stamp.created_from)
+    provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
+    earlier = earlier_validation(folder, inputs.resolved["file7"].sha256, version())
     with staged_output(folder) as staging:
         write_dataset(
             staging,
-            table,
-            geometry,
-            provenance,
+            Dataset(g, table, geometry, provenance),
             step=lambda s: reporter.step(f"{g.key}: writing {s}"),
-            geography=g,
         )
-        if validation is not None:
-            shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
-            about = {k: v for k, v in validation.items() if k not in ("bytes", "hash")}
-            register_file(staging, VALIDATION_FILE, about)
-    if validation is None and not stale and (folder / VALIDATION_FILE).is_file():
-        reporter.step(
-            f"{g.key}: left {VALIDATION_FILE} as it is and out of the package: no earlier "
-            "package here lists it (`iod-msoa validate` makes one that it lists)"
-        )
-    if stale:  # made from other inputs: it must not pass for these
-        (folder / VALIDATION_FILE).unlink(missing_ok=True)
-        reporter.step(
-            f"{g.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
-            "(run `iod-msoa validate` to make it again)"
-        )
+        _keep_validation(earlier, folder, staging)
+    _settle_validation(earlier, folder, g, reporter)
     reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
     return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
 

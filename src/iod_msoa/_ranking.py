@@ -41,3 +41,24 @@ def decile_from_rank(ranks: pd.arrays.IntegerArray) -> pd.arrays.IntegerArray:
     values = np.asarray(ranks.to_numpy(dtype="float64", na_value=np.nan))
     deciles = np.ceil(np.where(missing, 1, values) * 10 / max(n, 1)).astype("int64")
     return pd.arrays.IntegerArray(deciles, missing)
+
+
+def ranks_within(scores: pd.DataFrame, parents: pd.Series) -> pd.DataFrame:
+    """Each score column's rank and decile among the areas of the same parent.
+
+    ``scores`` has one column per metric; ``parents`` (aligned with it) each area's parent
+    code. Ranks follow :func:`rank_most_deprived_first` within each parent (highest score
+    1, ties share the lowest rank, no score or no parent no rank); deciles follow
+    :func:`decile_from_rank` with the parent's ranked areas, so a parent with fewer than
+    :data:`MIN_AREAS_FOR_DECILES` of them gives none. Columns ``<col>_rank`` and
+    ``<col>_decile`` for each column, in its order.
+    """
+    grouped = scores.groupby(parents.to_numpy(), sort=False)
+    ranks = grouped.rank(method="min", ascending=False)
+    ranked = grouped.transform("count").where(ranks.notna())
+    deciles = np.ceil(ranks * 10 / ranked).where(ranked >= MIN_AREAS_FOR_DECILES)
+    out = pd.concat(
+        [ranks.astype("Int64").add_suffix("_rank"), deciles.astype("Int64").add_suffix("_decile")],
+        axis=1,
+    )
+    return out[[f"{c}_{s}" for c in scores.columns for s in ("rank", "decile")]]

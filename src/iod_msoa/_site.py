@@ -18,9 +18,10 @@ import pandas as pd
 
 from ._build import BuildResult
 from ._config import Config
+from ._describe import empty_deciles
+from ._folder import Provenance
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._manifest import MANIFEST
-from ._outputs import empty_deciles
 from ._plan import make_plan
 from ._ranking import MIN_AREAS_FOR_DECILES
 from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS, PUBLISHED_MEASURES
@@ -101,20 +102,18 @@ def human_size(n_bytes: int) -> str:
     return f"{n_bytes} B"
 
 
-def unverified_banner(provenance: Mapping[str, Any]) -> str:
+def unverified_banner(provenance: Provenance) -> str:
     """A Quarto warning callout naming each unverified input, or ``""`` if there are none.
 
     Emit it from a cell with ``#| output: asis``.
     """
-    names = list(provenance.get("unverified", []))
-    if not names:
+    if not provenance.unverified:
         return ""
-    inputs = provenance["inputs"]
+    unverified = [provenance.inputs[n] for n in provenance.unverified]
     items = "\n".join(
-        f"- **{inputs[n]['title']}**: `{inputs[n]['file']}` has sha256 "
-        f"`{inputs[n]['sha256'][:12]}…`, the published file `"
-        f"{(inputs[n].get('expected_sha256') or 'unknown')[:12]}…`."
-        for n in names
+        f"- **{i.title}**: `{i.file}` has sha256 `{i.sha256[:12]}…`, the published file `"
+        f"{(i.expected_sha256 or 'unknown')[:12]}…`."
+        for i in unverified
     )
     return (
         "::: {.callout-warning}\n"
@@ -174,14 +173,14 @@ def downloads_markdown(
     return "\n".join([*header, *rows]) + "\n"  # dashes set the columns' relative widths
 
 
-def source_note(provenance: Mapping[str, Any]) -> str:
+def source_note(provenance: Provenance) -> str:
     """A figure's source line, flagging unverified inputs."""
     note = (
         "Source: MHCLG, English Indices of Deprivation 2025 (OGL v3.0); MSOA boundaries: ONS "
         "(OGL v3.0, contains OS data © Crown copyright and database right); aggregation: iod-msoa."
     )
-    if provenance.get("unverified"):
-        note += " Built from unverified inputs: " + ", ".join(provenance["unverified"]) + "."
+    if provenance.unverified:
+        note += " Built from unverified inputs: " + ", ".join(provenance.unverified) + "."
     return note
 
 

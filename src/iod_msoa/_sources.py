@@ -39,7 +39,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ._config import DOWNLOAD_TIMEOUT
+from ._config import DOWNLOAD_TIMEOUT, file_problem
+from ._console import plain_console
 from ._errors import ChecksumError, ConfigError, SchemaError, SourceError
 from ._geographies import ONS_LOOKUPS
 from ._manifest import ARCGIS_FORMATS, MANIFEST, Source
@@ -423,18 +424,18 @@ def _get_page(
         raise SourceError(
             f"The ArcGIS service for {source.name} did not return JSON from {response.url}."
         ) from exc
+    if not isinstance(page, dict):
+        raise SourceError(
+            f"The ArcGIS service for {source.name} sent JSON that is not a query answer "
+            f"from {response.url}."
+        )
     if "error" in page:
-        error = page["error"]
+        error = page["error"] if isinstance(page["error"], dict) else {"message": page["error"]}
         details = " ".join(str(d) for d in error.get("details") or [])
         raise SourceError(
             f"The ArcGIS service for {source.name} returned error {error.get('code')} "
             f"from {response.url}: {error.get('message')} {details}".rstrip()
             + ". The service name or fields in sources.toml may be out of date."
-        )
-    if not isinstance(page, dict):
-        raise SourceError(
-            f"The ArcGIS service for {source.name} sent JSON that is not a query answer "
-            f"from {response.url}."
         )
     return page
 
@@ -474,6 +475,12 @@ def _fetch_features(
                 source, functools.partial(_get_page, http, source, query, deadline), deadline
             )
             batch = page.get("features") or []
+            if not isinstance(batch, list) or not all(isinstance(f, dict) for f in batch):
+                raise SourceError(
+                    f"The ArcGIS service for {source.name} at {source.url} sent features that "
+                    f"are not a list of records (offset {len(features):,}). Try again later, "
+                    f"{local_hint(source)}."
+                )
             digest = hashlib.sha256(json.dumps(batch, sort_keys=True).encode()).hexdigest()
             if batch and digest == previous:
                 raise SourceError(
@@ -544,15 +551,13 @@ def _download_arcgis(
 
 
 def _warn(message: str) -> None:
-    Console(stderr=True, highlight=False).print(message, markup=False, soft_wrap=True)
+    plain_console(stderr=True).print(message)
 
 
 def _resolve_local(source: Source, path: Path, *, allow_unverified: bool) -> ResolvedInput:
     """Check the user's own copy where it is: it is never copied into the cache."""
-    if path.is_dir():
-        raise SourceError(f"The local file given for {source.name} is a folder, not a file: {path}")
-    if not path.is_file():
-        raise SourceError(f"The local file given for {source.name} does not exist: {path}")
+    if problem := file_problem(path):
+        raise SourceError(f"The local file given for {source.name} {problem}: {path}")
     size, sha256 = path.stat().st_size, sha256_file(path)
     status = _decide_status(
         source, size=size, sha256=sha256, allow_unverified=allow_unverified, where=str(path)
@@ -580,7 +585,7 @@ def resolve_input(
         return _resolve_local(source, Path(local_path), allow_unverified=allow_unverified)
     target = Path(cache_dir) / source.filename
     if target.is_file():
-        cached = _from_cache(source, target, warn)
+        cached = _from_cache(source, target, warn, allow_unverified=allow_unverified)
         if cached is not None:
             return cached
     if not source.url:
@@ -609,10 +614,21 @@ def resolve_input(
         )
 
 
-def _from_cache(source: Source, target: Path, warn: Callable[[str], None]) -> ResolvedInput | None:
-    """The cached copy if it passes its checks; else None (and a failing copy is removed)."""
+def _from_cache(
+    source: Source, target: Path, warn: Callable[[str], None], *, allow_unverified: bool
+) -> ResolvedInput | None:
+    """The cached copy if it passes its checks (or differs from its pin, if allowed); else
+    None, said in a warning (and a copy failing its content checks is removed)."""
     size, sha256 = target.stat().st_size, sha256_file(target)
-    if _pin_mismatches(source, size=size, sha256=sha256):
+    if problems := _pin_mismatches(source, size=size, sha256=sha256):
+        if allow_unverified:  # as a download that differs would be: used, and recorded so
+            return _resolved(
+                source, target, origin="cache", status="unverified", size=size, sha256=sha256
+            )
+        warn(
+            f"iod-msoa: warning: the cached {source.name} file {target} is not the pinned "
+            f"official file ({'; '.join(problems)}); downloading it again, else {ALLOW_HINT}"
+        )
         return None
     marker = _checked_marker(target)
     checked = marker.is_file() and marker.read_text(encoding="utf-8").strip() == sha256
@@ -632,6 +648,14 @@ def _from_cache(source: Source, target: Path, warn: Callable[[str], None]) -> Re
     return _resolved(source, target, origin="cache", status=status, size=size, sha256=sha256)
 
 
+def input_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The names of an API call as a tuple; one name as a string would be taken letter by
+    letter ("Unknown input 7, e, f, i, l")."""
+    if isinstance(names, str | bytes):
+        raise TypeError(f"names must be a list of input names, such as [{names!r}], not one string")
+    return tuple(names)
+
+
 def resolve_inputs(
     names: Iterable[str],
     *,
@@ -645,7 +669,9 @@ def resolve_inputs(
 ) -> dict[str, ResolvedInput]:
     """Resolve several inputs over one connection pool, stopping at the first that fails."""
     manifest = MANIFEST if manifest is None else manifest
-    names = list(names)
+    names = input_names(names)
+    if not isinstance(local_paths, Mapping):
+        raise TypeError(f"local_paths must map input names to paths, not {local_paths!r}")
     if unknown := sorted({*names, *local_paths} - manifest.keys()):
         raise ConfigError(
             f"Unknown input {', '.join(unknown)}: the inputs are {', '.join(manifest)}."

@@ -3,7 +3,6 @@ MHCLG's own summaries (File 10 for LADs, 11 upper-tier LAs, 13 ICBs, 14 LRFs).""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,18 +22,20 @@ from ._build import (
     version,
 )
 from ._config import Config, load_config
+from ._describe import register_file
 from ._errors import ConfigError, SchemaError, listed
-from ._geographies import VALIDATED, Geography, select
-from ._outputs import (
+from ._folder import (
     VALIDATION_FILE,
-    listed_resource,
-    output_folder,
-    register_file,
-    staged_output,
+    EarlierValidation,
+    Package,
+    earlier_validation,
+    read_provenance,
 )
+from ._geographies import VALIDATED, Geography, select
 from ._plan import make_plan
 from ._problems import Problem, render
 from ._readers import read_summaries
+from ._swap import output_folder, staged_output
 from ._vocab import METRICS, PUBLISHED_MEASURES
 
 VALIDATION_COLUMNS = [
@@ -159,11 +160,11 @@ def check_same_areas(
 
 
 def _about(
-    inputs: Inputs, used: dict[str, tuple[str, ...]], earlier: dict[str, Any] | None
+    inputs: Inputs, used: dict[str, tuple[str, ...]], earlier: EarlierValidation
 ) -> dict[str, Any]:
     """validation.csv's data package entry: what it is and the inputs each geography's rows
     were made from (those of geographies validated earlier and kept, as they were)."""
-    made_from = dict((earlier or {}).get("iod_msoa", {}).get("geographies", {}))
+    made_from = earlier.geographies
     for key, names in used.items():
         made_from[key] = {n: inputs.resolved[n].sha256 for n in sorted(names)}
     return {
@@ -182,11 +183,10 @@ def _about(
 
 def _check_same_file7(out_dir: Path, inputs: Inputs) -> None:
     """Refuse to put a validation of one File 7 beside outputs built from another."""
-    try:
-        provenance = json.loads((out_dir / "provenance.json").read_text(encoding="utf-8"))
-        built_from = provenance["inputs"]["file7"]["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
+    provenance = read_provenance(out_dir)
+    if provenance is None or "file7" not in provenance.inputs:
         return  # no build of ours there: nothing to contradict
+    built_from = provenance.inputs["file7"].sha256
     ours = inputs.resolved["file7"]
     if built_from != ours.sha256:
         raise ConfigError(
@@ -194,19 +194,6 @@ def _check_same_file7(out_dir: Path, inputs: Inputs) -> None:
             f"than {ours.path.name} (sha256 {ours.sha256[:12]}…): run `iod-msoa build` with the "
             "same inputs first, or give validate another --out folder"
         )
-
-
-def _earlier_validation(out_dir: Path, inputs: Inputs) -> dict[str, Any] | None:
-    """The package's listed validation.csv entry, if unchanged and made by this version from
-    this File 7 with per-geography inputs recorded: its other geographies' rows still hold."""
-    listed = listed_resource(out_dir, VALIDATION_FILE)
-    made_from = (listed or {}).get("iod_msoa", {})
-    same = (
-        made_from.get("version") == version()
-        and made_from.get("inputs", {}).get("file7") == inputs.resolved["file7"].sha256
-        and isinstance(made_from.get("geographies"), dict)
-    )
-    return listed if same else None
 
 
 def validate(
@@ -243,12 +230,14 @@ def validate(
     table = pd.concat(frames, ignore_index=True)
     with output_folder(out_dir, reporter.step):
         package = out_dir / "datapackage.json"
-        earlier = None
-        if package.is_file():
+        found = Package.read(out_dir)
+        listing = found is not None and found.resources is not None  # the build's package
+        earlier = EarlierValidation()
+        if listing:
             _check_same_file7(out_dir, inputs)
-            earlier = _earlier_validation(out_dir, inputs)
+            earlier = earlier_validation(out_dir, inputs.resolved["file7"].sha256, version())
         written = table
-        if earlier is not None:  # other geographies' rows stay; these geographies' are replaced
+        if earlier.entry is not None:  # other geographies' rows stay; these ones' are replaced
             kept = pd.read_csv(out_dir / VALIDATION_FILE, dtype={"area_code": str})
             kept = kept[~kept["geography"].isin(used)]
             written = pd.concat([kept, table], ignore_index=True).sort_values(
@@ -256,7 +245,7 @@ def validate(
             )
         with staged_output(out_dir) as staging:
             written.to_csv(staging / VALIDATION_FILE, index=False)
-            if package.is_file():  # the build's package lists it, with the inputs it came from
+            if listing:  # with the inputs it came from
                 shutil.copyfile(package, staging / package.name)
                 register_file(staging, VALIDATION_FILE, _about(inputs, used, earlier))
     return ValidationResult(

@@ -6,6 +6,7 @@ Ctrl-C during start-up ends in one line, not a traceback.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     from pathlib import Path
 
     from ._build import version
-    from ._config import CONFIG_ENV
+    from ._config import CONFIG_ENV, expand_user
+    from ._errors import ConfigError
     from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
     from ._manifest import INPUT_NAMES, MANIFEST
     from ._validate import DEFAULT_VALIDATION
@@ -54,10 +56,14 @@ def _parser() -> argparse.ArgumentParser:
             self.exit(2, f"iod-msoa: error: {message} (see `{self.prog} --help`)\n")
 
     def path(text: str) -> Path:
-        """A path option: an empty one (say ``--out "$UNSET"``) would mean the current folder."""
+        """A path option, ``~`` expanded: an empty one (say ``--out "$UNSET"``) would mean the
+        current folder."""
         if not text.strip():
             raise argparse.ArgumentTypeError("must not be empty")
-        return Path(text)
+        try:
+            return expand_user(text, "the path")
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
 
     parser = Parser(
         prog="iod-msoa",
@@ -136,6 +142,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_build(args: argparse.Namespace, config, console) -> None:
+    from rich.text import Text
+
     from ._build import build_many
     from ._geographies import select
     from ._site import human_size
@@ -155,13 +163,16 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
         unverified |= dict.fromkeys(result.unverified)
     if unverified:
         console.print(
-            "[bold yellow]Unverified inputs[/] (checksum differs from the official file): "
-            + ", ".join(unverified)
+            Text.assemble(
+                ("Unverified inputs", "bold yellow"),
+                " (checksum differs from the official file): " + ", ".join(unverified),
+            )
         )
 
 
 def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from ._errors import MismatchError
     from ._site import exact_areas
@@ -189,9 +200,12 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
         console.print(f"{mark} {note}")
     if result.file7_status != "verified":
         console.print(
-            f"[bold yellow]File 7 is {result.file7_status}[/]: it is not the official file, so "
-            "differences can come from its values rather than the method; where its rows are "
-            "official, every measure but scale should match to published rounding."
+            Text.assemble(
+                (f"File 7 is {result.file7_status}", "bold yellow"),
+                ": it is not the official file, so differences can come from its values rather "
+                "than the method; where its rows are official, every measure but scale should "
+                "match to published rounding.",
+            )
         )
     names = result.table.drop_duplicates(["geography", "area_code"])
     for g in result.geographies:
@@ -221,6 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, _on_stop_signal)
     # GDAL would print its own "ERROR n: ..." lines as well as raising: keep only ours.
     os.environ.setdefault("CPL_LOG", os.devnull)
+    for stream in (sys.stdout, sys.stderr):
+        # A path or name the terminal's encoding cannot show (PYTHONIOENCODING=ascii) is
+        # escaped, not a traceback after every file is written.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return _main(argv)
     except Terminated as stop:
@@ -238,16 +257,13 @@ def _say(line: str) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from rich.console import Console
-
     from ._config import load_config
+    from ._console import plain_console
     from ._errors import IodMsoaError
     from ._manifest import INPUT_NAMES
 
     args = _parser().parse_args(argv)
-    # soft_wrap: lines are not broken at 80 columns when output goes to a file or pipe
-    console = Console(highlight=False, soft_wrap=True)
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    console, errors = plain_console(), plain_console(stderr=True)
     try:
         inputs = {n: getattr(args, n) for n in INPUT_NAMES if getattr(args, n) is not None}
         config = load_config(args.config).with_overrides(
@@ -258,11 +274,11 @@ def _main(argv: Sequence[str] | None) -> int:
         )
         {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
     except IodMsoaError as exc:
-        errors.print(f"iod-msoa: error: {exc}", markup=False, soft_wrap=True)
+        errors.print(f"iod-msoa: error: {exc}")
         return EXIT_PROBLEM
     except OSError as exc:  # the environment, not the inputs: a full disk, a vanished folder
         where = f" ({exc.filename})" if exc.filename else ""
-        errors.print(f"iod-msoa: error: {exc.strerror or exc}{where}", markup=False, soft_wrap=True)
+        errors.print(f"iod-msoa: error: {exc.strerror or exc}{where}")
         return EXIT_PROBLEM
     return 0
 

@@ -1,10 +1,8 @@
-"""The data package as its users get it: real clients accept it, builds repeat to the byte,
-provenance names no local path, edited files are rebuilt, and validation.csv belongs.
-"""
+"""The package as its users get it, written by the format writers: real clients accept it,
+builds repeat to the byte, the build time is fixed, provenance names no local path."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -19,45 +17,17 @@ import pyogrio
 import pytest
 
 import iod_msoa
-from iod_msoa import cli
+from iod_msoa._folder import FILES, VALIDATION_FILE, write_json
 from iod_msoa._geographies import GEOGRAPHIES
-from iod_msoa._outputs import FILES, GPKG_VERSION, VALIDATION_FILE, stale_files, write_json
+from iod_msoa._writers import GPKG_VERSION
 
+from .built import build, snapshot
 from .realdata import FILES as INPUT_FILES
 from .realdata import INPUTS, needs_inputs, write_config
 
 pytestmark = [pytest.mark.realdata, needs_inputs]
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
-
-
-def build(folder: Path, out: Path, **kwargs) -> iod_msoa.BuildResult:
-    return iod_msoa.build(iod_msoa.load_config(write_config(folder)), out, progress=False, **kwargs)
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-
-
-def listed(out: Path) -> dict[str, dict]:
-    package = json.loads((out / FILES["datapackage"]).read_text())
-    return {r["path"]: r for r in package["resources"]}
-
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory) -> Path:
-    """A build with its validation, as `scripts/build` leaves it."""
-    folder = tmp_path_factory.mktemp("package")
-    build(folder, folder / "out")
-    iod_msoa.validate(iod_msoa.load_config(write_config(folder)), folder / "out", progress=False)
-    return folder / "out"
-
-
-@pytest.fixture
-def copy(package, tmp_path) -> Path:
-    out = tmp_path / "out"
-    shutil.copytree(package, out)
-    return out
 
 
 def test_frictionless_validates_the_package(package):
@@ -119,8 +89,8 @@ def test_two_builds_are_byte_identical(package, tmp_path):
 def test_source_date_epoch_sets_the_recorded_time(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1761816600")  # 2025-10-30 09:30 UTC
     result = build(tmp_path, tmp_path / "out")
-    assert result.provenance["created"] == "2025-10-30T09:30:00+00:00"
-    assert result.provenance["created_from"] == "SOURCE_DATE_EPOCH"
+    assert result.provenance.created == "2025-10-30T09:30:00+00:00"
+    assert result.provenance.created_from == "SOURCE_DATE_EPOCH"
     with sqlite3.connect(result.paths["gpkg"]) as db:
         stamps = {r[0] for r in db.execute("SELECT last_change FROM gpkg_contents")}
     assert stamps == {"2025-10-30T09:30:00.000Z"}
@@ -160,72 +130,6 @@ def test_no_local_path_is_published(package, name):
     assert not [s for s in strings(json.loads(text)) if Path(s).is_absolute() or "\\" in s]
 
 
-def test_outputs_current_only_while_every_file_matches_datapackage(copy, tmp_path):
-    assert stale_files(copy) == []
-    original = (copy / FILES["csv"]).read_bytes()
-    with (copy / FILES["csv"]).open("ab") as fh:
-        fh.write(b"E02999999,edited\n")
-    assert stale_files(copy) == [FILES["csv"]]
-    (copy / FILES["xlsx"]).unlink()
-    assert sorted(stale_files(copy)) == sorted([FILES["csv"], FILES["xlsx"]])
-    result = build(tmp_path, copy)
-    assert not result.skipped
-    assert (copy / FILES["csv"]).read_bytes() == original
-    assert (copy / FILES["xlsx"]).is_file()
-    assert build(tmp_path, copy).skipped
-
-
-def test_validation_is_listed_with_the_inputs_it_came_from(package):
-    resource = listed(package)[VALIDATION_FILE]
-    provenance = json.loads((package / FILES["provenance"]).read_text())
-    made_from = resource["iod_msoa"]
-    assert made_from["inputs"]["file7"] == provenance["inputs"]["file7"]["sha256"]
-    assert len(made_from["inputs"]["lad_summaries"]) == 64
-    assert made_from["version"] == iod_msoa.__version__
-
-
-def test_validating_another_geography_keeps_the_earlier_ones(copy, package, tmp_path):
-    config = iod_msoa.load_config(write_config(tmp_path))
-    iod_msoa.validate(config, copy, progress=False, geographies="icb24")
-    table = pd.read_csv(copy / VALIDATION_FILE)
-    assert table["geography"].value_counts().to_dict() == {"lad24": 8288, "icb24": 1176}
-    assert stale_files(copy) == []  # the package's sha256 is that of the merged file
-    made_from = listed(copy)[VALIDATION_FILE]["iod_msoa"]
-    assert set(made_from["geographies"]) == {"lad24", "icb24"}
-    assert set(made_from["geographies"]["icb24"]) == {"file7", "geographies", "icb_summaries"}
-    assert made_from["geographies"]["lad24"] == {
-        n: made_from["inputs"][n] for n in ("file7", "lad_summaries")
-    }
-    iod_msoa.validate(config, copy, progress=False, geographies="lad24")  # replaced, not doubled
-    at_once = tmp_path / "at_once"
-    shutil.copytree(package, at_once)
-    iod_msoa.validate(config, at_once, progress=False, geographies=["lad24", "icb24"])
-    assert (copy / VALIDATION_FILE).read_bytes() == (at_once / VALIDATION_FILE).read_bytes()
-    assert build(tmp_path, copy, force=True).paths["validation"] == copy / VALIDATION_FILE
-
-
-def test_forced_rebuild_from_the_same_inputs_keeps_the_validation(copy, tmp_path):
-    before = (copy / VALIDATION_FILE).read_bytes()
-    result = build(tmp_path, copy, force=True)
-    assert (copy / VALIDATION_FILE).read_bytes() == before
-    assert VALIDATION_FILE in listed(copy) and stale_files(copy) == []
-    assert result.paths["validation"] == copy / VALIDATION_FILE
-
-
-def test_validation_from_other_inputs_does_not_stay_beside_a_new_build(copy, tmp_path, capsys):
-    package = json.loads((copy / FILES["datapackage"]).read_text())
-    for resource in package["resources"]:
-        if resource["path"] == VALIDATION_FILE:
-            resource["iod_msoa"]["inputs"]["file7"] = "0" * 64  # made from another File 7
-    (copy / FILES["datapackage"]).write_text(json.dumps(package))
-    args = ["build", "--config", str(write_config(tmp_path)), "--out", str(copy), "--force"]
-    assert cli.main(args) == 0
-    assert "removed validation.csv, made from another File 7" in capsys.readouterr().err
-    assert not (copy / VALIDATION_FILE).exists()
-    assert VALIDATION_FILE not in listed(copy)
-    assert "validation" not in build(tmp_path, copy).paths
-
-
 def test_a_geography_depends_only_on_its_own_inputs(tmp_path):
     """Built with others or alone, a geography has the same bytes and stays current.
 
@@ -240,13 +144,4 @@ def test_a_geography_depends_only_on_its_own_inputs(tmp_path):
     assert snapshot(together[0].out_dir) == snapshot(alone.out_dir)
     again = iod_msoa.build(config, together[0].out_dir, progress=False, geography="lad24")
     assert again.skipped
-    assert together[1].provenance["created"] != alone.provenance["created"]
-
-
-def test_validate_refuses_a_package_built_from_another_file7(copy, tmp_path):
-    provenance = json.loads((copy / FILES["provenance"]).read_text())
-    provenance["inputs"]["file7"]["sha256"] = "0" * 64
-    (copy / FILES["provenance"]).write_text(json.dumps(provenance))
-    config = iod_msoa.load_config(write_config(tmp_path))
-    with pytest.raises(iod_msoa.ConfigError, match=r"built from another File 7.*iod-msoa build"):
-        iod_msoa.validate(config, copy, progress=False)
+    assert together[1].provenance.created != alone.provenance.created

@@ -1,0 +1,130 @@
+"""Readers of an edition's own files: MHCLG's File 10 of an earlier edition (2019).
+
+Returns what :func:`iod_msoa._readers.read_summaries` returns for 2025 (``<key>cd``,
+``<key>nm`` and MHCLG's snake-case measure names), so one comparison serves both editions.
+Each problem found is reported in one line.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from ._editions import EDITIONS, Edition, EditionPublished, edition_of
+from ._errors import SchemaError
+from ._problems import Problem, fail
+from ._readers import check_columns, shown_rows
+from ._vocab import METRICS, Metric
+
+NOTES_SHEET = "notes"
+
+
+def clean_header(header: str, year: int) -> str:
+    """An xlsx header -> the snake-case name of the IMD R package's tables, the edition's
+    year shortened ("IMD 2019 - Extent" -> ``imd19_extent``; "LSOAs" -> ``lso_as``)."""
+    text = header.strip().replace("%", " percent")
+    text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return re.sub(rf"_{year}_", f"{year % 100:02d}_", text)
+
+
+def _applies(pm: EditionPublished, metric: Metric) -> bool:
+    if not metric.published:
+        return False
+    if pm.only == "extent":
+        return metric.extent
+    return not pm.only or pm.only == metric.short
+
+
+def published_columns(edition: Edition) -> list[str]:
+    """MHCLG's names of every measure the edition's File 10 publishes, metric by metric."""
+    return [
+        pm.column.format(p=m.published)
+        for m in METRICS
+        for pm in edition.published_measures
+        if _applies(pm, m)
+    ]
+
+
+def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
+    """Read an edition's File 10 xlsx (a Notes sheet, then one sheet per index) as one row
+    per local authority: ``<lad_key>``, its name column and the published measures.
+
+    A File 10 of another edition (its code column names another LAD vintage) is refused by
+    name; so are a file that is not an xlsx, a sheet without the code column, a district
+    given twice in a sheet, sheets that disagree on the districts, and blank or non-numeric
+    values.
+    """
+    edition = edition_of(year)
+    path = Path(path)
+    source = f"File 10 ({edition.year}) summaries ({path})"
+    code, name = edition.lad_key, edition.lad_key.removesuffix("cd") + "nm"
+    header = edition.identifiers[code]
+    try:
+        # Only an empty cell is blank: "n/a" is a value to name, not a missing one.
+        sheets = pd.read_excel(path, sheet_name=None, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise SchemaError(f"{source}: cannot be read as an xlsx workbook: {exc}") from exc
+    indices = {s: t for s, t in sheets.items() if s.strip().lower() != NOTES_SHEET}
+    if not indices:
+        raise SchemaError(f"{source}: has no sheet besides Notes (one sheet per index expected)")
+    frames, header_of = [], {}
+    for sheet, table in indices.items():
+        where = f"{source}, sheet {sheet!r}"
+        if header not in table.columns:
+            _refuse_other_edition(table.columns, edition, where)
+            check_columns(table, [header], where)
+        table = table.dropna(how="all")
+        header_of |= {clean_header(str(c), edition.year): str(c).strip() for c in table.columns}
+        codes = table[header].astype("string")
+        twice = codes.duplicated(keep=False)
+        if twice.any():
+            raise SchemaError(
+                f"{where}: {codes[twice].nunique()} duplicated area code(s): "
+                + shown_rows(twice, codes)
+            )
+        frames.append(
+            table.rename(columns=lambda c: clean_header(str(c), edition.year)).set_index(
+                clean_header(header, edition.year)
+            )
+        )
+    name_column = clean_header(edition.identifiers[name], edition.year)
+    areas = [set(f.index) for f in frames]
+    if any(a != areas[0] for a in areas):
+        raise SchemaError(f"{source}: its sheets list different local authorities")
+    names = frames[0][name_column]
+    table = pd.concat([f.drop(columns=name_column, errors="ignore") for f in frames], axis=1)
+    table = table.loc[:, ~table.columns.duplicated()]
+    table.insert(0, name, names)
+    table = table.rename_axis(code).reset_index()
+    wanted = published_columns(edition)
+    check_columns(table, wanted, source)
+    problems = []
+    for column in wanted:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            shown = header_of.get(column, column)
+            problems.append(
+                Problem(
+                    f"column {shown!r} has {bad.sum()} blank or non-numeric value(s): "
+                    + shown_rows(bad, table[code].astype("string"), values=table[column])
+                )
+            )
+        table[column] = values
+    fail(source, problems, SchemaError)
+    return table[[code, name, *wanted]]
+
+
+def _refuse_other_edition(columns: pd.Index, edition: Edition, where: str) -> None:
+    """A sheet keyed by another edition's LAD code is that edition's File 10: say so."""
+    for other in EDITIONS.values():
+        if other is not edition and other.identifiers[other.lad_key] in columns:
+            raise SchemaError(
+                f"{where}: is a File 10 of the {other.title} "
+                f"({other.identifiers[other.lad_key]!r}), not of the {edition.title}"
+            )

@@ -1,0 +1,32 @@
+"""Tied national ranks as MHCLG's summaries use them.
+
+File 7 gives tied LSOAs the lowest rank of their group (1, 2, 2, 4); File 10 (2019)
+averages the mean rank of each tie group instead (1, 2.5, 2.5, 4), which its average
+ranks and local concentrations reproduce and the published ranks do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+PUBLISHED, MEAN = "published", "mean"
+
+
+def mean_rank_of_ties(ranks: ArrayLike) -> NDArray[np.float64]:
+    """Each rank replaced by the mean rank of its tie group: ``rank + (size - 1) / 2``.
+
+    Needs every LSOA of the nation (a group's size is counted here), given "min" ranks.
+    """
+    r = np.asarray(ranks, dtype="float64")
+    _, inverse, counts = np.unique(r, return_inverse=True, return_counts=True)
+    return r + (counts[inverse] - 1) / 2
+
+
+def summary_ranks(ranks: ArrayLike, rule: str) -> NDArray[np.float64]:
+    """The ranks an edition's summaries average: File 7's as given, or tie-averaged."""
+    if rule == MEAN:
+        return mean_rank_of_ties(ranks)
+    if rule == PUBLISHED:
+        return np.asarray(ranks, dtype="float64")
+    raise ValueError(f"unknown tie rule {rule!r}: expected {PUBLISHED!r} or {MEAN!r}")

@@ -1,0 +1,238 @@
+"""Proof for a user's own areas on the development inputs: the engine against an independent
+pandas recomputation of every measure from its definition, and polygons against lookups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import iod_msoa
+from iod_msoa._areas import (
+    assign_by_centroid,
+    parents_of,
+    read_area_layer,
+    read_area_table,
+    read_centroids,
+)
+from iod_msoa._ranking import ranks_within
+from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
+from tests.realdata import FILES, INPUTS, needs_inputs
+
+pytestmark = [pytest.mark.realdata, needs_inputs]
+
+CENTROIDS = INPUTS / "../boundaries/LSOA21_PWC_EW.csv"
+BURY = "E08000002"  # official File 7 rows in the stand-in
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def lsoa() -> pd.DataFrame:
+    return iod_msoa.read_file7(INPUTS / FILES["file7"])
+
+
+def recompute(lsoa: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Every measure from the IoD Technical Report's definitions, with pandas groupby only.
+
+    Scores: each domain's population-weighted mean (its own denominator). Ranks and deciles:
+    among these areas (1 = highest score; no deciles below 10 areas). Average rank: weighted
+    mean of N + 1 - national rank. Proportion: share of LSOAs in national decile 1. Extent:
+    weighted share of people by national percentile (1 up to the 10th, falling from 0.95 at
+    the 11th to 0.05 at the 30th, 0 beyond). Local concentration: weighted mean of N + 1 -
+    rank over the most deprived LSOAs holding 10% of the people, the last one in part.
+    Scale: the sum of rate x denominator.
+    """
+    n = len(lsoa)
+    rows = lsoa.merge(members[["lsoa21cd", "area_code"]], on="lsoa21cd")
+    area = rows["area_code"]
+    out = pd.DataFrame({"n_lsoa": rows.groupby(area).size()})
+    for d in DENOMINATOR_SHORTS:
+        out[d] = rows.groupby(area)[d].sum().round().astype("int64")
+
+    def mean_of(values: pd.Series, weights: pd.Series) -> pd.Series:
+        return (values * weights).groupby(area).sum() / weights.groupby(area).sum()
+
+    for m in METRICS:
+        w, rank = rows[m.denominator].astype(float), rows[f"{m.short}_rank"].astype(float)
+        score = mean_of(rows[f"{m.short}_score"], w)
+        among = score.rank(method="min", ascending=False)
+        out[f"{m.short}_score"] = score
+        out[f"{m.short}_rank"] = among
+        out[f"{m.short}_decile"] = np.ceil(among * 10 / len(among)) if len(among) >= 10 else np.nan
+        out[f"{m.short}_average_rank"] = mean_of(n + 1 - rank, w)
+        out[f"{m.short}_proportion_most_deprived_10"] = (
+            (rows[f"{m.short}_decile"] == 1).groupby(area).mean()
+        )
+        if m.extent:
+            percentile = np.ceil(rank * 100 / n)
+            weight = pd.Series(0.0, index=rows.index)
+            weight[percentile <= 30] = 0.05 + 0.90 * (30 - percentile) / 19
+            weight[percentile <= 10] = 1.0
+            out[f"{m.short}_extent"] = mean_of(weight, w)
+            ordered = rows.assign(w=w, rank=rank).sort_values(["area_code", "rank"])
+            total = ordered.groupby("area_code")["w"].transform("sum")
+            before = ordered.groupby("area_code")["w"].cumsum() - ordered["w"]
+            counted = (0.10 * total - before).clip(lower=0).clip(upper=ordered["w"])
+            top = (n + 1 - ordered["rank"]) * counted
+            out[f"{m.short}_local_concentration"] = (
+                top.groupby(ordered["area_code"]).sum()
+                / counted.groupby(ordered["area_code"]).sum()
+            )
+        if m.scale:
+            out[f"{m.short}_scale"] = (rows[f"{m.short}_score"] * w).groupby(area).sum()
+    return out.rename_axis("area_code").reset_index()
+
+
+def assert_same(engine: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Every column of the engine's table equals the recomputation to ``TOLERANCE``."""
+    engine = engine.set_index("area_code")
+    expected = expected.set_index("area_code").reindex(engine.index)
+    assert sorted(expected.columns) == sorted(engine.columns)
+    for column in engine.columns:
+        got = engine[column].to_numpy(dtype="float64", na_value=np.nan)
+        np.testing.assert_allclose(
+            got, expected[column].to_numpy(dtype="float64"), rtol=0, atol=TOLERANCE, err_msg=column
+        )
+
+
+def engine_table(lsoa: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    return iod_msoa.aggregate(
+        lsoa, members[["lsoa21cd", "area_code"]], area="area_code", allow_unmatched=True
+    )
+
+
+def test_random_grouping_of_all_lsoas_matches_recomputation(
+    lsoa: pd.DataFrame, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(2025)
+    group = rng.integers(0, 300, len(lsoa))
+    members = pd.DataFrame(
+        {
+            "lsoa21cd": lsoa["lsoa21cd"],
+            "area_code": [f"R{g:03d}" for g in group],
+            "area_name": [f"Random {g}" for g in group],
+        }
+    )
+    members.sample(frac=1, random_state=1).to_csv(tmp_path / "areas.csv", index=False)
+    read = read_area_table(tmp_path / "areas.csv", lsoa["lsoa21cd"])
+    assert len(read) == 33_755 and read["area_code"].nunique() == 300
+    table = engine_table(lsoa, read)
+    assert len(table) == 300 and table["imd_decile"].notna().all()
+    assert_same(table, recompute(lsoa, read))
+
+
+@pytest.mark.parametrize("n_areas", [12, 6])
+def test_grouping_within_one_district_matches_recomputation(
+    lsoa: pd.DataFrame, tmp_path: Path, n_areas: int
+) -> None:
+    """Ranks and deciles among the district's areas; 6 areas get no deciles."""
+    bury = lsoa.loc[lsoa["lad24cd"] == BURY, "lsoa21cd"]
+    group = np.arange(len(bury)) % n_areas
+    pd.DataFrame(
+        {"lsoa21cd": bury, "area_code": [f"B{g:02d}" for g in group], "area_name": "Bury part"}
+    ).assign(area_name=lambda t: t["area_name"] + " " + t["area_code"]).to_excel(
+        tmp_path / "bury.xlsx", index=False
+    )
+    read = read_area_table(tmp_path / "bury.xlsx", lsoa["lsoa21cd"])
+    table = engine_table(lsoa, read)
+    assert len(table) == n_areas and table["imd_rank"].max() <= n_areas
+    assert table["imd_decile"].notna().all() == (n_areas >= 10)
+    assert_same(table, recompute(lsoa, read))
+
+
+def test_recomputation_can_fail(lsoa: pd.DataFrame) -> None:
+    """The harness notices a wrong weight: IMD weighted by children instead of everyone."""
+    members = lsoa[["lsoa21cd"]].assign(area_code=lsoa["lad24cd"])
+    engine = engine_table(lsoa, members)
+    wrong = recompute(lsoa.assign(pop_total=lsoa["pop_children_0_15"]), members)
+    with pytest.raises(AssertionError, match="imd_score"):
+        assert_same(
+            engine.drop(columns=list(DENOMINATOR_SHORTS)),
+            wrong.drop(columns=list(DENOMINATOR_SHORTS)),
+        )
+
+
+# --- polygons equal to an existing geography ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def centroids() -> gpd.GeoSeries:
+    return read_centroids(CENTROIDS)
+
+
+def test_msoa_polygons_assign_lsoas_as_the_lookup_does(
+    lsoa: pd.DataFrame, centroids: gpd.GeoSeries, tmp_path: Path
+) -> None:
+    """ONS's MSOA polygons (BGC, generalised to 20 m) as a user's layer: 33,750 LSOAs are
+    placed and 33,688 as the exact-fit lookup places them. The 67 others have a centroid
+    within metres of a generalised edge (62 across it, 5 beyond the clipped coast)."""
+    shapes = gpd.read_file(INPUTS / FILES["boundaries"], engine="pyogrio")
+    shapes = shapes[shapes["MSOA21CD"].str.startswith("E")]
+    shapes.rename(columns={"MSOA21CD": "area_code", "MSOA21NM": "area_name"}).to_file(
+        tmp_path / "msoa.gpkg"
+    )
+    members = assign_by_centroid(
+        read_area_layer(tmp_path / "msoa.gpkg"), centroids, lsoa["lsoa21cd"]
+    )
+    lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
+    official = lookup.set_index("lsoa21cd")["msoa21cd"].reindex(lsoa["lsoa21cd"])
+    placed = official.reindex(members["lsoa21cd"]).to_numpy() == members["area_code"].to_numpy()
+    assert (len(members), int(placed.sum())) == (33_750, 33_688)
+    # Areas that got exactly the lookup's LSOAs have exactly the lookup's measures (their
+    # ranks among all MSOAs move with the others' scores, so those are left out).
+    lost = official[~official.index.isin(members.loc[placed, "lsoa21cd"])]
+    moved = pd.Index(pd.concat([members.loc[~placed, "area_code"], lost]).unique())
+    mine = engine_table(lsoa, members).set_index("area_code")
+    ons = iod_msoa.aggregate(lsoa, lookup[["lsoa21cd", "msoa21cd"]]).set_index("msoa21cd")
+    same = mine.index.difference(moved)
+    assert (len(mine), len(moved), len(same)) == (6_856, 125, 6_731)
+    kept = [c for c in mine.columns if not c.endswith(("_rank", "_decile"))]
+    pd.testing.assert_frame_equal(mine.loc[same, kept], ons.loc[same, kept], check_names=False)
+
+
+def test_lad_polygons_from_lsoa_shapes_assign_as_file7(
+    lsoa: pd.DataFrame, centroids: gpd.GeoSeries, tmp_path: Path
+) -> None:
+    """LAD polygons dissolved from the super-generalised LSOA shapes: 33,748 LSOAs placed,
+    3 in a neighbouring district; 7 centroids lie beyond the generalised coast."""
+    pieces = gpd.read_file(INPUTS / FILES["lsoa_boundaries"], engine="pyogrio")
+    pieces = pieces.rename(columns=str.lower).rename(columns={"lsoa21_code": "lsoa21cd"})
+    lads = pieces.merge(lsoa[["lsoa21cd", "lad24cd", "lad24nm"]], on="lsoa21cd")
+    lads = lads.dissolve("lad24cd", as_index=False)
+    lads.rename(columns={"lad24cd": "area_code", "lad24nm": "area_name"})[
+        ["area_code", "area_name", "geometry"]
+    ].to_file(tmp_path / "lad.gpkg")
+    members = assign_by_centroid(
+        read_area_layer(tmp_path / "lad.gpkg"), centroids, lsoa["lsoa21cd"]
+    )
+    official = lsoa.set_index("lsoa21cd")["lad24cd"].reindex(members["lsoa21cd"]).to_numpy()
+    assert (len(members), int((official != members["area_code"].to_numpy()).sum())) == (33_748, 3)
+
+
+def test_within_lad_ranks_agree_with_ranking_each_district_by_hand(lsoa: pd.DataFrame) -> None:
+    """``--within lad24`` for MSOAs: each district's MSOAs ranked on their own, by hand."""
+    lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
+    msoas = iod_msoa.aggregate(lsoa, lookup[["lsoa21cd", "msoa21cd"]])
+    members = lookup[["lsoa21cd", "msoa21cd"]].rename(columns={"msoa21cd": "area_code"})
+    members = members[members["lsoa21cd"].isin(lsoa["lsoa21cd"])]
+    parent = parents_of(members, lsoa, "lad24cd").reindex(msoas["msoa21cd"]).to_numpy()
+    scores = msoas[[f"{m.short}_score" for m in METRICS]].set_axis(
+        [m.short for m in METRICS], axis=1
+    )
+    within = ranks_within(scores, pd.Series(parent, index=msoas.index))
+    frame = msoas.assign(lad=parent)
+    hand_rank = frame.groupby("lad")["imd_score"].rank(method="min", ascending=False)
+    size = frame.groupby("lad")["imd_score"].transform("size")
+    hand_decile = np.ceil(hand_rank * 10 / size).where(size >= 10)
+    assert (within["imd_rank"].to_numpy() == hand_rank.to_numpy()).all()
+    pd.testing.assert_series_equal(
+        within["imd_decile"].astype("float64"), hand_decile, check_names=False
+    )
+    assert (
+        frame["lad"].nunique() == 296 and (size < 10).any() and within["imd_decile"].notna().any()
+    )
+    birmingham = frame["lad"] == "E08000025"
+    assert sorted(within.loc[birmingham, "income_rank"]) == list(range(1, birmingham.sum() + 1))
