@@ -232,10 +232,11 @@ def test_blank_names_and_malformed_codes_are_refused():
     icb.loc[3, "sicbl24cd"] = "X38000002"
     with pytest.raises(SchemaError) as caught:
         assemble_geographies(LSOA, {"lsoa_icb": icb})
-    assert "'icb24nm' has 1 blank name(s): row 2 (E01000001)" in str(caught.value)
+    # rows of the lookup given (E01000001 is its row 3), not of the table assembled from it
+    assert "lsoa_icb column 'icb24nm' has 1 blank name(s): row 3 (E01000001)" in str(caught.value)
     assert (
-        "'sicbl24cd' has 1 missing or malformed code(s) (expected ^E38[0-9]{6}$): row 4 (E01000003)"
-        in str(caught.value)
+        "lsoa_icb column 'sicbl24cd' has 1 missing or malformed code(s) (expected ^E38[0-9]{6}$): "
+        "row 5 (E01000003) = 'X38000002'" in str(caught.value)
     )
 
 
