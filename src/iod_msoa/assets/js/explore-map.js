@@ -165,6 +165,9 @@
     view.select = function (j) {
       view.current = j;
       view.layers.forEach(function (layer, i) { layer.setStyle({ fillColor: colour(i) }); });
+      // An open tooltip, hovered or pinned, names the measure it was opened with: redraw it.
+      group.getTooltip().update();
+      if (view.pinned) view.pinned.update();
       view.listeners.forEach(function (listener) { listener(j); });
     };
     view.zoomTo = function (i) {
@@ -174,7 +177,7 @@
       if (view.pinned) map.closeTooltip(view.pinned);
       view.pinned = fittedTooltip({ className: "msoa-map-tooltip" })
         .setLatLng(layer.getBounds().getCenter())
-        .setContent(tooltip(i))
+        .setContent(function () { return tooltip(i); })
         .openOn(map);
       document.getElementById(elementId).scrollIntoView({ behavior: "smooth", block: "center" });
     };
