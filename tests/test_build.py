@@ -134,11 +134,15 @@ def test_an_edited_data_table_rebuilds(built, tmp_path, monkeypatch):
     crosswalk.write_text(crosswalk.read_text().replace('"Lincolnshire"', '"Lincolnshire LRF"'))
     edited = _build.data_digests(data)
     assert edited != _build.data_digests()
-    assert set(edited) == {t.name for t in data.glob("*.toml")} >= {
-        "geographies.toml",
-        "schema.toml",
-        "sources.toml",
-    }
+    assert (
+        set(edited)
+        == {t.name for t in data.glob("*.toml")}
+        >= {
+            "geographies.toml",
+            "schema.toml",
+            "sources.toml",
+        }
+    )
     monkeypatch.setattr(_build, "data_digests", lambda: edited)
     again = iod_msoa.build(config, out, progress=False)
     assert not again.skipped

@@ -33,6 +33,7 @@ from ._folder import (
     Provenance,
     current,
     earlier_validation,
+    legacy_provenance,
     listed_resource,
     output_files,
     package_in,
@@ -632,6 +633,11 @@ def _build_locked(
                 )
                 _keep_validation(earlier, folder, staging)
             _settle_validation(earlier, folder, g, reporter)
+            if (legacy := legacy_provenance(folder)) is not None:
+                legacy.unlink()
+                reporter.step(
+                    f"{g.key}: removed {legacy.name}, now {output_files(g.dataset)['provenance']}"
+                )
             reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
             results[g.key] = BuildResult(
                 folder, table, provenance, seconds=reporter.elapsed(), geography=g
