@@ -1,4 +1,4 @@
-"""The Excel writer on a small table: Notes first, codes as text, frozen header, same bytes."""
+"""The Excel writer on a small table: data first, codes as text, frozen header, same bytes."""
 
 from __future__ import annotations
 
@@ -44,11 +44,14 @@ def write(path, table, dictionary):
     write_xlsx(path, table, dictionary, notes, title="Test workbook", created=WHEN)
 
 
-def test_notes_then_data_with_frozen_header_and_codes_as_text(tmp_path, table, dictionary):
+def test_data_then_notes_with_frozen_header_and_codes_as_text(tmp_path, table, dictionary):
     path = tmp_path / "t.xlsx"
     write(path, table, dictionary)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == [NOTES_SHEET, DATA_SHEET]
+    assert book.sheetnames == [DATA_SHEET, NOTES_SHEET]
+    # what an analyst's first read gets: the table, not the notes
+    first = pd.read_excel(path, dtype={"code": str})
+    pd.testing.assert_frame_equal(first, table, check_dtype=False)
     notes = [tuple(r) for r in book[NOTES_SHEET].iter_rows(values_only=True)]
     assert notes[0][0] == "Test workbook"
     assert notes[2][:2] == ("What", "A test table")
