@@ -14,7 +14,6 @@ from shapely.geometry import box
 
 from iod_msoa._build import (
     Inputs,
-    _out_dirs,
     area_table,
     build,
     build_many,
@@ -256,6 +255,40 @@ def test_two_codes_with_one_name_is_an_error_except_where_names_repeat(tmp_path)
     frame.loc[1, "icb24nm"] = "Two"
     frame.to_csv(path, index=False)
     assert read_geographies(path)["wd25nm"].tolist() == ["One", "One"]
+
+
+def test_load_inputs_puts_the_geographies_table_together_as_a_build_would(
+    tmp_path, tiny_file7, write_file7, monkeypatch
+):
+    from functools import partial
+
+    from iod_msoa import _build
+    from iod_msoa._config import Config
+    from iod_msoa._readers import read_file7
+
+    # A four-LSOA File 7 stands for England here.
+    tiny = ("lsoa", partial(read_file7, expected_rows=None))
+    monkeypatch.setitem(_build._TABLE_READERS, "file7", tiny)
+    load_inputs = _build.load_inputs
+
+    geo = tmp_path / "geo.csv"
+    pd.DataFrame(
+        {
+            "lsoa21cd": tiny_file7["lsoa21cd"],
+            "icb24cd": ["E54000001", "E54000001", "E54000001", "E54000002"],
+            "icb24nm": ["One", "One", "One", "Two"],
+            "sicbl24cd": ["E38000001", "E38000001", "E38000002", "E38000002"],
+        }
+    ).to_csv(geo, index=False)
+    inputs = {"file7": write_file7(tiny_file7, tmp_path / "file7.csv"), "geographies": geo}
+    config = Config(inputs=inputs, allow_unverified=True, cache_dir=tmp_path / "cache")
+    assert load_inputs(config, ["file7"], progress=False).geographies is None
+    # ICBs from the table; sub-ICB locations, not built, read only to check they nest.
+    with pytest.raises(SchemaError, match="sicbl24cd areas in more than one icb24cd: E38000002"):
+        load_inputs(config, ["file7"], progress=False, geographies=["icb24"])
+    pd.read_csv(geo).drop(columns="sicbl24cd").to_csv(geo, index=False)
+    table = load_inputs(config, ["file7"], progress=False, geographies=["icb24"]).geographies
+    assert list(table.columns) == ["lsoa21cd", "icb24cd", "icb24nm"]
 
 
 def test_a_lookup_with_some_geographies_builds_those_and_names_the_rest(tmp_path):
@@ -652,15 +685,6 @@ def test_a_lookup_given_and_the_table_must_nest_together(tmp_path, capsys):
     assert "utla24cd areas in more than one rgn24cd: E10000019" in err
     assert "\n" not in err and "Traceback" not in err
     assert not out.exists()
-
-
-def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
-    chosen = select(["lad24", "icb24"])
-    assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
-    assert _out_dirs(chosen[:1], tmp_path) == [tmp_path]
-    with pytest.raises(ConfigError, match="output folder must not be empty"):
-        _out_dirs(chosen, " ")
-    assert _out_dirs(chosen, None)[1].parts[-3:] == ("data", "packages", "iod25_icb24")
 
 
 # --- the "Your area" page's helpers ---------------------------------------------------------

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from . import _measures as measures
-from ._errors import UnmatchedAreaError, ZeroPopulationError, listed
+from ._errors import SchemaError, UnmatchedAreaError, ZeroPopulationError, listed
 from ._ranking import decile_from_rank, rank_most_deprived_first
-from ._vocab import DENOMINATOR_SHORTS, DENOMINATORS, METRICS
+from ._vocab import DENOMINATOR_SHORTS, DENOMINATORS, EXPECTED_LSOAS, METRICS
 
 PER_METRIC_MEASURES = ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
 
@@ -62,13 +62,26 @@ def aggregate(
     """Aggregate the LSOA table (from ``read_file7``) to the areas in ``lookup``.
 
     ``lookup`` has ``lsoa21cd`` and an ``area`` column. ``n_national`` is the number of
-    LSOAs that the national ranks run over (default: ``len(lsoa)``, right for File 7).
-    Returns one row per area, sorted by code, with the columns of :func:`area_columns`.
+    LSOAs that the national ranks run over (default: ``len(lsoa)``, right for the whole of
+    File 7). Returns one row per area, sorted by code, with the columns of
+    :func:`area_columns`.
+
+    Part of File 7 (London only, say) keeps its national ranks and deciles, and the method
+    is defined on them: the average rank, extent and local concentration weigh each LSOA by
+    where it stands among all of England's, and the proportion in the most deprived 10%
+    counts national decile 1. So a part is aggregated as it is, with the national count
+    given as ``n_national``. Without it, a table whose ranks run beyond its rows, or whose
+    deciles are not those of its rows, is a part taken for the whole and is refused (with
+    it, a rank beyond it is): re-ranking the part would answer another question, and
+    counting it as England gives wrong numbers (average ranks below zero).
+    LSOAs in no area (``allow_unmatched``) are simply left out, so a table of one's own
+    areas over the whole of File 7 needs nothing more.
 
     LSOAs are summed in code order, so the result does not depend on the input's row order
     (floating-point sums do). An area with no people in a weighting population has no
     score: an error, unless ``allow_zero_population`` (then its score is NaN, unranked).
     """
+    _check_national(lsoa, n_national)
     n_national = len(lsoa) if n_national is None else n_national
     lsoa = lsoa.sort_values("lsoa21cd", kind="stable")
     area_codes = assign_areas(lsoa["lsoa21cd"], lookup, area, allow_unmatched=allow_unmatched)
@@ -114,6 +127,33 @@ def aggregate(
     table = pd.DataFrame(out)
     table[list(DENOMINATOR_SHORTS)] = table[list(DENOMINATOR_SHORTS)].round().astype("int64")
     return table[area_columns(area)]
+
+
+def _check_national(lsoa: pd.DataFrame, n_national: int | None) -> None:
+    """Fail if the ranks are not those of ``n_national`` LSOAs (a rank beyond it) or, with
+    ``n_national`` not given, its deciles are not those of the table's rows: part of File 7
+    taken for all of it (the most deprived 10% ranks 1 to 3,375, all in decile 1)."""
+    n = len(lsoa) if n_national is None else n_national
+    ranks = lsoa[[f"{m.short}_rank" for m in METRICS]].to_numpy(dtype="float64", na_value=np.nan)
+    top = np.nanmax(ranks, initial=0)
+    off = 0
+    if n_national is None:
+        deciles = lsoa[[f"{m.short}_decile" for m in METRICS]].to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        off = int(((deciles != np.ceil(ranks * 10 / n)) & ~np.isnan(ranks)).sum())
+    if top > n:
+        found = f"ranks up to {top:,.0f}"
+    elif off:
+        found = f"{off:,} decile(s) that are not ceil(rank x 10 / n)"
+    else:
+        return
+    given = f"n_national = {n:,}" if n_national is not None else f"n = its {n:,} rows"
+    raise SchemaError(
+        f"aggregate: the LSOA table has {found} with {given}: File 7's ranks and deciles "
+        "are national, so part of it needs n_national, the number of LSOAs they rank "
+        f"({EXPECTED_LSOAS:,} in England)"
+    )
 
 
 def _check_populations(out: dict[str, object], areas: pd.Index, area: str) -> None:

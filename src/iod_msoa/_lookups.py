@@ -13,9 +13,9 @@ from collections.abc import Collection, Mapping
 import pandas as pd
 
 from ._errors import SchemaError, listed, shown_code
-from ._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
+from ._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk, OnsLookup
 from ._problems import Problem, fail
-from ._readers import check_geographies
+from ._readers import check_geographies, column_rows
 
 
 def _split(inner: pd.Series, outer: pd.Series) -> pd.Series:
@@ -87,6 +87,7 @@ def assemble_geographies(
                     f"{spec.file7} codes: {rows}"
                 )
             )
+        problems += _area_problems(name, used[~blank], spec)
         if spec.crosswalk:
             placed, ours = _through(
                 placed, spec.file7, spec.crosswalk, crosswalks[spec.crosswalk], problems
@@ -97,6 +98,32 @@ def assemble_geographies(
     problems += file7_problems(table, base)
     fail(source, problems, SchemaError)
     return check_geographies(table, wanted, source)
+
+
+def _area_problems(name: str, used: pd.DataFrame, spec: OnsLookup) -> list[Problem]:
+    """Malformed codes and blank names in the rows of a lookup that File 7 uses, named by
+    the lookup's own columns and rows (the table assembled from it has other rows)."""
+    field = {ours: ons for ons, ours in spec.columns.items()}
+    problems = []
+    for g in GEOGRAPHIES.values():
+        if g.code in field:
+            codes = used[g.code]
+            problems += column_rows(
+                field[g.code],
+                ~codes.str.fullmatch(g.code_pattern, na=False),
+                f"missing or malformed code(s) (expected {g.code_pattern})",
+                used[spec.file7],
+                codes.fillna("<blank>"),
+            )
+        if g.name in field:
+            names = used[g.name]
+            problems += column_rows(
+                field[g.name],
+                names.isna() | names.str.strip().eq("").fillna(False),
+                "blank name(s)",
+                used[spec.file7],
+            )
+    return [Problem(f"{name} {p}") for p in problems]
 
 
 def _with_areas(rows: pd.DataFrame, key: str) -> str:

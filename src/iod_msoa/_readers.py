@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ._vocab import (
     METRICS,
     ONS_CODE_PATTERN,
     PUBLISHED_MEASURES,
+    Metric,
     file7_columns,
 )
 
@@ -87,7 +89,7 @@ def missing_columns_message(
 def shown_rows(
     mask: pd.Series, codes: pd.Series, limit: int = MAX_ROWS, values: pd.Series | None = None
 ) -> str:
-    bad = codes[mask]
+    bad = codes[mask].astype(object).where(codes[mask].notna(), "<blank>")
     shown_values = [""] * min(limit, len(bad))
     if values is not None:
         shown_values = [f" = {v!r}"[:40] for v in values[mask][:limit].tolist()]
@@ -137,19 +139,28 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
     """Read a CSV quickly (pyarrow); ``columns`` are matched case-insensitively when given."""
     try:
         if columns is None:
-            return pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-        by_lower = {str(c).strip().lower(): c for c in header}
+            return without_trailing_empty_rows(
+                pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
+            )
+        header = _raw_header(path, source)
+        lower = pd.Index([str(c).strip().lower() for c in header])
+        by_lower = dict(zip(lower, header, strict=True))
         check_columns(pd.DataFrame(columns=list(by_lower)), columns, source, others=True)
+        fail(source, _duplicated_headers(lower, columns), SchemaError)  # MSOA21CD, msoa21cd
         usecols = [by_lower[c] for c in columns]
         table = pd.read_csv(path, engine="pyarrow", usecols=usecols, encoding="utf-8-sig")
-        return table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
+        table = table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
+        return without_trailing_empty_rows(table)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
 
 
-def _column_rows(
-    column: str, bad: pd.Series, what: str, codes: pd.Series, values: pd.Series | None = None
+def column_rows(
+    column: str,
+    bad: pd.Series,
+    what: str,
+    codes: pd.Series,
+    values: pd.Series | None = None,
 ) -> list[Problem]:
     """The problem of a column's ``bad`` rows, named by ``codes`` (and their ``values``):
     none if there are none."""
@@ -170,11 +181,9 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
     """
     source = f"File 7 ({path})"
     official = file7_columns()
-    try:
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
-    check_columns(pd.DataFrame(columns=header), official, source)
+    header = _raw_header(path, source)
+    check_columns(pd.DataFrame(columns=header.unique()), official, source)
+    fail(source, _duplicated_headers(header, official), SchemaError)
     table = _read_csv(path, source).loc[:, list(official)].rename(columns=official)
 
     n = len(table)
@@ -187,12 +196,94 @@ def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) 
         table, {v: k for k, v in official.items() if v not in IDENTIFIERS}
     )
     problems += _value_problems(table, n_national=expected_rows or n)
+    if not problems:  # ranks, deciles and scores are valid numbers: do they agree?
+        problems = file7_consistency_problems(table, expected_rows or n)
     fail(source, problems, SchemaError)
 
     ints = [f"{m.short}_{s}" for m in METRICS for s in ("rank", "decile")]
     ints += list(DENOMINATOR_SHORTS)
     table[ints] = table[ints].astype("int64")
     return table
+
+
+def _raw_header(path: Path | str, source: str) -> pd.Index:
+    """A CSV's header as written: pandas would rename a repeated header ``X.1``."""
+    try:
+        first = pd.read_csv(
+            path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    return pd.Index(first.iloc[0].tolist() if len(first) else [], dtype=object)
+
+
+def _duplicated_headers(header: pd.Index, wanted: Iterable[str]) -> list[Problem]:
+    """A header we use given twice (headers matched ignoring case count as one): which column
+    is meant cannot be told (pandas would take one and quietly rename the other)."""
+    counts = header.value_counts()
+    twice = [h for h in wanted if counts.get(h, 0) > 1]
+    if not twice:
+        return []
+    shown = "; ".join(f"{h!r} ({counts[h]} times)" for h in twice[:MAX_ROWS])
+    more = f" and {len(twice) - MAX_ROWS} more" if len(twice) > MAX_ROWS else ""
+    return [Problem(f"{len(twice)} header(s) given more than once: {shown}{more}")]
+
+
+def file7_consistency_problems(
+    table: pd.DataFrame, n_national: int, metrics: Iterable[Metric] = METRICS
+) -> list[Problem]:
+    """File 7 agrees with itself, for every index: each decile is ``ceil(rank * 10 / n)``
+    (MHCLG's deciles, measured on File 7 2025 and Files 1, 3 and 7 of 2019: 0 exceptions),
+    and a higher score never has a less deprived rank (ranks are the scores' order, so a
+    swapped or shuffled column shows). The proportion in the most deprived 10% follows the
+    decile and every other measure the rank or the score, so a disagreement is a wrong
+    number, never a rounding. ``table`` has our column names and valid numbers."""
+    problems = []
+    for m in metrics:
+        rank, decile = table[f"{m.short}_rank"], table[f"{m.short}_decile"]
+        off = decile != np.ceil(rank * 10 / n_national)
+        problems += column_rows(
+            m.decile,
+            off,
+            f"decile(s) that are not ceil(rank x 10 / {n_national:,}) of their rank",
+            table["lsoa21cd"],
+            _at_rank("decile ", decile, rank, off),
+        )
+        problems += _score_order_problems(table, m)
+    return problems
+
+
+def _at_rank(what: str, values: pd.Series, rank: pd.Series, rows: pd.Series) -> pd.Series | None:
+    """``values`` of ``rows`` with their rank, as a message shows them (only when there are
+    such rows: making 33,755 strings per column for no message would be slow)."""
+    if not rows.any():
+        return None
+    shown = what + values[rows].astype("string") + " at rank " + rank[rows].astype("string")
+    return shown.reindex(values.index)
+
+
+SCORE_ORDER_TOLERANCE = 1e-9  # rounding a score keeps its order: only float noise is allowed
+
+
+def _score_order_problems(table: pd.DataFrame, m: Metric) -> list[Problem]:
+    """LSOAs whose score is above that of an LSOA ranked more deprived (rows of one rank,
+    ties, may differ by rounding among themselves, never with the ranks around them)."""
+    rank, score = table[f"{m.short}_rank"], table[f"{m.short}_score"]
+    order = np.lexsort((score.to_numpy(), rank.to_numpy()))  # by rank, lowest score first
+    ranks, scores = rank.to_numpy()[order], score.to_numpy()[order]
+    first = np.r_[True, ranks[1:] != ranks[:-1]]  # a rank's first row has its lowest score
+    lowest_so_far = np.minimum.accumulate(scores[first])
+    before = np.r_[np.inf, lowest_so_far[:-1]][np.cumsum(first) - 1]  # of the ranks above
+    above = np.empty(len(order), dtype=bool)
+    above[order] = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
+    above = pd.Series(above, index=table.index)
+    return column_rows(
+        m.score,
+        above,
+        "score(s) above that of an LSOA ranked more deprived (a swapped or shuffled column?)",
+        table["lsoa21cd"],
+        _at_rank("", score, rank, above),
+    )
 
 
 def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Problem]:
@@ -203,7 +294,7 @@ def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Prob
         if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
             continue
         values = pd.to_numeric(table[ours], errors="coerce")
-        problems += _column_rows(
+        problems += column_rows(
             col, values.isna(), "blank or non-numeric value(s)", table["lsoa21cd"]
         )
         table[ours] = values
@@ -215,7 +306,7 @@ def _lad_problems(table: pd.DataFrame) -> list[Problem]:
     come from here, so a blank or a second spelling would reach the outputs)."""
     codes = table["lad24cd"].astype("string")
     malformed = codes.isna() | ~codes.str.fullmatch(LAD_CODE_PATTERN, na=False)
-    problems = _column_rows(
+    problems = column_rows(
         IDENTIFIERS["lad24cd"],
         malformed,
         f"missing or malformed code(s) (expected {LAD_CODE_PATTERN})",
@@ -224,7 +315,7 @@ def _lad_problems(table: pd.DataFrame) -> list[Problem]:
     )
     names = table["lad24nm"].astype("string").str.strip()
     blank = names.isna() | (names == "")
-    problems += _column_rows(IDENTIFIERS["lad24nm"], blank, "blank name(s)", table["lsoa21cd"])
+    problems += column_rows(IDENTIFIERS["lad24nm"], blank, "blank name(s)", table["lsoa21cd"])
     pairs = table[["lad24cd", "lad24nm"]].drop_duplicates()
     renamed = pairs["lad24cd"].duplicated(keep=False) & pairs["lad24cd"].notna()
     if renamed.any():
@@ -250,7 +341,7 @@ def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[Problem]:
     return [
         problem
         for column, official, bad, what in checks
-        for problem in _column_rows(
+        for problem in column_rows(
             official, bad & table[column].notna(), what, table["lsoa21cd"], table[column]
         )
     ]
@@ -336,6 +427,17 @@ def read_lookup(path: Path | str) -> pd.DataFrame:
     )
     msoas = raw.drop_duplicates("msoa21cd")
     problems += check_codes(msoas["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes")
+    country = (
+        lookup["lsoa21cd"].astype("string").str[0] != lookup["msoa21cd"].astype("string").str[0]
+    )
+    problems += column_rows(
+        "msoa21cd",
+        country.fillna(False),
+        "MSOA(s) in another country than their LSOA (E: England, W: Wales)",
+        lookup["lsoa21cd"].astype("string"),
+        lookup["msoa21cd"],
+    )
+    problems += _blank_names(raw, "msoa21nm", "msoa21cd")
     named = raw.drop_duplicates(["msoa21cd", "msoa21nm"])
     renamed = named["msoa21cd"].duplicated(keep=False)
     if renamed.any():
@@ -354,8 +456,16 @@ def read_names(path: Path | str) -> pd.DataFrame:
     """Read the House of Commons Library MSOA names (``msoa21cd, msoa21hclnm``)."""
     source = f"MSOA names ({path})"
     names = _read_csv(path, source, ["msoa21cd", "msoa21hclnm"])
-    fail(source, check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes"), SchemaError)
+    problems = check_codes(names["msoa21cd"], r"[EW]02[0-9]{6}", "MSOA codes")
+    fail(source, problems + _blank_names(names, "msoa21hclnm", "msoa21cd"), SchemaError)
     return names
+
+
+def _blank_names(table: pd.DataFrame, column: str, code: str) -> list[Problem]:
+    """Names that are empty or only spaces: they would reach every output as a name."""
+    names = table[column].astype("string")
+    blank = names.isna() | names.str.strip().eq("").fillna(False)
+    return column_rows(column, blank, "blank name(s)", table[code].astype("string"))
 
 
 def _clean_file10_header(header: str) -> str:
@@ -396,12 +506,16 @@ def published_columns(
     ]
 
 
-def _without_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows with anything in them (Excel's "Save as CSV" may leave an empty last row);
-    the others keep their index, so messages give the file's row numbers."""
-    text = table.astype("string").fillna("")
-    empty = text.apply(lambda column: column.str.strip().eq("")).all(axis=1)
-    return table[~empty]
+def without_trailing_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without the empty rows at its end (Excel's "Save as CSV" may leave a row of
+    bare commas), the same for every input; an empty row between filled ones is kept, for
+    the checks to name. The others keep their index, so messages give the file's rows."""
+    filled = table.notna()
+    for column in table.select_dtypes(include=["object", "string"]).columns:
+        text = table[column].astype("string").str.strip()
+        filled[column] = text.ne("").fillna(False).to_numpy(dtype=bool)
+    rows = np.flatnonzero(filled.any(axis=1).to_numpy())
+    return table.iloc[: rows[-1] + 1 if len(rows) else 0]
 
 
 def _given_optional(columns: pd.Index, measures: list[str] | None) -> list[str]:
@@ -441,7 +555,7 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
             table, header_of = _summary_table(path, geography)
     except KeyError as exc:
         raise SchemaError(f"{source}: no {geography.summary_header!r} column") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # a truncated xlsx: BadZipFile
         raise SchemaError(f"{source}: cannot be read: {exc}") from exc
     table, header_of, measures, required = _with_scores_only(table, header_of)
     full = required + _given_optional(table.columns, measures)
@@ -450,7 +564,7 @@ def read_summaries(path: Path | str, geography: Geography) -> pd.DataFrame:
     problems = []
     for column in full:
         values = pd.to_numeric(table[column], errors="coerce")
-        problems += _column_rows(
+        problems += column_rows(
             header_of.get(column, column),
             values.isna(),
             "blank or non-numeric value(s)",
@@ -471,17 +585,24 @@ def _summary_sheets(
     sheets = pd.read_excel(path, sheet_name=None)
     header_of = {_clean_file10_header(str(c)): str(c) for s in sheets.values() for c in s.columns}
     cleaned = {
-        sheet: _without_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
+        sheet: without_trailing_empty_rows(s).rename(columns=lambda c: _clean_file10_header(str(c)))
         for sheet, s in sheets.items()
-        if sheet.strip().lower() != "notes"
+        if sheet.strip().lower() != "notes" and not s.dropna(how="all").empty  # a blank sheet
     }
+    if not cleaned:
+        raise SchemaError(f"{source}: has no sheet besides Notes (one sheet per index expected)")
     for sheet, s in cleaned.items():
-        _check_unique_codes(s[key], f"{source}, sheet {sheet!r}")
+        where = f"{source}, sheet {sheet!r}"
+        if key not in s.columns:
+            raise SchemaError(f"{where}: no {geography.summary_header!r} column")
+        _check_unique_codes(s[key], where)
     frames = [s.set_index(key) for s in cleaned.values()]
-    names = frames[0][_name_column(key)]
-    table = pd.concat([f.drop(columns=_name_column(key)) for f in frames], axis=1)
+    name = _name_column(key)
+    names = next((f[name] for f in frames if name in f.columns), None)  # names are optional
+    table = pd.concat([f.drop(columns=name, errors="ignore") for f in frames], axis=1)
     table = table.loc[:, ~table.columns.duplicated()]
-    table.insert(0, geography.name, names)
+    if names is not None:
+        table.insert(0, geography.name, names)
     return table.rename_axis(geography.code).reset_index(), header_of
 
 
@@ -489,7 +610,7 @@ def _summary_table(path: Path, geography: Geography) -> tuple[pd.DataFrame, dict
     """A one-table CSV conversion of a summaries file, its code column named ``<key>cd``,
     and the header of each cleaned column name."""
     table = pd.read_csv(path, keep_default_na=False)  # "n/a" is named, not a blank
-    table = _without_empty_rows(table)
+    table = without_trailing_empty_rows(table)
     header_of = {_clean_file10_header(str(c)): str(c) for c in table.columns}
     table = table.rename(columns=lambda c: _clean_file10_header(str(c)))
     code = geography.code
@@ -615,12 +736,12 @@ def geography_problems(table: pd.DataFrame, g: Geography) -> list[Problem]:
     lsoas = table["lsoa21cd"].astype("string")
     codes = table[g.code].astype("string")
     bad = codes.isna() | ~codes.str.fullmatch(g.code_pattern, na=False)
-    problems = _column_rows(
+    problems = column_rows(
         g.code, bad, f"missing or malformed code(s) (expected {g.code_pattern})", lsoas
     )
     blank = table[g.name].isna() | (table[g.name].astype("string").str.strip() == "")
-    problems += _column_rows(g.name, blank, "blank name(s)", lsoas)
-    pairs = table[[g.code, g.name]].drop_duplicates()
+    problems += column_rows(g.name, blank, "blank name(s)", lsoas)
+    pairs = table[[g.code, g.name]].dropna(subset=g.code).drop_duplicates()  # blanks named above
     renamed = pairs[g.code].duplicated(keep=False)
     if renamed.any():
         problems.append(
@@ -632,7 +753,8 @@ def geography_problems(table: pd.DataFrame, g: Geography) -> list[Problem]:
     shared = pairs[g.name].duplicated(keep=False) & ~g.shared_names
     if shared.any():
         named = pairs[shared].sort_values([g.name, g.code])
-        by_name = named.groupby(g.name, sort=False)[g.code].agg(", ".join)
+        codes = named[g.code].astype("string").map(shown_code)
+        by_name = codes.groupby(named[g.name], sort=False).agg(", ".join)
         shown = listed((f"{name!r} ({c})" for name, c in by_name.items()), 3)
         problems.append(Problem(f"{g.name} name(s) given to more than one {g.code}: {shown}"))
     return problems
@@ -646,7 +768,7 @@ def _names_of(table: pd.DataFrame, g: Geography, codes: pd.Series) -> str:
     named = named.reset_index()
     text = named[g.name].map(repr) + " for " + named["size"].astype(str) + " LSOA(s) from "
     names = (text + named["first"].astype(str)).groupby(named[g.code], sort=False).agg(" vs ".join)
-    return listed(names.index + " (" + names + ")", 3)
+    return listed(names.index.map(shown_code) + " (" + names + ")", 3)
 
 
 def read_ons_lookup(path: Path | str, name: str) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from ._describe import empty_deciles
 from ._folder import Provenance
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._manifest import MANIFEST
+from ._plan import make_plan
 from ._ranking import MIN_AREAS_FOR_DECILES
 from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS, PUBLISHED_MEASURES
 
@@ -497,16 +498,18 @@ def available_geographies(config: Config) -> tuple[list[Geography], dict[str, li
     """The geographies whose inputs are all at hand (given locally, or downloadable), and
     for the others the inputs they lack, so the page can say what to add."""
     at_hand = _at_hand(config)
-    missing = {
-        g.key: [n for n in g.needs(config.inputs) if n not in at_hand] for g in GEOGRAPHIES.values()
-    }
-    chosen = [g for g in GEOGRAPHIES.values() if not missing[g.key]]
+    plan = make_plan(config.inputs, list(GEOGRAPHIES.values()))
+    missing = {d.key: [n for n in d.inputs if n not in at_hand] for d in plan.datasets}
+    chosen = [d.geography for d in plan.datasets if not missing[d.key]]
     return chosen, {k: v for k, v in missing.items() if v}
 
 
 def checkable(config: Config, geographies: list[Geography]) -> list[str]:
-    """Those of ``geographies`` whose MHCLG summary file is at hand, for ``validate``."""
-    return [g.key for g in geographies if g.summaries and g.summaries in _at_hand(config)]
+    """Those of ``geographies`` whose comparison with MHCLG's summary file has every input
+    at hand, for ``validate``."""
+    at_hand = _at_hand(config)
+    datasets = make_plan(config.inputs, geographies).datasets
+    return [d.key for d in datasets if d.validation and set(d.validation) <= at_hand]
 
 
 def geographies_table(results: list[BuildResult]) -> str:
