@@ -774,3 +774,17 @@ def test_the_open_legend_stands_clear_of_the_attribution_on_a_phone(browser, bas
         assert colour == "rgb(255, 255, 255)"
         toggle.click()
         assert areas_view(browser, above) == closed
+
+
+def test_an_open_tooltip_follows_the_measure_switch(explore):
+    from selenium.webdriver.support.select import Select
+
+    explore.find_element("css selector", ".msoa-table tbody tr").click()  # pins a tooltip
+    time.sleep(0.5)
+    select = Select(select_measure(explore))
+    before = select.first_selected_option.text
+    assert [before in tip for tip in probe(explore, "openTooltips()")] == [True]
+    select.select_by_index(3)
+    after = select.first_selected_option.text
+    tips = probe(explore, "openTooltips()")
+    assert len(tips) == 1 and after in tips[0] and before not in tips[0]

@@ -647,9 +647,13 @@ def test_an_ons_lookup_given_wins_over_the_geographies_table(tmp_path, capsys):
     usual = table["icb24cd"].value_counts()
     assert icb["E54000008"] == usual["E54000008"] - 1
     assert icb["E54000048"] == usual["E54000048"] + 1
-    made_from = json.loads((out / "iod25_icb24" / "provenance.json").read_text())["inputs"]
+    made_from = json.loads((out / "iod25_icb24" / "iod25_icb24_provenance.json").read_text())[
+        "inputs"
+    ]
     assert made_from["lsoa_icb"]["file"] == path.name and "geographies" not in made_from
-    regions = json.loads((out / "iod25_rgn24" / "provenance.json").read_text())["inputs"]
+    regions = json.loads((out / "iod25_rgn24" / "iod25_rgn24_provenance.json").read_text())[
+        "inputs"
+    ]
     assert "geographies" in regions and "lsoa_icb" not in regions
     # Given, it is checked as the assembled path checks it.
     split = _ons_lsoa_icb(table)

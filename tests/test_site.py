@@ -671,6 +671,7 @@ def test_validation_helpers():
     note = _site.validation_note(Result, _site.exact_areas(comparison))
     assert "**1 of 2**" in note and "Ayton" in note and "`imd_proportion_most_deprived_10`" in note
     assert "`income_scale`" in note and "stand-in" in note
+    assert "stand-in" in note.split("\n\n")[0]  # the reason beside the number
     top = _site.largest_differences(comparison, "imd_average_score", n=1)
     assert list(top.index) == ["B"]
 

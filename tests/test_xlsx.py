@@ -1,4 +1,4 @@
-"""The Excel writer on a small table: Notes first, codes as text, frozen header, same bytes."""
+"""The Excel writer on a small table: data first, codes as text, frozen header, same bytes."""
 
 from __future__ import annotations
 
@@ -46,11 +46,14 @@ def write(path, table, dictionary):
     write_xlsx(path, table, dictionary, notes, title="Test workbook", created=WHEN)
 
 
-def test_notes_then_data_with_frozen_header_and_codes_as_text(tmp_path, table, dictionary):
+def test_data_then_notes_with_frozen_header_and_codes_as_text(tmp_path, table, dictionary):
     path = tmp_path / "t.xlsx"
     write(path, table, dictionary)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == [NOTES_SHEET, DATA_SHEET]
+    assert book.sheetnames == [DATA_SHEET, NOTES_SHEET]
+    # what an analyst's first read gets: the table, not the notes
+    first = pd.read_excel(path, dtype={"code": str})
+    pd.testing.assert_frame_equal(first, table, check_dtype=False)
     notes = [tuple(r) for r in book[NOTES_SHEET].iter_rows(values_only=True)]
     assert notes[0][0] == "Test workbook"
     assert notes[2][:2] == ("What", "A test table")
@@ -88,6 +91,7 @@ def cell_by_cell(path, table, dictionary, notes, *, title, created):
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     heading = book.add_format({"bold": True, "font_size": 14})
     text = book.add_format({"num_format": "@"})
+    data = book.add_worksheet(DATA_SHEET)
     sheet = book.add_worksheet(NOTES_SHEET)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 90, wrap)
@@ -103,7 +107,6 @@ def cell_by_cell(path, table, dictionary, notes, *, title, created):
     described = dictionary[columns].fillna("").astype(str)
     for offset, values in enumerate(described.itertuples(index=False, name=None), start=2):
         sheet.write_row(row + offset, 0, values)
-    data = book.add_worksheet(DATA_SHEET)
     for col, dtype in enumerate(table.dtypes):
         data.set_column(col, col, 14, None if pd.api.types.is_numeric_dtype(dtype) else text)
     data.freeze_panes(1, 1)

@@ -31,7 +31,7 @@ EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
 # Output key -> what the file is, in the order the download box lists them.
 DOWNLOAD_TEMPLATES = {
     "csv": "One row per {noun}, every measure (CSV, opens in a spreadsheet)",
-    "xlsx": "The same table for Excel, with a Notes sheet: method, licence, sources, columns",
+    "xlsx": "The same table for Excel, then a Notes sheet: method, licence, sources, columns",
     "gpkg": "The same table with {noun} boundaries (GeoPackage, EPSG:4326, for GIS)",
     "parquet": "The same table, typed and compact (Parquet, for pandas, R, DuckDB)",
     "dictionary_csv": "Data dictionary: every column's meaning, unit and direction (CSV)",
@@ -430,6 +430,11 @@ def validation_note(validation: Any, exact: pd.Index) -> str:
         "is computed exactly"
         + (f": {', '.join(names.loc[exact].sort_values())}." if 0 < len(exact) <= 20 else ".")
     ]
+    if validation.file7_status == "unverified":  # the reason beside the number, not below
+        lines[0] += (
+            " Only these can: this build's File 7 is a stand-in whose population weights are "
+            "official only for a few whole local authorities (below)."
+        )
     if everywhere:
         lines.append(
             f"**Everywhere** ({', '.join(f'`{m}`' for m in everywhere)}): these depend only on "

@@ -1,4 +1,6 @@
-"""The dataset as an Excel workbook: a Notes sheet, then the table with a frozen header.
+"""The dataset as an Excel workbook: the table with a frozen header, then a Notes sheet.
+
+The table comes first because that is the sheet ``pd.read_excel(path)`` and Excel open.
 
 Written for any table and its data dictionary, so every geography gets the same workbook.
 Codes and names are stored as text (Excel would otherwise read a code like ``E06000001``
@@ -38,7 +40,7 @@ def write_xlsx(
     title: str,
     created: datetime,
 ) -> None:
-    """Write ``table`` to ``path`` after a Notes sheet (``notes`` rows, then the dictionary).
+    """Write ``table`` to ``path``, then a Notes sheet (``notes`` rows, then the dictionary).
 
     Missing values become empty cells; non-numeric columns are text cells.
     """
@@ -57,6 +59,7 @@ def write_xlsx(
     heading = workbook.add_format({"bold": True, "font_size": 14})
     text = workbook.add_format({"num_format": "@"})
 
+    data = workbook.add_worksheet(DATA_SHEET)  # the first sheet: what readers open
     sheet = workbook.add_worksheet(NOTES_SHEET)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 90, wrap)
@@ -74,7 +77,6 @@ def write_xlsx(
     for offset, values in enumerate(described.itertuples(index=False, name=None), start=2):
         sheet.write_row(row + offset, 0, values)
 
-    data = workbook.add_worksheet(DATA_SHEET)
     textual = _textual(table)
     for col, is_text in enumerate(textual):
         data.set_column(col, col, 14, text if is_text else None)

@@ -185,6 +185,9 @@
     view.select = function (j) {
       view.current = j;
       view.layers.forEach(function (layer, i) { layer.setStyle({ fillColor: colour(i) }); });
+      // An open tooltip, hovered or pinned, names the measure it was opened with: redraw it.
+      group.getTooltip().update();
+      if (view.pinned) view.pinned.update();
       view.listeners.forEach(function (listener) { listener(j); });
     };
     view.zoomTo = function (i) {
@@ -195,7 +198,7 @@
       if (view.pinned) map.closeTooltip(view.pinned);
       view.pinned = fittedTooltip({ className: "msoa-map-tooltip" })
         .setLatLng(layer.getBounds().getCenter())
-        .setContent(tooltip(i))
+        .setContent(function () { return tooltip(i); })
         .openOn(map);
       document.getElementById(elementId).scrollIntoView({ behavior: "smooth", block: "center" });
     };
@@ -393,11 +396,16 @@
       'placeholder="' + (data.ladNames ? "Search by code, name or local authority" : "Search by code or name") +
       '" aria-label="Search ' + escapeHtml(nouns) + '">' +
       '<span class="msoa-table-measure"></span></div>' +
-      '<div class="table-responsive"><table class="table table-sm table-hover msoa-table">' +
-      "<thead><tr></tr></thead><tbody></tbody></table></div>" +
+      '<div class="table-responsive"></div>' +
       '<div class="msoa-table-pager"><button type="button" class="btn btn-sm btn-outline-secondary" data-step="-1">Previous</button>' +
       '<span class="msoa-table-count"></span>' +
       '<button type="button" class="btn btn-sm btn-outline-secondary" data-step="1">Next</button></div>';
+    // Made as an element: Quarto takes a table tag in a page's inline script for a table to
+    // parse, and warns on every render that it cannot.
+    var table = document.createElement("table");
+    table.className = "table table-sm table-hover msoa-table";
+    table.innerHTML = "<thead><tr></tr></thead><tbody></tbody>";
+    root.querySelector(".table-responsive").appendChild(table);
     var input = root.querySelector("input");
     var head = root.querySelector("thead tr");
     var body = root.querySelector("tbody");
