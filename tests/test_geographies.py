@@ -14,7 +14,6 @@ from shapely.geometry import box
 
 from iod_msoa._build import (
     Inputs,
-    _out_dirs,
     area_table,
     build,
     build_many,
@@ -256,6 +255,40 @@ def test_two_codes_with_one_name_is_an_error_except_where_names_repeat(tmp_path)
     frame.loc[1, "icb24nm"] = "Two"
     frame.to_csv(path, index=False)
     assert read_geographies(path)["wd25nm"].tolist() == ["One", "One"]
+
+
+def test_load_inputs_puts_the_geographies_table_together_as_a_build_would(
+    tmp_path, tiny_file7, write_file7, monkeypatch
+):
+    from functools import partial
+
+    from iod_msoa import _build
+    from iod_msoa._config import Config
+    from iod_msoa._readers import read_file7
+
+    # A four-LSOA File 7 stands for England here.
+    tiny = ("lsoa", partial(read_file7, expected_rows=None))
+    monkeypatch.setitem(_build._TABLE_READERS, "file7", tiny)
+    load_inputs = _build.load_inputs
+
+    geo = tmp_path / "geo.csv"
+    pd.DataFrame(
+        {
+            "lsoa21cd": tiny_file7["lsoa21cd"],
+            "icb24cd": ["E54000001", "E54000001", "E54000001", "E54000002"],
+            "icb24nm": ["One", "One", "One", "Two"],
+            "sicbl24cd": ["E38000001", "E38000001", "E38000002", "E38000002"],
+        }
+    ).to_csv(geo, index=False)
+    inputs = {"file7": write_file7(tiny_file7, tmp_path / "file7.csv"), "geographies": geo}
+    config = Config(inputs=inputs, allow_unverified=True, cache_dir=tmp_path / "cache")
+    assert load_inputs(config, ["file7"], progress=False).geographies is None
+    # ICBs from the table; sub-ICB locations, not built, read only to check they nest.
+    with pytest.raises(SchemaError, match="sicbl24cd areas in more than one icb24cd: E38000002"):
+        load_inputs(config, ["file7"], progress=False, geographies=["icb24"])
+    pd.read_csv(geo).drop(columns="sicbl24cd").to_csv(geo, index=False)
+    table = load_inputs(config, ["file7"], progress=False, geographies=["icb24"]).geographies
+    assert list(table.columns) == ["lsoa21cd", "icb24cd", "icb24nm"]
 
 
 def test_a_lookup_with_some_geographies_builds_those_and_names_the_rest(tmp_path):
@@ -614,9 +647,13 @@ def test_an_ons_lookup_given_wins_over_the_geographies_table(tmp_path, capsys):
     usual = table["icb24cd"].value_counts()
     assert icb["E54000008"] == usual["E54000008"] - 1
     assert icb["E54000048"] == usual["E54000048"] + 1
-    made_from = json.loads((out / "iod25_icb24" / "provenance.json").read_text())["inputs"]
+    made_from = json.loads((out / "iod25_icb24" / "iod25_icb24_provenance.json").read_text())[
+        "inputs"
+    ]
     assert made_from["lsoa_icb"]["file"] == path.name and "geographies" not in made_from
-    regions = json.loads((out / "iod25_rgn24" / "provenance.json").read_text())["inputs"]
+    regions = json.loads((out / "iod25_rgn24" / "iod25_rgn24_provenance.json").read_text())[
+        "inputs"
+    ]
     assert "geographies" in regions and "lsoa_icb" not in regions
     # Given, it is checked as the assembled path checks it.
     split = _ons_lsoa_icb(table)
@@ -648,15 +685,6 @@ def test_a_lookup_given_and_the_table_must_nest_together(tmp_path, capsys):
     assert "utla24cd areas in more than one rgn24cd: E10000019" in err
     assert "\n" not in err and "Traceback" not in err
     assert not out.exists()
-
-
-def test_several_geographies_go_to_their_own_folders_under_out(tmp_path):
-    chosen = select(["lad24", "icb24"])
-    assert _out_dirs(chosen, tmp_path) == [tmp_path / "iod25_lad24", tmp_path / "iod25_icb24"]
-    assert _out_dirs(chosen[:1], tmp_path) == [tmp_path]
-    with pytest.raises(ConfigError, match="output folder must not be empty"):
-        _out_dirs(chosen, " ")
-    assert _out_dirs(chosen, None)[1].parts[-3:] == ("data", "packages", "iod25_icb24")
 
 
 # --- the "Your area" page's helpers ---------------------------------------------------------
@@ -696,7 +724,7 @@ def test_the_areas_page_names_the_geographies_without_deciles():
 
 
 def test_area_map_data_without_lads_and_its_lazy_script():
-    from iod_msoa import _maps
+    from iod_msoa import _mapdata
 
     icb = GEOGRAPHIES["icb24"]
     areas = gpd.GeoDataFrame(
@@ -705,12 +733,12 @@ def test_area_map_data_without_lads_and_its_lazy_script():
         geometry=[box(0, 50, 1, 51), box(1, 50, 2, 51)],
         crs=4326,
     )
-    data = _maps.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
+    data = _mapdata.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
     assert (data["key"], data["noun"], data["nouns"]) == ("icb24", "ICB", "ICBs")
     assert data["names"] == ["North", "South"] and "ladNames" not in data
-    script = _maps.area_map_script(data)
+    script = _mapdata.area_map_script(data)
     assert script.startswith('IodMsoaMap.provide("icb24", {"key":"icb24"')
-    html = _maps.areas_map_html(
+    html = _mapdata.areas_map_html(
         [{"key": "icb24", "label": "ICBs", "src": "areas-data/icb24.js"}], first="icb24"
     )
     assert 'IodMsoaMap.areas("areas-map", {"choices":[{"key":"icb24"' in html

@@ -10,6 +10,7 @@ from iod_msoa._errors import SchemaError, SourceError
 from iod_msoa._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk
 from iod_msoa._lookups import assemble_geographies, check_with_file7
 from iod_msoa._manifest import MANIFEST
+from iod_msoa._plan import make_plan
 from iod_msoa._readers import read_ons_lookup
 from iod_msoa._sources import resolve_input
 
@@ -282,10 +283,15 @@ def test_lookups_and_the_manifest_agree():
     assert used == set(ONS_LOOKUPS)
     assert {s.crosswalk for s in ONS_LOOKUPS.values() if s.crosswalk} == set(CROSSWALKS)
     # LRFs come from the police force area lookup, through the crosswalk.
-    assert GEOGRAPHIES["lrf24"].needs(()) == ("file7", "lad_pfa", "lsoa_boundaries")
+    assert _own_inputs("lrf24", ()) == ("file7", "lad_pfa", "lsoa_boundaries")
     assert MANIFEST["lad_pfa"].params["where"] == "LAD24CD LIKE 'E%'"
-    assert GEOGRAPHIES["icb24"].needs(()) == ("file7", "lsoa_icb", "lsoa_boundaries")
-    assert GEOGRAPHIES["icb24"].needs({"geographies"}) == GEOGRAPHIES["icb24"].inputs
+    assert _own_inputs("icb24", ()) == ("file7", "lsoa_icb", "lsoa_boundaries")
+    assert _own_inputs("icb24", {"geographies"}) == GEOGRAPHIES["icb24"].inputs
+
+
+def _own_inputs(key: str, local: set[str] | tuple[()]) -> tuple[str, ...]:
+    """The inputs the plan gives one geography's dataset when ``local`` ones are given."""
+    return make_plan(local, [GEOGRAPHIES[key]]).datasets[0].inputs
 
 
 # --- the download path, against a loopback ArcGIS server ---------------------------------

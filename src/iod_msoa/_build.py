@@ -33,6 +33,7 @@ from ._folder import (
     Provenance,
     current,
     earlier_validation,
+    legacy_provenance,
     listed_resource,
     output_files,
     package_in,
@@ -41,13 +42,12 @@ from ._geographies import (
     CROSSWALKS,
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
-    ONS_LOOKUPS,
     Geography,
-    nesting_partners,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
 from ._manifest import MANIFEST
+from ._plan import PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
 from ._problems import render
 from ._readers import (
     geographies_source,
@@ -93,7 +93,7 @@ def version() -> str:
 
 
 def default_out_dir(dataset: str = DATASET) -> Path:
-    return project_root() / "data" / "packages" / dataset
+    return project_root() / PACKAGES / dataset
 
 
 class Reporter:
@@ -147,62 +147,65 @@ def resolve(
 
 
 def read_tables(
-    resolved: dict[str, ResolvedInput],
-    reporter: Reporter,
-    geographies: Iterable[Geography] | None = None,
+    resolved: dict[str, ResolvedInput], reporter: Reporter, reading: Reading | None = None
 ) -> Inputs:
-    """Read and check the tabular inputs among ``resolved``, for ``geographies`` (default:
-    every one the inputs give).
+    """Read and check the tabular inputs among ``resolved``, and put the LSOA geographies
+    table together as the plan's ``reading`` says (none without one).
 
-    The geographies table takes each geography's columns from the ONS lookup among them that
-    gives it (assembled; a lookup given explicitly wins over a local table), else from the
-    local geographies table (only the columns of ``geographies``, so a gap elsewhere does not
-    stop a build); both, and the two together, are checked against File 7.
+    The table takes each geography's columns from the ONS lookup that gives it (assembled),
+    else from the local geographies table (only the columns of the geographies built, so a
+    gap elsewhere does not stop a build); both, and the two together, are checked against
+    File 7, and how the built areas nest with the table's others (``within``).
     """
     tables = {
         attr: reader(resolved[name].path)
         for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
-    chosen = list(GEOGRAPHIES.values() if geographies is None else geographies)
-    from_table = [g for g in chosen if g.members_input(resolved) == "geographies"]
-    ons = {n: read_ons_lookup(r.path, n) for n, r in resolved.items() if n in ONS_LOOKUPS}
-    built = [g.key for g in chosen if g.members == "geographies"]
-    partners = [
-        p
-        for p in nesting_partners(GEOGRAPHIES[k] for k in built)
-        if p.members_input(resolved) == "geographies" and "geographies" in resolved
-    ]
+    if reading is not None and (table := _geographies_table(resolved, tables, reading)) is not None:
+        tables["geographies"] = table
+    reporter.step(
+        "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
+    )
+    return Inputs(resolved=resolved, **tables)
+
+
+def _geographies_table(
+    resolved: dict[str, ResolvedInput], tables: dict[str, pd.DataFrame], reading: Reading
+) -> pd.DataFrame | None:
+    """The LSOA geographies table of ``reading``: read, assembled or both, each checked."""
+    ons = {n: read_ons_lookup(resolved[n].path, n) for n in reading.lookups}
     parts, sources = [], []
-    if "geographies" in resolved and from_table:
-        path = resolved["geographies"].path
-        local = read_geographies(path, with_lad=True, geographies=from_table)
+    if reading.from_table:
+        path = resolved[TABLE].path
+        local = read_geographies(path, with_lad=True, geographies=reading.from_table)
         sources.append(geographies_source(path))
         check_with_file7(local, tables["lsoa"], sources[-1])
         parts.append(local.drop(columns="lad24cd", errors="ignore"))
     if ons:
         parts.append(assemble_geographies(tables["lsoa"], ons))
         sources.append(lookups_source(ons))
+    if not parts:
+        return None
+    table = parts[0]
     if len(parts) == 2:  # each checked; together they must still nest (within)
-        local, assembled = parts
-        local = local.drop(
-            columns=[c for c in assembled.columns if c != "lsoa21cd"], errors="ignore"
-        )
-        parts = [assembled.merge(local, on="lsoa21cd", how="left")]
-        check_with_file7(parts[0], tables["lsoa"], " with ".join(sources))
-    if parts:
-        tables["geographies"] = parts[0]
-    if parts and partners:  # the table's columns of geographies not built, for `within` only
-        path = resolved["geographies"].path
-        codes = read_partner_codes(path, partners).drop_duplicates("lsoa21cd")
-        ours = parts[0].drop(columns=codes.columns.drop("lsoa21cd"), errors="ignore")
-        if problems := within_problems(ours.merge(codes, on="lsoa21cd", how="left"), built):
-            source = " with ".join(dict.fromkeys([*sources, geographies_source(path)]))
-            raise SchemaError(render(source, problems))
-    reporter.step(
-        "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
-    )
-    return Inputs(resolved=resolved, **tables)
+        local, table = parts
+        local = local.drop(columns=[c for c in table.columns if c != "lsoa21cd"], errors="ignore")
+        table = table.merge(local, on="lsoa21cd", how="left")
+        check_with_file7(table, tables["lsoa"], " with ".join(sources))
+    if reading.partners:
+        _check_partners(table, resolved[TABLE].path, reading, sources)
+    return table
+
+
+def _check_partners(table: pd.DataFrame, path: Path, reading: Reading, sources: list[str]) -> None:
+    """Fail if the built areas do not nest with the table's columns of the geographies not
+    built (``within``), read for this check only."""
+    codes = read_partner_codes(path, reading.partners).drop_duplicates("lsoa21cd")
+    ours = table.drop(columns=codes.columns.drop("lsoa21cd"), errors="ignore")
+    if problems := within_problems(ours.merge(codes, on="lsoa21cd", how="left"), reading.nesting):
+        source = " with ".join(dict.fromkeys([*sources, geographies_source(path)]))
+        raise SchemaError(render(source, problems))
 
 
 def load_inputs(
@@ -211,13 +214,16 @@ def load_inputs(
     *,
     progress: bool = True,
     reporter: Reporter | None = None,
-    geographies: Iterable[Geography] | None = None,
+    geographies: Iterable[str | Geography] = (),
 ) -> Inputs:
     """Resolve (download or take local) the named inputs and read the tables among them,
-    for ``geographies`` (default: every one they give)."""
+    with the LSOA geographies table of ``geographies`` put together as a build would."""
+    config = config or load_config()
     reporter = reporter or Reporter(progress)
-    resolved = resolve(config or load_config(), names, progress=progress, reporter=reporter)
-    return read_tables(resolved, reporter, geographies)
+    plan = make_plan(config.inputs, chosen(geographies) if geographies else [])
+    wanted = dict.fromkeys([*input_names(names), *plan.table_inputs])
+    resolved = resolve(config, wanted, progress=progress, reporter=reporter)
+    return read_tables(resolved, reporter, plan.reading)
 
 
 def _lacking(path: Path, lacking: list[Geography], columns: Iterable[str]) -> SchemaError:
@@ -232,25 +238,21 @@ def _lacking(path: Path, lacking: list[Geography], columns: Iterable[str]) -> Sc
     )
 
 
-def check_geography_columns(geographies: Iterable[Geography], given: dict[str, Path]) -> None:
+def check_geography_columns(plan: Plan, given: dict[str, Path]) -> None:
     """Fail before any work (or folder) if the local geographies table among the ``given``
-    inputs lacks the columns of a requested geography it is to give (not one an ONS lookup
-    given gives); a missing or unreadable table is left for the resolver and its reader to
-    report (assembled tables always have every column)."""
-    path = given.get("geographies")
-    if path is None or not Path(path).is_file():  # a FIFO would block: the resolver says so
-        return
+    inputs lacks the columns of a geography the plan reads from it (not one an ONS lookup
+    gives); a missing or unreadable table is left for the resolver and its reader to report
+    (assembled tables always have every column)."""
+    path = given.get(TABLE)
+    if path is None or not plan.reading.from_table or not Path(path).is_file():
+        return  # a FIFO would block: the resolver says so
     try:
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
     except (OSError, ValueError, pd.errors.ParserError):
         return
     have = {str(c).strip().lower() for c in header}
     # with one of the two columns, the table's reader names the other (renamed?)
-    lacking = [
-        g
-        for g in geographies
-        if g.members_input(given) == "geographies" and g.code not in have and g.name not in have
-    ]
+    lacking = [g for g in plan.reading.from_table if g.code not in have and g.name not in have]
     if lacking:
         raise _lacking(path, lacking, header)
 
@@ -468,17 +470,6 @@ def _settle_validation(
         )
 
 
-def _out_dirs(geographies: list[Geography], out_dir: Path | str | None) -> list[Path]:
-    """Where each geography goes: ``out_dir`` for one, ``out_dir/<dataset>`` for several."""
-    if out_dir is None:
-        return [default_out_dir(g.dataset) for g in geographies]
-    if isinstance(out_dir, str) and not out_dir.strip():  # Path("") would be the current folder
-        raise ConfigError("the output folder must not be empty; give a path, or None")
-    if len(geographies) == 1:
-        return [Path(out_dir)]
-    return [Path(out_dir) / g.dataset for g in geographies]
-
-
 def check_not_another_package(geographies: list[Geography], folders: list[Path]) -> None:
     """Refuse to write one geography's package over another's: its datapackage.json and
     provenance.json would be replaced and its data files left in the folder undescribed."""
@@ -514,25 +505,6 @@ def _geometry(
     return align_boundaries(shapes[geography.shapes].result(), codes)
 
 
-def _chosen(geographies: str | Geography | Iterable[str | Geography]) -> list[Geography]:
-    """Geographies given as names (``all`` = every one), :class:`Geography` objects or a
-    mix, once each: an unknown name or another kind of value is a ``ConfigError``."""
-    given = [geographies] if isinstance(geographies, str | Geography) else list(geographies)
-    chosen: list[Geography] = []
-    for item in given:
-        if isinstance(item, Geography):
-            chosen.append(item)
-        elif isinstance(item, str):
-            chosen += select(item)
-        else:
-            raise ConfigError(
-                f"a geography is a name ({', '.join(GEOGRAPHIES)} or all), not {item!r}"
-            )
-    if not chosen:
-        raise ConfigError(f"no geography given: name one of {', '.join(GEOGRAPHIES)} or all")
-    return list(dict.fromkeys(chosen))
-
-
 def build_many(
     config: Config | None = None,
     geographies: str | Geography | Iterable[str | Geography] = (MSOA,),
@@ -549,94 +521,122 @@ def build_many(
     skipped.
     """
     config = config or load_config()
-    geographies = _chosen(geographies)
+    plan = make_plan(
+        config.inputs, chosen(geographies), out_dir, packages=project_root() / PACKAGES
+    )
     reporter = Reporter(progress)
-    folders = _out_dirs(geographies, out_dir)
-    check_not_another_package(geographies, folders)
-    check_geography_columns(geographies, config.inputs)
+    check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
+    check_geography_columns(plan, config.inputs)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
-        for folder in folders:
-            locks.enter_context(output_folder(folder, reporter.step))
-        return _build_locked(config, geographies, folders, reporter, progress=progress, force=force)
+        for d in plan.datasets:
+            locks.enter_context(output_folder(d.folder, reporter.step))
+        return _build_locked(config, plan, reporter, progress=progress, force=force)
 
 
-def _nesting_inputs(geographies: Iterable[Geography], given: dict[str, Path]) -> list[str]:
-    """The local inputs giving the geographies built ones nest with (``within``), read only
-    to check that nesting; one not given locally is not fetched, and the check skipped."""
-    partners = nesting_partners(g for g in geographies if g.members == "geographies")
-    return [n for p in partners if (n := p.members_input(given)) in given]
+@dataclass(frozen=True)
+class _Stamp:
+    """What one dataset's outputs record of their making: its own inputs (resolved), the
+    build time and where it came from, and the fingerprint of it all."""
+
+    inputs: dict[str, ResolvedInput]
+    created: str
+    created_from: str
+    fingerprint: str
+
+
+def _stamp(dataset: DatasetPlan, resolved: dict[str, ResolvedInput]) -> _Stamp:
+    own = {n: resolved[n] for n in dataset.inputs}
+    created, created_from = build_time(own)  # from its own inputs alone, as is all it holds
+    return _Stamp(own, created, created_from, fingerprint(own, created, dataset.geography))
+
+
+def _skipped(dataset: DatasetPlan, stamp: _Stamp, reporter: Reporter) -> BuildResult | None:
+    """The result of a dataset whose outputs are current (nothing to do), else None."""
+    g, folder = dataset.geography, dataset.folder
+    if (existing := current(folder, stamp.fingerprint, g.dataset)) is None:
+        return None
+    reporter.step(f"Outputs in {folder} are current; nothing to do (use --force to rebuild)")
+    table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
+    return BuildResult(
+        folder, table, existing, skipped=True, seconds=reporter.elapsed(), geography=g
+    )
 
 
 def _build_locked(
-    config: Config,
-    geographies: list[Geography],
-    folders: list[Path],
-    reporter: Reporter,
-    *,
-    progress: bool,
-    force: bool,
+    config: Config, plan: Plan, reporter: Reporter, *, progress: bool, force: bool
 ) -> list[BuildResult]:
     """The build proper, run while this process holds every output folder's lock."""
-    needed = dict.fromkeys(n for g in geographies for n in g.needs(config.inputs))
-    checks = _nesting_inputs(geographies, config.inputs)
-    needed.update(dict.fromkeys(checks))
-    resolved = resolve(config, needed, progress=progress, reporter=reporter)
-    results: dict[str, BuildResult] = {}
-    todo = []
-    for g, folder in zip(geographies, folders, strict=True):
-        own = {n: resolved[n] for n in g.needs(config.inputs)}
-        created, created_from = build_time(own)  # from its own inputs alone, as is all it holds
-        fp = fingerprint(own, created, g)
-        if not force and (existing := current(folder, fp, g.dataset)) is not None:
-            reporter.step(
-                f"Outputs in {folder} are current; nothing to do (use --force to rebuild)"
-            )
-            table = pd.read_parquet(folder / output_files(g.dataset)["parquet"])
-            results[g.key] = BuildResult(
-                folder, table, existing, skipped=True, seconds=reporter.elapsed(), geography=g
-            )
-        else:
-            todo.append((g, folder, own, fp, created, created_from))
-    if todo:
-        wanted = {n for g, *_ in todo for n in g.needs(config.inputs)}
-        wanted |= set(_nesting_inputs([g for g, *_ in todo], config.inputs))
-        # Each polygon input is read (LSOAs also made a clean coverage) in the background
-        # while pandas works; a geography waits only for the shapes it needs.
-        pool = ThreadPoolExecutor(max_workers=len(_SHAPE_READERS))
-        shapes = {
-            n: pool.submit(read, resolved[n].path)
-            for n, read in _SHAPE_READERS.items()
-            if n in wanted
-        }
-        pool.shutdown(wait=False)
-        inputs = read_tables(
-            {n: r for n, r in resolved.items() if n in wanted}, reporter, [g for g, *_ in todo]
+    resolved = resolve(config, plan.inputs, progress=progress, reporter=reporter)
+    stamps = {d.key: _stamp(d, resolved) for d in plan.datasets}
+    results = {
+        d.key: result
+        for d in plan.datasets
+        if not force and (result := _skipped(d, stamps[d.key], reporter)) is not None
+    }
+    todo = plan.narrowed(d.key for d in plan.datasets if d.key not in results)
+    if todo.datasets:
+        results |= _build_datasets(config, todo, resolved, stamps, reporter)
+    return [results[d.key] for d in plan.datasets]
+
+
+def _build_datasets(
+    config: Config,
+    plan: Plan,
+    resolved: dict[str, ResolvedInput],
+    stamps: dict[str, _Stamp],
+    reporter: Reporter,
+) -> dict[str, BuildResult]:
+    """Read what the ``plan``'s datasets need, once, and build each."""
+    wanted = {n: r for n, r in resolved.items() if n in plan.inputs}
+    # Each polygon input is read (LSOAs also made a clean coverage) in the background
+    # while pandas works; a geography waits only for the shapes it needs.
+    pool = ThreadPoolExecutor(max_workers=len(_SHAPE_READERS))
+    shapes = {
+        n: pool.submit(read, wanted[n].path) for n, read in _SHAPE_READERS.items() if n in wanted
+    }
+    pool.shutdown(wait=False)
+    inputs = read_tables(wanted, reporter, plan.reading)
+    shapes[plan.datasets[0].shapes].result()
+    reporter.step("Read boundaries")
+    return {
+        d.key: _build_one(config, d, inputs, shapes, stamps[d.key], reporter) for d in plan.datasets
+    }
+
+
+def _build_one(
+    config: Config,
+    dataset: DatasetPlan,
+    inputs: Inputs,
+    shapes: dict[str, Future[gpd.GeoSeries]],
+    stamp: _Stamp,
+    reporter: Reporter,
+) -> BuildResult:
+    """Aggregate one dataset, check it, and write its files into its folder at once."""
+    g, folder = dataset.geography, dataset.folder
+    of = members(g, inputs)
+    table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
+    given = inputs.resolved[dataset.members]
+    check_area_count(g, table, f"{given.title} ({given.path})", dataset.crosswalk)
+    reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
+    geometry = _geometry(g, shapes, of, table)
+    when = (stamp.created, stamp.created_from)
+    provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
+    earlier = earlier_validation(folder, inputs.resolved["file7"].sha256, version())
+    with staged_output(folder) as staging:
+        write_dataset(
+            staging,
+            Dataset(g, table, geometry, provenance),
+            step=lambda s: reporter.step(f"{g.key}: writing {s}"),
         )
-        shapes[todo[0][0].shapes].result()
-        reporter.step("Read boundaries")
-        for g, folder, own, fp, created, created_from in todo:
-            of = members(g, inputs)
-            table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
-            given = resolved[g.members_input(config.inputs)]
-            through = ONS_LOOKUPS[given.name].crosswalk if given.name in ONS_LOOKUPS else ""
-            check_area_count(g, table, f"{given.title} ({given.path})", through)
-            reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
-            geometry = _geometry(g, shapes, of, table)
-            provenance = _provenance(g, own, (created, created_from), fp, len(table), config)
-            earlier = earlier_validation(folder, resolved["file7"].sha256, version())
-            with staged_output(folder) as staging:
-                write_dataset(
-                    staging,
-                    Dataset(g, table, geometry, provenance),
-                    step=lambda s, g=g: reporter.step(f"{g.key}: writing {s}"),
-                )
-                _keep_validation(earlier, folder, staging)
-            _settle_validation(earlier, folder, g, reporter)
-            reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
-            results[g.key] = BuildResult(
-                folder, table, provenance, seconds=reporter.elapsed(), geography=g
-            )
-    return [results[g.key] for g in geographies]
+        _keep_validation(earlier, folder, staging)
+    _settle_validation(earlier, folder, g, reporter)
+    if (legacy := legacy_provenance(folder)) is not None:
+        legacy.unlink()
+        reporter.step(
+            f"{g.key}: removed {legacy.name}, now {output_files(g.dataset)['provenance']}"
+        )
+    reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
+    return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
 
 
 def build(

@@ -168,27 +168,9 @@ class Geography:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """The inputs a build of this geography reads, File 7 first."""
+        """The inputs of this geography with a local geographies table, File 7 first (what
+        a build reads, given what is local, is the plan's: ``_plan.make_plan``)."""
         wanted = ("file7", self.members, self.names, self.shapes)
-        return tuple(dict.fromkeys(n for n in wanted if n))
-
-    def members_input(self, given: Iterable[str]) -> str:
-        """The input placing LSOAs in areas when ``given`` inputs are local: the ONS lookup
-        this geography's columns are assembled from (if there is one) when it is given, or
-        when no local geographies table is; else that table. An ONS lookup given explicitly
-        wins over the table for the geographies it provides."""
-        given = set(given)
-        if (
-            self.members == "geographies"
-            and self.ons_lookup
-            and (self.ons_lookup in given or "geographies" not in given)
-        ):
-            return self.ons_lookup
-        return self.members
-
-    def needs(self, given: Iterable[str]) -> tuple[str, ...]:
-        """The inputs a build of this geography reads when ``given`` inputs are local."""
-        wanted = ("file7", self.members_input(given), self.names, self.shapes)
         return tuple(dict.fromkeys(n for n in wanted if n))
 
 

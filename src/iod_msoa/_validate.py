@@ -11,7 +11,16 @@ from typing import Any
 
 import pandas as pd
 
-from ._build import Inputs, Reporter, area_table, default_out_dir, load_inputs, members, version
+from ._build import (
+    Inputs,
+    Reporter,
+    area_table,
+    default_out_dir,
+    members,
+    read_tables,
+    resolve,
+    version,
+)
 from ._config import Config, load_config
 from ._describe import register_file
 from ._errors import ConfigError, SchemaError, listed
@@ -23,6 +32,7 @@ from ._folder import (
     read_provenance,
 )
 from ._geographies import VALIDATED, Geography, select
+from ._plan import make_plan
 from ._problems import Problem, render
 from ._readers import read_summaries
 from ._swap import output_folder, staged_output
@@ -202,9 +212,10 @@ def validate(
     chosen = select(geographies, among=VALIDATED)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     reporter = Reporter(progress)
-    used = {g.key: ("file7", g.members_input(config.inputs), g.summaries) for g in chosen}
-    needed = dict.fromkeys(n for names in used.values() for n in names)
-    inputs = load_inputs(config, needed, progress=progress, reporter=reporter, geographies=chosen)
+    plan = make_plan(config.inputs, chosen)
+    used = {d.key: d.validation for d in plan.datasets}
+    resolved = resolve(config, plan.validation_inputs, progress=progress, reporter=reporter)
+    inputs = read_tables(resolved, reporter, plan.reading)
     frames = []
     for g in chosen:
         ours = area_table(g, inputs.lsoa, members(g, inputs))

@@ -146,7 +146,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
 
     from ._build import build_many
     from ._geographies import select
-    from ._site import human_size
+    from ._report import human_size
 
     geographies = select(args.geography)
     results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
@@ -175,7 +175,7 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
     from ._errors import MismatchError
-    from ._site import exact_areas
+    from ._report import exact_areas
     from ._validate import DEFAULT_VALIDATION, validate
 
     result = validate(
