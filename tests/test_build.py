@@ -6,6 +6,9 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from importlib import resources
 
 import geopandas as gpd
@@ -228,3 +231,24 @@ def test_the_geopackage_layer_says_what_it_holds(built):
         (description,) = db.execute("SELECT description FROM gpkg_contents").fetchone()
     assert description.startswith("English Indices of Deprivation 2025 aggregated from LSOAs")
     assert "6,856 rows, one per MSOA in England; the shapes are ONS boundaries" in description
+
+
+def test_background_work_does_not_keep_a_failed_build_alive(tmp_path):
+    """A build that fails while its polygons are still being read exits at once."""
+    script = (
+        "import time\n"
+        "from iod_msoa._build import in_background\n"
+        "in_background(time.sleep, 60)\n"
+        "raise SystemExit(3)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], timeout=50)
+    assert done.returncode == 3
+    assert time.monotonic() - started < 30
+
+
+def test_background_work_hands_its_result_or_error_to_whoever_waits():
+    assert _build.in_background(sum, [1, 2]).result(timeout=10) == 3
+    failed = _build.in_background(int, "not a number")
+    with pytest.raises(ValueError, match="not a number"):
+        failed.result(timeout=10)
