@@ -229,7 +229,11 @@ def test_the_plan_is_frozen_and_of_one_edition():
     assert plan.edition == EDITION == 2025
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.datasets[0].members = "geographies"  # type: ignore[misc]
-    with pytest.raises(ConfigError, match="edition 2019 is not built by this version: choose 2025"):
+    with pytest.raises(
+        ConfigError, match="edition 2010 is not built by this version: choose 2019, 2025"
+    ):
+        make_plan((), [GEOGRAPHIES["lad24"]], edition=2010)
+    with pytest.raises(ConfigError, match="lad24: not a geography of the 2019 edition"):
         make_plan((), [GEOGRAPHIES["lad24"]], edition=2019)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
 from ._errors import SchemaError
+from ._vocab import METRIC_BY_SHORT, Denominator, Metric
 
 DEFAULT_EDITION = 2025
 
@@ -27,6 +28,7 @@ class EditionDenominator:
     column: str
     label: str
     whole: bool = True
+    within_total: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Edition:
     lad_areas: int
     columns: int
     summary_ranks: str
+    file7_input: str
+    lsoa_crosswalk: str
     expected_lsoas: int
     lsoa_code_pattern: str
     lad_code_pattern: str
@@ -87,6 +91,33 @@ class Edition:
         """The identifier and population headers: they name the LSOA, LAD and population
         vintage, so no other edition's File 7 has them all."""
         return (*self.identifiers.values(), *(d.column for d in self.denominators))
+
+    @property
+    def engine_metrics(self) -> tuple[Metric, ...]:
+        """The shared metric vocabulary with this edition's File 7 headers and weights: what
+        the readers check and the engine aggregates."""
+        return tuple(
+            replace(
+                METRIC_BY_SHORT[m.short],
+                score=m.score,
+                rank=m.rank,
+                decile=m.decile,
+                denominator=m.denominator,
+            )
+            for m in self.metrics
+        )
+
+    @property
+    def engine_denominators(self) -> tuple[Denominator, ...]:
+        return tuple(
+            Denominator(d.short, d.column, d.label, d.whole, d.within_total)
+            for d in self.denominators
+        )
+
+    @property
+    def lad_name(self) -> str:
+        """The LAD name column of File 7 (``lad19nm``)."""
+        return self.lad_key.removesuffix("cd") + "nm"
 
     def dataset(self, geography: str) -> str:
         """Output folder name of one geography (``iod19_msoa21``)."""
@@ -128,6 +159,8 @@ _FACTS_2025 = {
     # File 7 (2025)'s ties are few and no official district holds one: undecided, so the
     # engine's behaviour (published ranks) stays until it is.
     "summary_ranks": "published",
+    "file7_input": "file7",
+    "lsoa_crosswalk": "",
 }
 
 
