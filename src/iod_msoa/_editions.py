@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from ._errors import SchemaError
-from ._vocab import METRIC_BY_SHORT, Denominator, Metric
+from ._vocab import METRIC_BY_SHORT, Denominator, Metric, PublishedMeasure
 
 DEFAULT_EDITION = 2025
 
@@ -113,6 +113,11 @@ class Edition:
             Denominator(d.short, d.column, d.label, d.whole, d.within_total)
             for d in self.denominators
         )
+
+    @property
+    def vocab_published(self) -> tuple[PublishedMeasure, ...]:
+        """The edition's File 10 measures as the comparison reads them."""
+        return tuple(PublishedMeasure(**vars(p)) for p in self.published_measures)
 
     @property
     def lad_name(self) -> str:
