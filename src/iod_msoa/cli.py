@@ -157,7 +157,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
 
     from ._build import build_many
     from ._geographies import select
-    from ._site import human_size
+    from ._report import human_size
 
     geographies = select(args.geography, edition=args.edition)
     results = build_many(
@@ -193,7 +193,7 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
     from ._errors import MismatchError
-    from ._site import exact_areas
+    from ._report import exact_areas
     from ._validate import DEFAULT_VALIDATIONS, validate
 
     result = validate(
