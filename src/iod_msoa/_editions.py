@@ -161,9 +161,10 @@ _FACTS_2025 = {
     "lad_key": "lad24cd",
     "lad_areas": 296,
     "columns": 56,
-    # File 7 (2025)'s ties are few and no official district holds one: undecided, so the
-    # engine's behaviour (published ranks) stays until it is.
-    "summary_ranks": "published",
+    # As for 2019: File 10 (2019) averages the mean rank of each tie group, measured on all
+    # 317 districts; File 7 (2025) has ties too (income 6 LSOAs, IDACI 72, IDAOPI 70, ...) and
+    # no official 2025 district holds one, so the same publisher's rule is taken.
+    "summary_ranks": "mean",
     "file7_input": "file7",
     "lsoa_crosswalk": "",
 }
