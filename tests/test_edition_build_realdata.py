@@ -30,9 +30,9 @@ pytestmark = [
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ed19")
     config = write_config(folder, **FILES_2019)
-    args = ["--config", str(config), "--out", str(folder / "out"), "--quiet", "--edition", "2019"]
-    assert main(["build", "--geography", "all", *args]) == 0
-    assert main(["validate", *args[:-4], "--out", str(folder / "out" / "iod19_msoa21")]) == 0
+    args = ["--config", str(config), "--quiet", "--edition", "2019"]
+    assert main(["build", "--geography", "all", *args, "--out", str(folder / "out")]) == 0
+    assert main(["validate", *args, "--out", str(folder / "out" / "iod19_msoa21")]) == 0
     return folder / "out"
 
 
@@ -46,13 +46,13 @@ def test_each_2019_geography_has_englands_areas_and_every_file(built):
         assert len(_table(built, dataset)) == rows
         names = {p.name for p in (built / dataset).iterdir()}
         assert {f"{dataset}.{ext}" for ext in ("csv", "parquet", "gpkg", "xlsx")} <= names
-        assert {"datapackage.json", "provenance.json"} <= names
+        assert {"datapackage.json", f"{dataset}_provenance.json"} <= names
 
 
 def test_msoa21_flags_the_58_apportioned_msoas_and_keeps_2025s_columns(built):
     table = _table(built, "iod19_msoa21")
     assert table["comparability"].value_counts().to_dict() == {"exact": 6_798, "apportioned": 58}
-    assert {"msoa21hclnm", "imd_average_rank", "idaopi_local_concentration"} <= set(table)
+    assert {"msoa21hclnm", "imd_average_rank", "imd_local_concentration"} <= set(table)
     assert table["pop_total"].sum() == pytest.approx(54_728_204, abs=10)  # shares rounded
 
 
