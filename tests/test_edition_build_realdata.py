@@ -100,3 +100,13 @@ def test_a_file7_of_the_other_edition_is_refused_in_one_line(
     assert main([*argv, option, str(given), "--out", str(tmp_path / "o"), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and says in err
+
+
+def test_validate_2019_explains_what_remains(built, tmp_path, capsys):
+    config = write_config(tmp_path, **FILES_2019)
+    out = built / "iod19_msoa21"
+    argv = ["validate", "--config", str(config), "--edition", "2019", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert said.count("Remaining differences") == 5
+    assert "Rushmoor (E07000092)" in said and "275" in said

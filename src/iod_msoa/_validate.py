@@ -24,7 +24,7 @@ from ._build import (
 from ._config import Config, load_config
 from ._describe import register_file
 from ._edition_readers import read_lad_summaries
-from ._editions import DEFAULT_EDITION, edition_of
+from ._editions import DEFAULT_EDITION, DIFFERENCES, edition_of
 from ._errors import ConfigError, SchemaError, listed
 from ._folder import (
     DATASET,
@@ -146,6 +146,7 @@ class ValidationResult:
     path: Path
     file7_status: str
     geographies: list[Geography] = field(default_factory=list)
+    differences: tuple[tuple[str, str], ...] = ()  # those that remain, explained
 
     @property
     def mismatches(self) -> pd.DataFrame:
@@ -295,4 +296,5 @@ def validate(
         path=out_dir / VALIDATION_FILE,
         file7_status=inputs.resolved[file7].status,
         geographies=chosen,
+        differences=DIFFERENCES[edition],
     )

@@ -240,6 +240,8 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
             f"{len(exact)} of {len(of)} {g.nouns} match MHCLG on every exact measure"
             + (f": {listed}" if exact else "")
         )
+    for measures, why in result.differences:
+        console.print(f"Remaining differences ({measures}): {why}")
     console.print(f"Wrote {result.path}")
     wrong = result.mismatches
     if args.strict and len(wrong):
