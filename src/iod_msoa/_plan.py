@@ -8,11 +8,19 @@ never decide again. It reads no file and fetches nothing, so every case is a uni
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ._errors import ConfigError
-from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography, nesting_partners, select
+from ._geographies import (
+    DEFAULT_GEOGRAPHY,
+    GEOGRAPHIES,
+    ONS_LOOKUPS,
+    Geography,
+    nesting_partners,
+    select,
+)
+from ._manifest import edition_input
 
 BUILT_EDITIONS = (2025,)  # editions the plan builds so far (see _editions for all)
 EDITION = 2025
@@ -212,3 +220,23 @@ def _inputs(
     """Every input to resolve, once: the datasets' own, then the checks' (or in ``order``)."""
     inputs = dict.fromkeys([*(n for d in datasets for n in d.inputs), *checks])
     return tuple(n for n in order if n in inputs) if order else tuple(inputs)
+
+
+# The change since an earlier edition: MSOAs (2021) placed in both, one package of its own.
+EARLIER = 2019
+CHANGE = replace(
+    GEOGRAPHIES[DEFAULT_GEOGRAPHY],
+    dataset="iod25_msoa_change",
+    title="MSOAs (2021): rank and decile in IoD2019 and IoD2025",
+)
+
+
+def change_plan(
+    local: Iterable[str], out_dir: Path | str | None = None, *, packages: Path = PACKAGES
+) -> DatasetPlan:
+    """The change package's dataset: the MSOA dataset's inputs (File 7 2025 first) and the
+    earlier edition's File 7 and LSOA 2011 -> 2021 lookup, into ``out_dir`` (default
+    ``packages/iod25_msoa_change``)."""
+    msoa = _dataset(CHANGE, folders([CHANGE], out_dir, packages)[0], frozenset(local))
+    earlier = tuple(edition_input(n, EARLIER) for n in ("file7", "lsoa11_lsoa21"))
+    return replace(msoa, inputs=(*msoa.inputs, *earlier))
