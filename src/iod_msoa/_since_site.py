@@ -56,9 +56,9 @@ def movement_counts(change: pd.DataFrame, metric: str = "imd") -> pd.DataFrame:
             "MSOAs": moves.value_counts(),
             "of which apportioned": moves[apportioned].value_counts(),
         }
-    ).reindex(range(1, len(MOVES) + 1), fill_value=0)
+    ).reindex(range(1, len(MOVES) + 1))
     table.index = pd.Index(MOVES, name="IMD decile, 2019 to 2025")
-    return table.astype("int64")
+    return table.fillna(0).astype("int64")
 
 
 def movement_map(
