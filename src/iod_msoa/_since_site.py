@@ -130,32 +130,19 @@ def largest_moves(
 ) -> pd.DataFrame:
     """The ``n`` largest rank moves one way, each with its comparability flag beside it."""
     column = f"{metric}_rank_change"
+    shown = {
+        "msoa21cd": "MSOA",
+        "msoa21hclnm": "Name",
+        "lad24nm": "District",
+        f"{metric}_rank_19": "Rank 2019",
+        f"{metric}_rank_25": "Rank 2025",
+        column: "Change",
+        f"{metric}_decile_19": "Decile 2019",
+        f"{metric}_decile_25": "Decile 2025",
+        "comparability": "2019 values",
+    }
     moved = change.sort_values([column, "msoa21cd"], ascending=[towards_most, True]).head(n)
-    return moved[
-        [
-            "msoa21cd",
-            "msoa21hclnm",
-            "lad24nm",
-            f"{metric}_rank_19",
-            f"{metric}_rank_25",
-            column,
-            f"{metric}_decile_19",
-            f"{metric}_decile_25",
-            "comparability",
-        ]
-    ].rename(
-        columns={
-            "msoa21cd": "MSOA",
-            "msoa21hclnm": "Name",
-            "lad24nm": "District",
-            f"{metric}_rank_19": "Rank 2019",
-            f"{metric}_rank_25": "Rank 2025",
-            column: "Change",
-            f"{metric}_decile_19": "Decile 2019",
-            f"{metric}_decile_25": "Decile 2025",
-            "comparability": "2019 values",
-        }
-    ).set_index("MSOA")
+    return moved[list(shown)].rename(columns=shown).set_index("MSOA")
 
 
 def kept_table(kept: DecileKept) -> pd.DataFrame:
