@@ -10,6 +10,7 @@ import pytest
 from iod_msoa._change import APPORTIONED, EXACT, DecileKept, earlier_on_areas, lsoas_kept
 from iod_msoa._config import load_config
 from iod_msoa._describe import CHANGE_NOTE, area_notes, data_dictionary
+from iod_msoa._editions import EDITIONS
 from iod_msoa._errors import ConfigError, SchemaError
 from iod_msoa._manifest import earlier_manifest, edition_input
 from iod_msoa._plan import CHANGE, change_plan
@@ -131,6 +132,17 @@ def test_read_crosswalk_takes_ons_or_geographr_headers(tmp_path):
 def test_read_file7_2019_refuses_a_2025_file7_by_name(tiny_file7, write_file7, tmp_path):
     path = write_file7(tiny_file7, tmp_path / "f7.csv")
     with pytest.raises(SchemaError, match="is the English Indices of Deprivation 2025 File 7"):
+        read_file7_2019(path)
+
+
+def test_read_file7_2019_names_missing_columns_and_a_wrong_row_count(tmp_path):
+    e19 = EDITIONS[2019]
+    path = tmp_path / "f7.csv"
+    pd.DataFrame(columns=list(e19.distinctive)).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"lacks column.*Index of Multiple Deprivation"):
+        read_file7_2019(path)
+    pd.DataFrame({c: [1, 2] for c in e19.file7_columns}).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"has 2 rows .*England has 32,844 LSOAs \(2011\)"):
         read_file7_2019(path)
 
 

@@ -49,11 +49,8 @@ from ._writers import Dataset, write_dataset
 E19 = EDITIONS[EARLIER]
 # File 7 (2019)'s working-age population sits in the engine's working-age slot.
 _ENGINE_NAMES = {"pop_working_age_18_59_64": "pop_working_age_18_66"}
-# The lookup's columns as ONS names them, and as the geographr copy does.
+# The lookup's columns in the geographr copy (ONS's, lower-cased, are ours already).
 _CROSSWALK_NAMES = {
-    "lsoa11cd": "lsoa11cd",
-    "lsoa21cd": "lsoa21cd",
-    "chgind": "chgind",
     "lsoa11_code": "lsoa11cd",
     "lsoa21_code": "lsoa21cd",
     "change_code": "chgind",
