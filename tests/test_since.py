@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 
 from iod_msoa._change import APPORTIONED, EXACT, DecileKept, earlier_on_areas, lsoas_kept
-from iod_msoa._config import load_config
 from iod_msoa._describe import CHANGE_NOTE, area_notes, data_dictionary
 from iod_msoa._editions import EDITIONS
-from iod_msoa._errors import ConfigError, SchemaError
-from iod_msoa._manifest import earlier_manifest, edition_input
+from iod_msoa._errors import SchemaError
 from iod_msoa._plan import CHANGE, change_plan
 from iod_msoa._since import read_crosswalk, read_file7_2019
 from iod_msoa._vocab import DENOMINATOR_SHORTS
@@ -59,33 +57,6 @@ def test_earlier_on_areas_counts_a_split_lsoa_in_each_msoa_by_its_share(make_lso
     assert table.loc["m1", "imd_score"] == pytest.approx((40 * 100 + 30 * 75) / 175)
 
 
-def test_config_reads_earlier_inputs_under_their_build_names(tmp_path):
-    (tmp_path / "f.csv").write_text("x\n")
-    config = tmp_path / "c.toml"
-    config.write_text('[inputs]\nfile7 = "f.csv"\n[inputs.2019]\nfile7 = "f.csv"\n')
-    loaded = load_config(config)
-    assert loaded.inputs == {"file7": tmp_path / "f.csv"}
-    assert loaded.earlier_inputs == {"file7_2019": tmp_path / "f.csv"}
-
-
-def test_config_refuses_an_unknown_earlier_input_or_a_value_for_the_table(tmp_path):
-    config = tmp_path / "c.toml"
-    config.write_text('[inputs.2019]\nfile9 = "f.csv"\n')
-    with pytest.raises(ConfigError, match=r"unknown input\(s\) \['file9'\]"):
-        load_config(config)
-    config.write_text('[inputs]\n2019 = "f.csv"\n')
-    with pytest.raises(ConfigError, match=r"\[inputs.2019\] must be a table"):
-        load_config(config)
-
-
-def test_earlier_inputs_have_names_of_their_own():
-    manifest = earlier_manifest(2019)
-    assert edition_input("file7", 2019) == "file7_2019"
-    assert {"file7_2019", "lsoa11_lsoa21_2019"} <= set(manifest)
-    assert all(s.name == n for n, s in manifest.items())
-    assert "2019" in manifest["file7_2019"].title
-
-
 def test_change_plan_reads_both_editions_into_its_own_folder(tmp_path):
     plan = change_plan([], packages=tmp_path)
     assert plan.folder == tmp_path / "iod25_msoa_change"
@@ -95,7 +66,7 @@ def test_change_plan_reads_both_editions_into_its_own_folder(tmp_path):
         "names",
         "boundaries",
         "file7_2019",
-        "lsoa11_lsoa21_2019",
+        "lsoa11_lsoa21",
     )
     assert change_plan([], tmp_path / "out").folder == tmp_path / "out"
 

@@ -53,7 +53,7 @@ def test_the_change_package_is_described_like_every_other(built):
     assert pd.read_csv(folder / "iod25_msoa_change.csv").shape == (6856, len(built.table.columns))
     provenance = json.loads((folder / "provenance.json").read_text())
     assert "IoD2019" in provenance["official_urls"]["file7_2019"]
-    assert {"file7", "file7_2019", "lsoa11_lsoa21_2019"} <= set(provenance["inputs"])
+    assert {"file7", "file7_2019", "lsoa11_lsoa21"} <= set(provenance["inputs"])
     dictionary = (folder / "iod25_msoa_change_dictionary.md").read_text()
     assert "compare relative positions (ranks and deciles), not scores" in dictionary
 

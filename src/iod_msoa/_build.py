@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -45,7 +45,7 @@ from ._geographies import (
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
-from ._manifest import MANIFEST, Source
+from ._manifest import MANIFEST
 from ._plan import PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
 from ._problems import render
 from ._readers import (
@@ -422,11 +422,9 @@ def _provenance(
     fp: str,
     rows: int,
     config: Config,
-    manifest: Mapping[str, Source] = MANIFEST,
 ) -> Provenance:
     """What a dataset records about its making: its inputs, how, and ``when`` (the time and
-    where it came from, as :func:`build_time` gives them); official addresses from the
-    ``manifest`` of the inputs' edition(s)."""
+    where it came from, as :func:`build_time` gives them)."""
     return Provenance(
         dataset=geography.dataset,
         geography=geography.key,
@@ -439,7 +437,7 @@ def _provenance(
         allow_unverified=config.allow_unverified,
         unverified=tuple(n for n, r in own.items() if r.status == "unverified"),
         inputs={n: InputRecord(**r.as_dict()) for n, r in own.items()},
-        official_urls={n: manifest[n].url for n in own},
+        official_urls={n: MANIFEST[n].url for n in own},
     )
 
 

@@ -5,8 +5,6 @@ The TOML layout is a contract shared with the site and CI::
     allow_unverified = false
     [inputs]
     file7 = "path/to/File_7.csv"   # relative paths are relative to the config file
-    [inputs.2019]                    # an earlier edition's inputs (sources2019.toml's names)
-    file7 = "path/to/File_7_IoD2019.csv"
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError
-from ._manifest import EARLIER_MANIFESTS, INPUT_NAMES, edition_input
+from ._manifest import INPUT_NAMES
 
 CONFIG_ENV = "IOD_MSOA_CONFIG"
 _TOP_LEVEL_KEYS = {"allow_unverified", "inputs", "cache_dir", "download_timeout"}
@@ -106,8 +104,6 @@ class Config:
     cache_dir: Path = field(default_factory=lambda: project_root() / "data" / "raw")
     source: Path | None = None
     download_timeout: float = DOWNLOAD_TIMEOUT
-    # Earlier editions' local inputs, named as the build names them (``file7_2019``).
-    earlier_inputs: dict[str, Path] = field(default_factory=dict)
 
     def with_overrides(
         self,
@@ -161,20 +157,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} cannot be read as TOML: {exc}") from exc
 
 
-def _input_paths(
-    inputs: dict[str, Any], known: tuple[str, ...], path: Path, where: str, base: Path
-) -> dict[str, Path]:
-    """The paths of one ``[inputs]`` table (an earlier edition's sub-table left out)."""
-    given = {n: p for n, p in inputs.items() if not (n.isdigit() and int(n) in EARLIER_MANIFESTS)}
-    if bad := set(given) - set(known):
-        raise ConfigError(
-            f"config file {path}: unknown input(s) {sorted(bad)}; known: {list(known)}"
-        )
-    return {
-        name: user_path(p, f"config file {path}: {where}.{name}", base) for name, p in given.items()
-    }
-
-
 def load_config(path: str | Path | None = None) -> Config:
     """Read a config file; ``None`` means ``$IOD_MSOA_CONFIG``, else the official sources."""
     if path is None:
@@ -199,15 +181,15 @@ def load_config(path: str | Path | None = None) -> Config:
     inputs = data.get("inputs", {})
     if not isinstance(inputs, dict):
         raise ConfigError(f"config file {path}: [inputs] must be a table of name = path")
+    bad = set(inputs) - set(INPUT_NAMES)
+    if bad:
+        raise ConfigError(
+            f"config file {path}: unknown input(s) {sorted(bad)}; known: {list(INPUT_NAMES)}"
+        )
     base = path.resolve().parent
-    resolved = _input_paths(inputs, INPUT_NAMES, path, "inputs", base)
-    earlier: dict[str, Path] = {}
-    for year, names in EARLIER_MANIFESTS.items():
-        table = inputs.get(str(year), {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"config file {path}: [inputs.{year}] must be a table of name = path")
-        given = _input_paths(table, tuple(names), path, f"inputs.{year}", base)
-        earlier |= {edition_input(n, year): p for n, p in given.items()}
+    resolved = {
+        name: user_path(p, f"config file {path}: inputs.{name}", base) for name, p in inputs.items()
+    }
     kwargs = {}
     if "cache_dir" in data:
         kwargs["cache_dir"] = user_path(data["cache_dir"], f"config file {path}: cache_dir", base)
@@ -215,10 +197,4 @@ def load_config(path: str | Path | None = None) -> Config:
         kwargs["download_timeout"] = _positive_seconds(
             data["download_timeout"], f"config file {path}: download_timeout"
         )
-    return Config(
-        inputs=resolved,
-        allow_unverified=allow,
-        source=path.resolve(),
-        earlier_inputs=earlier,
-        **kwargs,
-    )
+    return Config(inputs=resolved, allow_unverified=allow, source=path.resolve(), **kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -16,6 +16,8 @@ from ._errors import ConfigError
 from ._problems import Problem, render
 
 SOURCES_TABLE = "data/sources.toml"
+# Each edition's own inputs; the manifest is the union, so a name is one input everywhere.
+SOURCES_TABLES = (SOURCES_TABLE, "data/sources2019.toml")
 KINDS = ("file", "arcgis")
 ARCGIS_FORMATS = {"csv": "json", "gpkg": "geojson"}  # file written -> ArcGIS `f` asked for
 
@@ -88,27 +90,18 @@ def parse_manifest(tables: Mapping[str, Any]) -> dict[str, Source]:
     return {name: Source(name=name, **entry) for name, entry in tables.items()}
 
 
-def load_manifest(table: str = SOURCES_TABLE) -> dict[str, Source]:
-    """Read the packaged manifest: the single list of inputs, URLs, pins and licences."""
-    text = resources.files("iod_msoa").joinpath(table).read_text(encoding="utf-8")
-    return parse_manifest(tomllib.loads(text))
+def load_manifest() -> dict[str, Source]:
+    """Read the packaged manifest: the single list of inputs, URLs, pins and licences (every
+    edition's tables; a name given in two is an error, not one silently winning)."""
+    tables: dict[str, Any] = {}
+    for name in SOURCES_TABLES:
+        text = resources.files("iod_msoa").joinpath(name).read_text(encoding="utf-8")
+        table = tomllib.loads(text)
+        if twice := sorted(set(table) & set(tables)):
+            raise ConfigError(f"{name}: input(s) {', '.join(twice)} given in another table too")
+        tables |= table
+    return parse_manifest(tables)
 
 
 MANIFEST: dict[str, Source] = load_manifest()
 INPUT_NAMES: tuple[str, ...] = tuple(MANIFEST)
-# Earlier editions' inputs (``[inputs.2019]`` in a config file), by year.
-EARLIER_MANIFESTS: dict[int, dict[str, Source]] = {2019: load_manifest("data/sources2019.toml")}
-
-
-def edition_input(name: str, year: int) -> str:
-    """An earlier edition's input as the build names it beside 2025's (``file7_2019``): its
-    cache file, provenance entry and checks are its own, never 2025's ``file7``'s."""
-    return f"{name}_{year}"
-
-
-def earlier_manifest(year: int) -> dict[str, Source]:
-    """An earlier edition's manifest under the names of :func:`edition_input`."""
-    return {
-        edition_input(n, year): replace(s, name=edition_input(n, year))
-        for n, s in EARLIER_MANIFESTS[year].items()
-    }

@@ -20,7 +20,6 @@ from ._geographies import (
     nesting_partners,
     select,
 )
-from ._manifest import edition_input
 
 BUILT_EDITIONS = (2025,)  # editions the plan builds so far (see _editions for all)
 EDITION = 2025
@@ -222,8 +221,10 @@ def _inputs(
     return tuple(n for n in order if n in inputs) if order else tuple(inputs)
 
 
-# The change since an earlier edition: MSOAs (2021) placed in both, one package of its own.
+# The change since an earlier edition: MSOAs (2021) placed in both, one package of its own,
+# from the earlier edition's File 7 and ONS's LSOA 2011 -> 2021 lookup besides 2025's inputs.
 EARLIER = 2019
+FILE7_2019, CROSSWALK = "file7_2019", "lsoa11_lsoa21"
 CHANGE = replace(
     GEOGRAPHIES[DEFAULT_GEOGRAPHY],
     dataset="iod25_msoa_change",
@@ -238,5 +239,4 @@ def change_plan(
     earlier edition's File 7 and LSOA 2011 -> 2021 lookup, into ``out_dir`` (default
     ``packages/iod25_msoa_change``)."""
     msoa = _dataset(CHANGE, folders([CHANGE], out_dir, packages)[0], frozenset(local))
-    earlier = tuple(edition_input(n, EARLIER) for n in ("file7", "lsoa11_lsoa21"))
-    return replace(msoa, inputs=(*msoa.inputs, *earlier))
+    return replace(msoa, inputs=(*msoa.inputs, FILE7_2019, CROSSWALK))

@@ -22,6 +22,7 @@ from ._build import (
     _stamp,
     area_table,
     check_area_count,
+    resolve,
 )
 from ._change import (
     DecileKept,
@@ -36,11 +37,10 @@ from ._config import Config, load_config, project_root
 from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS, check_edition
 from ._errors import SchemaError, listed
 from ._folder import output_files
-from ._manifest import MANIFEST, Source, earlier_manifest, edition_input
-from ._plan import EARLIER, PACKAGES, DatasetPlan, change_plan
+from ._plan import CROSSWALK, EARLIER, FILE7_2019, PACKAGES, DatasetPlan, change_plan
 from ._readers import read_file7, read_lookup, read_names
 from ._shapes import align_boundaries, read_boundaries
-from ._sources import ResolvedInput, resolve_inputs
+from ._sources import ResolvedInput
 from ._swap import output_folder, staged_output
 from ._ties import summary_ranks
 from ._vocab import METRICS
@@ -89,33 +89,6 @@ def read_crosswalk(path: Path | str) -> pd.DataFrame:
     return check_crosswalk(england, f"LSOA 2011 -> 2021 lookup ({path})")
 
 
-def _manifest() -> dict[str, Source]:
-    """The inputs of both editions, the earlier's under their own names (``file7_2019``)."""
-    return MANIFEST | earlier_manifest(EARLIER)
-
-
-def _resolve(
-    config: Config, names: tuple[str, ...], reporter: Reporter, *, progress: bool
-) -> dict[str, ResolvedInput]:
-    """Both editions' inputs, each from its own manifest (local path, cache or download)."""
-    manifest = _manifest()
-    reporter.step(f"Resolving inputs: {', '.join(names)}")
-    resolved = resolve_inputs(
-        names,
-        local_paths={
-            n: p for n, p in (config.inputs | config.earlier_inputs).items() if n in names
-        },
-        cache_dir=config.cache_dir,
-        allow_unverified=config.allow_unverified,
-        progress=progress,
-        manifest=manifest,
-        timeout=config.download_timeout,
-    )
-    for r in resolved.values():
-        reporter.step(f"  {r.name}: {r.path} ({r.origin}, {r.status})")
-    return resolved
-
-
 def change_frame(
     lsoa25: pd.DataFrame, lsoa19: pd.DataFrame, crosswalk: pd.DataFrame, lookup: pd.DataFrame
 ) -> pd.DataFrame:
@@ -137,8 +110,8 @@ def _tables(resolved: dict[str, ResolvedInput]) -> tuple[pd.DataFrame, ...]:
     """File 7 of both editions, the LSOA 2011 -> 2021 and the OA -> MSOA (2021) lookups."""
     return (
         read_file7(resolved["file7"].path),
-        read_file7_2019(resolved[edition_input("file7", EARLIER)].path),
-        read_crosswalk(resolved[edition_input("lsoa11_lsoa21", EARLIER)].path),
+        read_file7_2019(resolved[FILE7_2019].path),
+        read_crosswalk(resolved[CROSSWALK].path),
         read_lookup(resolved["lookup"].path),
     )
 
@@ -157,7 +130,7 @@ def build_change(
     dataset = change_plan(config.inputs, out_dir, packages=project_root() / PACKAGES)
     reporter = Reporter(progress)
     with output_folder(dataset.folder, reporter.step):
-        resolved = _resolve(config, dataset.inputs, reporter, progress=progress)
+        resolved = resolve(config, dataset.inputs, progress=progress, reporter=reporter)
         stamp = _stamp(dataset, resolved)
         if not force and (result := _skipped(dataset, stamp, reporter)) is not None:
             return result
@@ -181,9 +154,7 @@ def _write(
     reporter.step(f"Placed {len(table):,} {g.nouns} in both editions")
     geometry = align_boundaries(read_boundaries(resolved["boundaries"].path), table[g.code])
     when = (stamp.created, stamp.created_from)
-    provenance = _provenance(
-        g, stamp.inputs, when, stamp.fingerprint, len(table), config, _manifest()
-    )
+    provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
     with staged_output(folder) as staging:
         write_dataset(staging, Dataset(g, table, geometry, provenance), step=reporter.step)
     reporter.step(f"{g.dataset}: wrote {len(output_files(g.dataset))} files to {folder}")
@@ -196,11 +167,11 @@ def lsoas_still_most_deprived(
     """MHCLG's "82% of the LSOAs in the IMD2025 most deprived decile were in the IMD2019 one",
     reproduced at LSOA level through ONS's LSOA 2011 -> 2021 lookup (see ``lsoas_kept``)."""
     config = config or load_config()
-    names = ("file7", edition_input("file7", EARLIER), edition_input("lsoa11_lsoa21", EARLIER))
-    resolved = _resolve(config, names, Reporter(progress), progress=progress)
+    names = ("file7", FILE7_2019, CROSSWALK)
+    resolved = resolve(config, names, progress=progress, reporter=Reporter(progress))
     lsoa25 = read_file7(resolved["file7"].path)
-    lsoa19 = read_file7_2019(resolved[names[1]].path)
-    crosswalk = read_crosswalk(resolved[names[2]].path)
+    lsoa19 = read_file7_2019(resolved[FILE7_2019].path)
+    crosswalk = read_crosswalk(resolved[CROSSWALK].path)
     return lsoas_kept(
         crosswalk, lsoa19, lsoa25.set_index("lsoa21cd")["imd_decile"], E19.expected_lsoas
     )

@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "change",
         parents=[common],
         help="build the change since IoD2019: each MSOA's rank and decile in both editions "
-        "(2019 inputs: [inputs.2019] in the config, else downloaded)",
+        "(reads --file7-2019 and --lsoa11-lsoa21 too)",
     )
     change_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
     validate_cmd = commands.add_parser(
