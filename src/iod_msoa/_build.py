@@ -33,6 +33,7 @@ from ._folder import (
     Provenance,
     current,
     earlier_validation,
+    legacy_provenance,
     listed_resource,
     output_files,
     package_in,
@@ -629,6 +630,11 @@ def _build_one(
         )
         _keep_validation(earlier, folder, staging)
     _settle_validation(earlier, folder, g, reporter)
+    if (legacy := legacy_provenance(folder)) is not None:
+        legacy.unlink()
+        reporter.step(
+            f"{g.key}: removed {legacy.name}, now {output_files(g.dataset)['provenance']}"
+        )
     reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
     return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
 

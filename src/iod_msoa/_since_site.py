@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 
 from ._change import APPORTIONED, DecileKept
 from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS
-from ._maps import (
+from ._figures import (
     INK,
     MAP_CRS,
     MUTED,

@@ -153,7 +153,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
 
     from ._build import build_many
     from ._geographies import select
-    from ._site import human_size
+    from ._report import human_size
 
     geographies = select(args.geography)
     results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
@@ -179,7 +179,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
 
 def _run_change(args: argparse.Namespace, config, console) -> None:
     from ._since import build_change, lsoas_still_most_deprived
-    from ._site import human_size
+    from ._report import human_size
 
     result = build_change(config, args.out, progress=not args.quiet, force=args.force)
     table = result.table
@@ -204,7 +204,7 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
     from ._errors import MismatchError
-    from ._site import exact_areas
+    from ._report import exact_areas
     from ._validate import DEFAULT_VALIDATION, validate
 
     result = validate(
