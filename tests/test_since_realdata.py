@@ -51,7 +51,7 @@ def test_the_change_package_is_described_like_every_other(built):
     (csv,) = [r for r in package["resources"] if r["path"] == "iod25_msoa_change.csv"]
     assert csv["rows"] == 6856
     assert pd.read_csv(folder / "iod25_msoa_change.csv").shape == (6856, len(built.table.columns))
-    provenance = json.loads((folder / "provenance.json").read_text())
+    provenance = json.loads(built.paths["provenance"].read_text())
     assert "IoD2019" in provenance["official_urls"]["file7_2019"]
     assert {"file7", "file7_2019", "lsoa11_lsoa21"} <= set(provenance["inputs"])
     dictionary = (folder / "iod25_msoa_change_dictionary.md").read_text()

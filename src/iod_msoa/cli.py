@@ -178,8 +178,8 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
 
 
 def _run_change(args: argparse.Namespace, config, console) -> None:
-    from ._since import build_change, lsoas_still_most_deprived
     from ._report import human_size
+    from ._since import build_change, lsoas_still_most_deprived
 
     result = build_change(config, args.out, progress=not args.quiet, force=args.force)
     table = result.table
