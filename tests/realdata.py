@@ -21,6 +21,11 @@ FILES = {
     "icb_summaries": "../iod2025/humaniverse_IMD/imd2025_england_icb24.csv",
     "lrf_summaries": "../iod2025/humaniverse_IMD/imd2025_england_lrf.csv",
 }
+# The IoD2019 inputs the change package reads, beside the 2025 ones.
+FILES_2019 = {
+    "file7_2019": "../iod2019/File_7_IoD2019_STANDIN.csv",
+    "lsoa11_lsoa21": "../iod2019/lookup_lsoa11_lsoa21_ltla22_geographr.csv",
+}
 # The six local authorities whose File 7 rows are official in the stand-in.
 OFFICIAL_LADS = ["E08000002", "E06000009", "E07000133", "E06000053", "E07000218", "E07000223"]
 
@@ -30,10 +35,13 @@ needs_inputs = pytest.mark.skipif(
 
 
 def write_config(folder: Path, *, allow_unverified: bool = True, **overrides: Path) -> Path:
-    """A config for the development inputs, with some inputs replaced by other files."""
+    """A config for the development inputs, with some inputs replaced by other files (and
+    the IoD2019 inputs the change package reads, when there)."""
     paths = {name: INPUTS / file for name, file in FILES.items()} | overrides
     config = folder / "config.toml"
     lines = [f"allow_unverified = {str(allow_unverified).lower()}", "[inputs]"]
     lines += [f'{name} = "{path.resolve()}"' for name, path in paths.items()]
+    if all((INPUTS / f).is_file() for f in FILES_2019.values()):
+        lines += [f'{n} = "{(INPUTS / f).resolve()}"' for n, f in FILES_2019.items()]
     config.write_text("\n".join(lines) + "\n")
     return config

@@ -393,6 +393,7 @@ def test_navbar_links_every_page():
         "Explore",
         "Your area",
         "Domains",
+        "Since 2019",
         "Validation",
         "Local",
         "Downloads",

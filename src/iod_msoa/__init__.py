@@ -1,7 +1,8 @@
 """English Indices of Deprivation 2025 for MSOAs (or any area built from LSOAs).
 
 The public API: read the official inputs, aggregate with MHCLG's method, write the dataset.
-``maps`` draws the figures and ``pages`` holds the website's small helpers.
+``maps`` draws the figures, ``pages`` holds the website's small helpers and ``since`` the
+"Since 2019" page's.
 
 Names are imported on first use, so ``iod-msoa`` starts (and answers Ctrl-C) quickly and
 ``maps``/``pages`` need the ``site`` extra only when used.
@@ -27,6 +28,8 @@ _WHERE = {
         "_build",
     ),
     **dict.fromkeys(("Config", "load_config"), "_config"),
+    **dict.fromkeys(("build_change", "lsoas_still_most_deprived"), "_since"),
+    "DecileKept": "_change",
     **dict.fromkeys(
         (
             "ChecksumError",
@@ -57,10 +60,10 @@ _WHERE = {
     "resolve_inputs": "_sources",
     **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
 }
-_MODULES = {"maps": "maps", "pages": "_site"}
+_MODULES = {"maps": "maps", "pages": "_site", "since": "_since_site"}
 
-# ``maps`` and ``pages`` are not in ``__all__``: ``from iod_msoa import *`` needs only the
-# base install, and they load on first use.
+# ``maps``, ``pages`` and ``since`` are not in ``__all__``: ``from iod_msoa import *`` needs
+# only the base install, and they load on first use.
 __all__ = sorted(_WHERE)
 
 SITE_EXTRA_HINT = 'pip install "iod-msoa[site]"'

@@ -20,15 +20,20 @@ tables in, tables out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ._aggregate import aggregate
 from ._errors import SchemaError, listed
 from ._ranking import decile_from_rank, rank_most_deprived_first
 
 CHANGE_CODES = {"U": "unchanged", "S": "split", "M": "merged", "X": "irregular"}
 EXACT, APPORTIONED = "exact", "apportioned"
+# MHCLG's IoD2025 release: "82% of the LSOAs in the most deprived decile in IMD2025 were also
+# in the most deprived decile in IMD2019" (a whole percentage).
+MHCLG_KEPT_PERCENT = 82
 
 
 def check_crosswalk(lookup: pd.DataFrame, source: str = "LSOA 2011 -> 2021 lookup") -> pd.DataFrame:
@@ -162,6 +167,52 @@ def still_in_decile(before: pd.Series, after: pd.Series, decile: int = 1) -> tup
     now = after.index[after == decile]
     was = before.reindex(now) == decile
     return int(was.sum()), len(now)
+
+
+@dataclass(frozen=True)
+class DecileKept:
+    """Of the ``of`` LSOAs (2021) in a decile now, ``kept`` were in it in the earlier edition."""
+
+    kept: int
+    of: int
+    published_percent: int = MHCLG_KEPT_PERCENT
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.kept / self.of
+
+    @property
+    def agrees(self) -> bool:
+        """Whether ours, rounded to a whole percentage as MHCLG states it, is MHCLG's."""
+        return int(np.floor(self.percent + 0.5)) == self.published_percent
+
+
+def lsoas_kept(
+    crosswalk: pd.DataFrame,
+    earlier: pd.DataFrame,
+    later_deciles: pd.Series,
+    n_national: int,
+    weight: str = "pop_total",
+) -> DecileKept:
+    """MHCLG's comparison at LSOA level: the 2021 LSOAs in the IMD's most deprived decile
+    (``later_deciles``, by ``lsoa21cd``) that were in it before, each 2021 LSOA given its
+    2011 parents' IMD rank as :func:`lsoa21_ranks` states (merged: ``weight``-weighted mean)."""
+    ranks = lsoa21_ranks(crosswalk, earlier, "imd_rank", weight, n_national)
+    return DecileKept(*still_in_decile(ranks.set_index("lsoa21cd")["decile"], later_deciles))
+
+
+def earlier_on_areas(
+    lsoa: pd.DataFrame,
+    pieces: pd.DataFrame,
+    populations: Sequence[str],
+    n_national: int,
+    area: str = "msoa21cd",
+) -> pd.DataFrame:
+    """The engine's table of the earlier edition on 2021 ``area``s: each 2011 LSOA counts
+    through its pieces (:func:`apportion`), its national ranks kept, out of ``n_national``."""
+    pieced = apportion(lsoa, pieces, populations, area).drop(columns="lsoa11cd")
+    pieced = pieced.rename(columns={"piece": "lsoa21cd"})
+    return aggregate(pieced, pieced[["lsoa21cd", area]], area=area, n_national=n_national)
 
 
 def _positions(table: pd.DataFrame, short: str, by_score: bool) -> tuple[pd.Series, pd.Series]:

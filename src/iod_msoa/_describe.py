@@ -12,9 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from ._editions import edition_of
+from ._change import APPORTIONED, EXACT
+from ._editions import CHANGE_BY_SCORE, edition_of
 from ._folder import Provenance, file_resource, output_files, write_json
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
+from ._plan import CHANGE, EARLIER
 from ._ranking import MIN_AREAS_FOR_DECILES
 from ._ties import MEAN
 from ._vocab import METRICS
@@ -137,6 +139,57 @@ _MEASURE_DOCS = {
         "higher = more people deprived",
     ),
 }
+# The change package's per-metric columns (``imd_rank_19``): description, unit, direction.
+_CHANGE_DOCS = {
+    **{
+        f"{measure}_{str(year)[-2:]}": docs
+        for year in (EARLIER, 2025)
+        for measure, docs in {
+            "rank": (
+                f"Rank among the {{areas:,}} {{nouns}} in IoD{year}, by {{basis}}",
+                "rank",
+                _LOWER_MORE,
+            ),
+            "decile": (
+                f"Decile among {{nouns}} in IoD{year}: ceil(rank x 10 / {{areas:,}})",
+                "decile 1-10",
+                "1 = most deprived 10% of {nouns}",
+            ),
+        }.items()
+    },
+    "rank_change": (
+        f"Rank in 2025 minus rank in {EARLIER}: a change of relative position, not of deprivation",
+        "ranks",
+        "negative = moved towards the most deprived",
+    ),
+    "decile_change": (
+        f"Decile in 2025 minus decile in {EARLIER}",
+        "deciles",
+        "negative = moved towards the most deprived",
+    ),
+}
+_CHANGE_BASIS = {
+    True: "the population-weighted average of its LSOAs' {label_lower} scores",
+    False: "the population-weighted average of its LSOAs' national {label} ranks",
+}
+_COMPARABILITY = (
+    f"How the {EARLIER} values were made: {EXACT} (every 2011 LSOA in the {{noun}} lies wholly "
+    f"inside it) or {APPORTIONED} (a 2011 LSOA split across {{nouns}} counts in each by its "
+    "2021 LSOAs' share of its mid-2022 population)",
+    f"text ({EXACT}, {APPORTIONED})",
+)
+CHANGE_NOTE = (
+    "MHCLG says IoD2025 changed indicators and denominators and is less directly comparable "
+    f"with IoD{EARLIER}: compare relative positions (ranks and deciles), not scores. So this "
+    "table holds ranks and deciles only. Each MSOA's 2019 values come from the 2011 LSOAs "
+    f"inside it; where a 2011 LSOA is split across MSOAs the MSOA is flagged {APPORTIONED}."
+)
+_CHANGE_DENOMINATOR = (
+    f"The metric's population in each edition (IoD{EARLIER}: mid-2015; IoD2025: mid-2022)"
+)
+# Notes a dataset carries beyond its geography's, by dataset name.
+_DATASET_NOTES = {CHANGE.dataset: [("Comparability", CHANGE_NOTE)]}
+
 # Measures whose denominator is not the metric's population (the others' is).
 _COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {noun} (n_lsoa)"}
 
@@ -170,6 +223,7 @@ def no_deciles_note(geography: Geography) -> str:
 def area_notes(geography: Geography, *, deciles: bool = True) -> list[tuple[str, str]]:
     """What to know before using a geography's table, by topic: best fit, missing deciles."""
     notes = [("Best fit", geography.note)] if geography.note else []
+    notes += _DATASET_NOTES.get(geography.dataset, [])
     return notes + ([] if deciles else [("Deciles", no_deciles_note(geography))])
 
 
@@ -190,14 +244,23 @@ def data_dictionary(
         if col in fixed:
             desc, unit = fixed[col]
             rows.append((col, desc, unit, "", "", ""))
+        elif col == "comparability":
+            desc, unit = _COMPARABILITY
+            rows.append(
+                (col, desc.format(noun=geography.noun, nouns=geography.nouns), unit, "", "", "")
+            )
         elif col in denominators:
             summed = f"{denominators[col]}, summed over the {geography.noun}'s{fit} LSOAs"
             rows.append((col, summed, "people", "", "", ""))
         else:
             short, measure = _split_metric_column(col)
             metric = next(m for m in edition.engine_metrics if m.short == short)
-            desc, unit, direction = _EMPTY_DECILE_DOCS if col in empty else _MEASURE_DOCS[measure]
+            desc, unit, direction = (
+                _EMPTY_DECILE_DOCS if col in empty else (_MEASURE_DOCS | _CHANGE_DOCS)[measure]
+            )
+            basis = _CHANGE_BASIS[short in CHANGE_BY_SCORE]
             fields = {
+                "areas": geography.areas,
                 "label": metric.label,
                 "label_lower": metric.label.lower(),
                 "denominator": denominators[weights[short]].lower(),
@@ -209,12 +272,15 @@ def data_dictionary(
                 "nouns": geography.nouns,
                 "fewest": MIN_AREAS_FOR_DECILES,
             }
+            fields["basis"] = basis.format(**fields)
             rows.append(
                 (
                     col,
                     desc.format(**fields),
                     unit.format(**fields),
-                    _COUNT_DENOMINATORS.get(measure, denominators[metric.denominator]).format(
+                    _CHANGE_DENOMINATOR
+                    if measure in _CHANGE_DOCS
+                    else _COUNT_DENOMINATORS.get(measure, denominators[metric.denominator]).format(
                         **fields
                     ),
                     direction.format(**fields),
@@ -239,7 +305,7 @@ def _title(geography: Geography) -> str:
 def _split_metric_column(col: str) -> tuple[str, str]:
     for metric in sorted(METRICS, key=lambda m: -len(m.short)):
         prefix = f"{metric.short}_"
-        if col.startswith(prefix) and col[len(prefix) :] in _MEASURE_DOCS:
+        if col.startswith(prefix) and col[len(prefix) :] in (_MEASURE_DOCS | _CHANGE_DOCS):
             return metric.short, col[len(prefix) :]
     raise KeyError(f"no description for output column {col!r}")
 

@@ -8,12 +8,20 @@ never decide again. It reads no file and fetches nothing, so every case is a uni
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ._editions import DEFAULT_EDITION, edition_of
 from ._errors import ConfigError
-from ._geographies import ONS_LOOKUPS, Geography, geographies_of, nesting_partners, select
+from ._geographies import (
+    DEFAULT_GEOGRAPHY,
+    GEOGRAPHIES,
+    ONS_LOOKUPS,
+    Geography,
+    geographies_of,
+    nesting_partners,
+    select,
+)
 
 BUILT_EDITIONS = (2019, 2025)  # editions the plan builds (each with its own geographies)
 EDITION = DEFAULT_EDITION
@@ -234,3 +242,24 @@ def _inputs(
     """Every input to resolve, once: the datasets' own, then the checks' (or in ``order``)."""
     inputs = dict.fromkeys([*(n for d in datasets for n in d.inputs), *checks])
     return tuple(n for n in order if n in inputs) if order else tuple(inputs)
+
+
+# The change since an earlier edition: MSOAs (2021) placed in both, one package of its own,
+# from the earlier edition's File 7 and ONS's LSOA 2011 -> 2021 lookup besides 2025's inputs.
+EARLIER = 2019
+FILE7_2019, CROSSWALK = "file7_2019", "lsoa11_lsoa21"
+CHANGE = replace(
+    GEOGRAPHIES[DEFAULT_GEOGRAPHY],
+    dataset="iod25_msoa_change",
+    title="MSOAs (2021): rank and decile in IoD2019 and IoD2025",
+)
+
+
+def change_plan(
+    local: Iterable[str], out_dir: Path | str | None = None, *, packages: Path = PACKAGES
+) -> DatasetPlan:
+    """The change package's dataset: the MSOA dataset's inputs (File 7 2025 first) and the
+    earlier edition's File 7 and LSOA 2011 -> 2021 lookup, into ``out_dir`` (default
+    ``packages/iod25_msoa_change``)."""
+    msoa = _dataset(CHANGE, folders([CHANGE], out_dir, packages)[0], frozenset(local), EDITION)
+    return replace(msoa, inputs=(*msoa.inputs, FILE7_2019, CROSSWALK))

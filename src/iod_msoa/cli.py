@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         type=path,
         help="output folder (build: data/packages/iod25_<geography>, iod25_msoa for MSOAs, "
         "and with several geographies each goes to a folder of that name inside it; "
-        "validate: data/packages/iod25_msoa)",
+        "validate: data/packages/iod25_msoa; change: data/packages/iod25_msoa_change)",
     )
     common.add_argument(
         "--allow-unverified",
@@ -126,6 +126,13 @@ def _parser() -> argparse.ArgumentParser:
         help="build the dataset of MSOAs or other geographies (CSV, Parquet, GeoPackage, ...)",
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
+    change_cmd = commands.add_parser(
+        "change",
+        parents=[common],
+        help="build the change since IoD2019: each MSOA's rank and decile in both editions "
+        "(reads --file7-2019 and --lsoa11-lsoa21 too)",
+    )
+    change_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
     validate_cmd = commands.add_parser(
         "validate",
         parents=[common],
@@ -186,6 +193,28 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
                 " (checksum differs from the official file): " + ", ".join(unverified),
             )
         )
+
+
+def _run_change(args: argparse.Namespace, config, console) -> None:
+    from ._report import human_size
+    from ._since import build_change, lsoas_still_most_deprived
+
+    result = build_change(config, args.out, progress=not args.quiet, force=args.force)
+    table = result.table
+    verb = "Already current" if result.skipped else "Built"
+    flags = table["comparability"].value_counts()
+    console.print(
+        f"{verb}: {len(table):,} {result.geography.nouns} in IoD2019 and IoD2025 "
+        f"({flags.get('exact', 0):,} exact, {flags.get('apportioned', 0):,} apportioned) "
+        f"after {result.seconds:.1f} s -> {result.out_dir}"
+    )
+    for path in result.paths.values():
+        console.print(f"  {path.name}  ({human_size(path.stat().st_size)})")
+    kept = lsoas_still_most_deprived(config, progress=False)
+    console.print(
+        f"LSOAs in the IMD2025 most deprived decile also in IMD2019's: {kept.kept:,} of "
+        f"{kept.of:,} ({kept.percent:.2f}%; MHCLG: {kept.published_percent}%)"
+    )
 
 
 def _run_validate(args: argparse.Namespace, config, console) -> None:
@@ -296,7 +325,8 @@ def _main(argv: Sequence[str] | None) -> int:
             cache_dir=args.cache_dir,
             download_timeout=args.download_timeout,
         )
-        {"build": _run_build, "validate": _run_validate}[args.command](args, config, console)
+        run = {"build": _run_build, "change": _run_change, "validate": _run_validate}
+        run[args.command](args, config, console)
     except IodMsoaError as exc:
         errors.print(f"iod-msoa: error: {exc}")
         return EXIT_PROBLEM

@@ -1,0 +1,177 @@
+"""The change since IoD2019 as a package (``iod25_msoa_change``) and MHCLG's own comparison.
+
+Both editions on the 6,856 MSOAs (2021): 2025 through the engine as for ``iod25_msoa``;
+2019 from the 2011 LSOAs inside each MSOA (``_change``). The dataset is planned
+(``_plan.change_plan``) and written by the same writers, swap and provenance as every
+geography's. The 2019 File 7 is read here until the readers take an edition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ._aggregate import aggregate
+from ._build import (
+    BuildResult,
+    Reporter,
+    _provenance,
+    _skipped,
+    _Stamp,
+    _stamp,
+    area_table,
+    check_area_count,
+    resolve,
+)
+from ._change import (
+    DecileKept,
+    change_table,
+    check_crosswalk,
+    comparability,
+    earlier_on_areas,
+    lsoa11_pieces,
+    lsoas_kept,
+)
+from ._config import Config, load_config, project_root
+from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS, check_edition
+from ._errors import SchemaError, listed
+from ._folder import output_files
+from ._plan import CROSSWALK, EARLIER, FILE7_2019, PACKAGES, DatasetPlan, change_plan
+from ._readers import read_file7, read_lookup, read_names
+from ._shapes import align_boundaries, read_boundaries
+from ._sources import ResolvedInput
+from ._swap import output_folder, staged_output
+from ._ties import summary_ranks
+from ._vocab import METRICS
+from ._writers import Dataset, write_dataset
+
+E19 = EDITIONS[EARLIER]
+# File 7 (2019)'s working-age population sits in the engine's working-age slot.
+_ENGINE_NAMES = {"pop_working_age_18_59_64": "pop_working_age_18_66"}
+# The lookup's columns in the geographr copy (ONS's, lower-cased, are ours already).
+_CROSSWALK_NAMES = {
+    "lsoa11_code": "lsoa11cd",
+    "lsoa21_code": "lsoa21cd",
+    "change_code": "chgind",
+}
+
+
+def read_file7_2019(path: Path | str) -> pd.DataFrame:
+    """File 7 (2019) under the engine's names (``lsoa11cd`` kept as the key): one row per
+    2011 LSOA, its ranks and deciles as published."""
+    source = f"File 7 (2019) ({path})"
+    header = pd.read_csv(path, nrows=0).columns
+    check_edition(header, EARLIER, source)
+    columns = E19.file7_columns
+    if missing := [c for c in columns if c not in header]:
+        raise SchemaError(f"{source}: lacks column(s) {listed(pd.Series(missing))}")
+    table = pd.read_csv(path, usecols=list(columns)).rename(columns=columns)
+    table = table.rename(columns=_ENGINE_NAMES)
+    if len(table) != E19.expected_lsoas or not table["lsoa11cd"].is_unique:
+        raise SchemaError(
+            f"{source}: has {len(table):,} rows ({table['lsoa11cd'].nunique():,} LSOA codes); "
+            f"England has {E19.expected_lsoas:,} LSOAs (2011)"
+        )
+    return table
+
+
+def read_crosswalk(path: Path | str) -> pd.DataFrame:
+    """ONS's LSOA 2011 -> 2021 lookup for England, checked (``check_crosswalk``)."""
+    raw = pd.read_csv(path, dtype="string")
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw = raw.rename(columns=_CROSSWALK_NAMES)
+    if missing := {"lsoa11cd", "lsoa21cd", "chgind"} - set(raw.columns):
+        raise SchemaError(
+            f"LSOA 2011 -> 2021 lookup ({path}): lacks column(s) {', '.join(sorted(missing))}"
+        )
+    england = raw[raw["lsoa21cd"].str.startswith("E", na=False)]
+    return check_crosswalk(england, f"LSOA 2011 -> 2021 lookup ({path})")
+
+
+def change_frame(
+    lsoa25: pd.DataFrame, lsoa19: pd.DataFrame, crosswalk: pd.DataFrame, lookup: pd.DataFrame
+) -> pd.DataFrame:
+    """The change table's measures per MSOA: both editions on the 2021 MSOAs, split 2011
+    LSOAs apportioned by their 2021 LSOAs' mid-2022 populations."""
+    england = lookup[lookup["lsoa21cd"].isin(lsoa25["lsoa21cd"])]
+    weights = lsoa25.set_index("lsoa21cd")["pop_total"]
+    pieces = lsoa11_pieces(crosswalk, england, weights=weights)
+    populations = [c for c in lsoa19.columns if c.startswith("pop_")]
+    # File 10 (2019) averages each tie group's mean rank, so the 2019 average ranks do too.
+    ranks = [f"{m.short}_rank" for m in METRICS]
+    tied = lsoa19.assign(**{r: summary_ranks(lsoa19[r], E19.summary_ranks) for r in ranks})
+    earlier = earlier_on_areas(tied, pieces, populations, E19.expected_lsoas)
+    later = aggregate(lsoa25, england)
+    return change_table(earlier, later, comparability(pieces), CHANGE_METRICS, CHANGE_BY_SCORE)
+
+
+def _tables(resolved: dict[str, ResolvedInput]) -> tuple[pd.DataFrame, ...]:
+    """File 7 of both editions, the LSOA 2011 -> 2021 and the OA -> MSOA (2021) lookups."""
+    return (
+        read_file7(resolved["file7"].path),
+        read_file7_2019(resolved[FILE7_2019].path),
+        read_crosswalk(resolved[CROSSWALK].path),
+        read_lookup(resolved["lookup"].path),
+    )
+
+
+def build_change(
+    config: Config | None = None,
+    out_dir: Path | str | None = None,
+    *,
+    progress: bool = True,
+    force: bool = False,
+) -> BuildResult:
+    """Build ``iod25_msoa_change``: every MSOA's rank and decile in IoD2019 and IoD2025 for
+    the IMD, income, employment and the rank-based measures of every domain, the change,
+    and whether its 2019 values are exact or apportioned. Skipped when current."""
+    config = config or load_config()
+    dataset = change_plan(config.inputs, out_dir, packages=project_root() / PACKAGES)
+    reporter = Reporter(progress)
+    with output_folder(dataset.folder, reporter.step):
+        resolved = resolve(config, dataset.inputs, progress=progress, reporter=reporter)
+        stamp = _stamp(dataset, resolved)
+        if not force and (result := _skipped(dataset, stamp, reporter)) is not None:
+            return result
+        return _write(config, dataset, resolved, stamp, reporter)
+
+
+def _write(
+    config: Config,
+    dataset: DatasetPlan,
+    resolved: dict[str, ResolvedInput],
+    stamp: _Stamp,
+    reporter: Reporter,
+) -> BuildResult:
+    g, folder = dataset.geography, dataset.folder
+    lsoa25, lsoa19, crosswalk, lookup = _tables(resolved)
+    reporter.step(f"Read and checked File 7 (2025), File 7 ({EARLIER}) and the lookups")
+    names = area_table(g, lsoa25, lookup, read_names(resolved["names"].path))
+    ids = names.columns[: list(names.columns).index("n_lsoa")]
+    table = names[ids].merge(change_frame(lsoa25, lsoa19, crosswalk, lookup), on=g.code)
+    check_area_count(g, table, f"{resolved['lookup'].title} ({resolved['lookup'].path})")
+    reporter.step(f"Placed {len(table):,} {g.nouns} in both editions")
+    geometry = align_boundaries(read_boundaries(resolved["boundaries"].path), table[g.code])
+    when = (stamp.created, stamp.created_from)
+    provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
+    with staged_output(folder) as staging:
+        write_dataset(staging, Dataset(g, table, geometry, provenance), step=reporter.step)
+    reporter.step(f"{g.dataset}: wrote {len(output_files(g.dataset))} files to {folder}")
+    return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
+
+
+def lsoas_still_most_deprived(
+    config: Config | None = None, *, progress: bool = False
+) -> DecileKept:
+    """MHCLG's "82% of the LSOAs in the IMD2025 most deprived decile were in the IMD2019 one",
+    reproduced at LSOA level through ONS's LSOA 2011 -> 2021 lookup (see ``lsoas_kept``)."""
+    config = config or load_config()
+    names = ("file7", FILE7_2019, CROSSWALK)
+    resolved = resolve(config, names, progress=progress, reporter=Reporter(progress))
+    lsoa25 = read_file7(resolved["file7"].path)
+    lsoa19 = read_file7_2019(resolved[FILE7_2019].path)
+    crosswalk = read_crosswalk(resolved[CROSSWALK].path)
+    return lsoas_kept(
+        crosswalk, lsoa19, lsoa25.set_index("lsoa21cd")["imd_decile"], E19.expected_lsoas
+    )

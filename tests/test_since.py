@@ -1,0 +1,168 @@
+"""The change package and MHCLG's comparison on tiny tables: config, manifest, plan,
+dictionary, readers, and the "Since 2019" page's helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iod_msoa._change import APPORTIONED, EXACT, DecileKept, earlier_on_areas, lsoas_kept
+from iod_msoa._describe import CHANGE_NOTE, area_notes, data_dictionary
+from iod_msoa._editions import EDITIONS
+from iod_msoa._errors import SchemaError
+from iod_msoa._plan import CHANGE, change_plan
+from iod_msoa._since import read_crosswalk, read_file7_2019
+from iod_msoa._vocab import DENOMINATOR_SHORTS
+from iod_msoa.cli import main
+
+from .test_change import AREAS, CROSSWALK
+
+
+def test_decile_kept_rounds_half_up_to_mhclg_s_whole_percentage():
+    assert DecileKept(2766, 3375).agrees and round(DecileKept(2766, 3375).percent, 2) == 81.96
+    assert DecileKept(163, 200).agrees  # 81.5% -> 82 (half up, as MHCLG rounds)
+    assert not DecileKept(161, 200).agrees  # 80.5% -> 81
+
+
+def test_lsoas_kept_gives_merged_lsoas_their_parents_weighted_rank():
+    earlier = pd.DataFrame(
+        {
+            "lsoa11cd": ["A", "B", "C", "D", "F"],
+            "imd_rank": [1, 1, 9, 1, 10],
+            "pop_total": [1.0, 1.0, 1.0, 100.0, 300.0],
+        }
+    )
+    later = pd.Series({"A": 1, "B1": 1, "B2": 2, "C1": 1, "DF": 1})
+    kept = lsoas_kept(CROSSWALK, earlier, later, n_national=10)
+    # A, B1 were in decile 1; C1 was not (rank 9); DF: (1 x 100 + 10 x 300) / 400 = 7.75
+    assert (kept.kept, kept.of) == (2, 4)
+
+
+def test_earlier_on_areas_counts_a_split_lsoa_in_each_msoa_by_its_share(make_lsoa_table):
+    pops = dict(zip(DENOMINATOR_SHORTS, (100, 20, 30, 50), strict=True))
+    rows = [
+        {"lsoa21cd": c, "lad24cd": "E06000001", "score": s, "rank": r, **pops}
+        for c, s, r in (("A", 40.0, 1), ("B", 30.0, 2), ("C", 20.0, 3), ("D", 10.0, 4))
+    ]
+    rows.append({"lsoa21cd": "F", "lad24cd": "E06000001", "score": 5.0, "rank": 5, **pops})
+    lsoa = make_lsoa_table(rows).rename(columns={"lsoa21cd": "lsoa11cd"})
+    weights = pd.Series({"A": 1, "B1": 3, "B2": 1, "C1": 1, "C2": 1, "DF": 1})
+    from iod_msoa._change import lsoa11_pieces
+
+    pieces = lsoa11_pieces(CROSSWALK, AREAS, weights=weights)
+    table = earlier_on_areas(lsoa, pieces, DENOMINATOR_SHORTS, n_national=5).set_index("msoa21cd")
+    assert table["pop_total"].to_dict() == {"m1": 175.0, "m2": 325.0}  # A + 3/4 B; the rest
+    # m1: A (40, weight 100) and 3/4 of B (30, weight 75)
+    assert table.loc["m1", "imd_score"] == pytest.approx((40 * 100 + 30 * 75) / 175)
+
+
+def test_change_plan_reads_both_editions_into_its_own_folder(tmp_path):
+    plan = change_plan([], packages=tmp_path)
+    assert plan.folder == tmp_path / "iod25_msoa_change"
+    assert plan.inputs == (
+        "file7",
+        "lookup",
+        "names",
+        "boundaries",
+        "file7_2019",
+        "lsoa11_lsoa21",
+    )
+    assert change_plan([], tmp_path / "out").folder == tmp_path / "out"
+
+
+def test_change_dictionary_describes_every_column_and_the_caveat():
+    columns = ["msoa21cd", "comparability", "imd_rank_19", "crime_decile_25", "imd_rank_change"]
+    table = data_dictionary(columns, CHANGE).set_index("column")
+    assert (
+        "by the population-weighted average of its LSOAs' index"
+        in table.loc["imd_rank_19"].description
+    )
+    assert "national Crime ranks" not in table.loc["crime_decile_25"].description
+    assert "mid-2015" in table.loc["imd_rank_change"].denominator
+    assert (
+        EXACT in table.loc["comparability"].unit and APPORTIONED in table.loc["comparability"].unit
+    )
+    assert ("Comparability", CHANGE_NOTE) in area_notes(CHANGE)
+    assert "ranks and deciles" in CHANGE_NOTE and "not scores" in CHANGE_NOTE
+
+
+def test_read_crosswalk_takes_ons_or_geographr_headers(tmp_path):
+    ons = tmp_path / "ons.csv"
+    ons.write_text("LSOA11CD,LSOA21CD,CHGIND\nE01000001,E01000001,U\nW01000001,W01000001,U\n")
+    geographr = tmp_path / "g.csv"
+    geographr.write_text("lsoa11_code,lsoa21_code,change_code\nE01000001,E01000001,U\n")
+    for path in (ons, geographr):
+        assert read_crosswalk(path)["lsoa11cd"].tolist() == ["E01000001"]  # England only
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lsoa11cd,lsoa21cd\nE01000001,E01000001\n")
+    with pytest.raises(SchemaError, match=r"lacks column.*chgind"):
+        read_crosswalk(bad)
+
+
+def test_read_file7_2019_refuses_a_2025_file7_by_name(tiny_file7, write_file7, tmp_path):
+    path = write_file7(tiny_file7, tmp_path / "f7.csv")
+    with pytest.raises(SchemaError, match="is the English Indices of Deprivation 2025 File 7"):
+        read_file7_2019(path)
+
+
+def test_read_file7_2019_names_missing_columns_and_a_wrong_row_count(tmp_path):
+    e19 = EDITIONS[2019]
+    path = tmp_path / "f7.csv"
+    pd.DataFrame(columns=list(e19.distinctive)).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"lacks column.*Index of Multiple Deprivation"):
+        read_file7_2019(path)
+    pd.DataFrame({c: [1, 2] for c in e19.file7_columns}).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"has 2 rows .*England has 32,844 LSOAs \(2011\)"):
+        read_file7_2019(path)
+
+
+def test_cli_lists_the_change_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "change" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["change", "--help"])
+    assert "--force" in capsys.readouterr().out
+
+
+def _change(n: int = 20) -> pd.DataFrame:
+    ranks19 = np.arange(1, n + 1)
+    ranks25 = ranks19[::-1].copy()
+    return pd.DataFrame(
+        {
+            "msoa21cd": [f"m{i:02d}" for i in ranks19],
+            "msoa21hclnm": "name",
+            "lad24cd": ["a"] * 15 + ["b"] * 5,
+            "lad24nm": ["A"] * 15 + ["B"] * 5,
+            "comparability": [APPORTIONED] + [EXACT] * (n - 1),
+            "imd_rank_19": ranks19,
+            "imd_rank_25": ranks25,
+            "imd_rank_change": ranks25 - ranks19,
+            "imd_decile_19": np.ceil(ranks19 * 10 / n).astype(int),
+            "imd_decile_25": np.ceil(ranks25 * 10 / n).astype(int),
+        }
+    ).assign(imd_decile_change=lambda t: t["imd_decile_25"] - t["imd_decile_19"])
+
+
+def test_page_helpers_count_moves_and_list_the_largest_with_their_flags():
+    from iod_msoa import since
+
+    change = _change()
+    assert since.move_class(pd.Series([-5, -1, 0, 1, 9])).tolist() == [1, 2, 3, 4, 5]
+    counts = since.movement_counts(change)
+    assert (
+        counts["MSOAs"].sum() == 20
+        and counts.loc["2+ deciles less deprived", "of which apportioned"] == 1
+    )
+    away = since.largest_moves(change, n=2, towards_most=False)
+    assert away.index.tolist() == ["m01", "m02"] and away["2019 values"].tolist() == [
+        APPORTIONED,
+        EXACT,
+    ]
+    assert since.largest_moves(change, n=1).index.tolist() == ["m20"]
+    assert since.both_most_deprived(change).empty  # every decile reversed
+    assert since.by_district(change)["MSOAs"].tolist() == [15, 5]
+    assert since.kept_table(DecileKept(2766, 3375))["share"].tolist() == ["81.96%", "82%"]
+    assert since.placeholders().loc["crime", "2019 position from"] == "average of LSOA ranks"
+    assert since.placeholders().loc["imd", "in the stand-in"] == "official score"

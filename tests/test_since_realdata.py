@@ -1,0 +1,78 @@
+"""The change package and MHCLG's 82% from the development inputs of both editions."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from iod_msoa._change import APPORTIONED, EXACT
+from iod_msoa._config import load_config
+from iod_msoa._since import build_change, lsoas_still_most_deprived
+from iod_msoa.cli import main
+
+from .realdata import FILES_2019, INPUTS, needs_inputs, write_config
+
+pytestmark = [
+    pytest.mark.realdata,
+    needs_inputs,
+    pytest.mark.skipif(
+        not all((INPUTS / f).is_file() for f in FILES_2019.values()),
+        reason="IoD2019 development inputs not found",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return load_config(write_config(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(scope="module")
+def built(config, tmp_path_factory):
+    return build_change(config, tmp_path_factory.mktemp("change") / "out", progress=False)
+
+
+def test_the_change_table_has_every_msoa_and_its_flag(built):
+    table = built.table
+    assert len(table) == 6856 and table["msoa21cd"].is_unique
+    assert table["comparability"].value_counts().to_dict() == {EXACT: 6798, APPORTIONED: 58}
+    both = (table["imd_decile_19"] == 1) & (table["imd_decile_25"] == 1)
+    assert (int(both.sum()), int((table["imd_decile_25"] == 1).sum())) == (593, 685)
+    assert not any(c.endswith("_score") for c in table.columns)  # positions, not scores
+    assert (table["imd_rank_change"] == table["imd_rank_25"] - table["imd_rank_19"]).all()
+
+
+def test_the_change_package_is_described_like_every_other(built):
+    folder = built.out_dir
+    package = json.loads((folder / "datapackage.json").read_text())
+    assert package["name"] == "iod25-msoa-change"
+    (csv,) = [r for r in package["resources"] if r["path"] == "iod25_msoa_change.csv"]
+    assert csv["rows"] == 6856
+    assert pd.read_csv(folder / "iod25_msoa_change.csv").shape == (6856, len(built.table.columns))
+    provenance = json.loads(built.paths["provenance"].read_text())
+    assert "IoD2019" in provenance["official_urls"]["file7_2019"]
+    assert {"file7", "file7_2019", "lsoa11_lsoa21"} <= set(provenance["inputs"])
+    dictionary = (folder / "iod25_msoa_change_dictionary.md").read_text()
+    assert "compare relative positions (ranks and deciles), not scores" in dictionary
+
+
+def test_a_current_change_package_is_not_rebuilt(built, config):
+    again = build_change(config, built.out_dir, progress=False)
+    assert again.skipped and again.table.equals(built.table)
+
+
+def test_mhclg_82_percent_is_reproduced_through_the_package(config):
+    kept = lsoas_still_most_deprived(config)
+    assert (kept.kept, kept.of) == (2766, 3375)
+    assert kept.agrees and f"{kept.percent:.2f}" == "81.96"
+
+
+def test_cli_change_reports_the_flags_and_the_82_percent(built, config, capsys):
+    assert main(["change", "--config", str(config.source), "--out", str(built.out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Already current: 6,856 MSOAs in IoD2019 and IoD2025 (6,798 exact, 58 apportioned)" in out
+    )
+    assert "2,766 of 3,375 (81.96%; MHCLG: 82%)" in out
