@@ -37,11 +37,12 @@ needs_inputs = pytest.mark.skipif(
 def write_config(folder: Path, *, allow_unverified: bool = True, **overrides: Path) -> Path:
     """A config for the development inputs, with some inputs replaced by other files (and
     the IoD2019 inputs the change package reads, when there)."""
-    paths = {name: INPUTS / file for name, file in FILES.items()} | overrides
+    earlier = {name: INPUTS / file for name, file in FILES_2019.items()}
+    if not all(path.is_file() for path in earlier.values()):
+        earlier = {}
+    paths = {name: INPUTS / file for name, file in FILES.items()} | earlier | overrides
     config = folder / "config.toml"
     lines = [f"allow_unverified = {str(allow_unverified).lower()}", "[inputs]"]
     lines += [f'{name} = "{path.resolve()}"' for name, path in paths.items()]
-    if all((INPUTS / f).is_file() for f in FILES_2019.values()):
-        lines += [f'{n} = "{(INPUTS / f).resolve()}"' for n, f in FILES_2019.items()]
     config.write_text("\n".join(lines) + "\n")
     return config

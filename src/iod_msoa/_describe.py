@@ -172,7 +172,7 @@ _CHANGE_BASIS = {
     True: "the population-weighted average of its LSOAs' {label_lower} scores",
     False: "the population-weighted average of its LSOAs' national {label} ranks",
 }
-_COMPARABILITY = (
+_CHANGE_COMPARABILITY = (
     f"How the {EARLIER} values were made: {EXACT} (every 2011 LSOA in the {{noun}} lies wholly "
     f"inside it) or {APPORTIONED} (a 2011 LSOA split across {{nouns}} counts in each by its "
     "2021 LSOAs' share of its mid-2022 population)",
@@ -245,7 +245,7 @@ def data_dictionary(
             desc, unit = fixed[col]
             rows.append((col, desc, unit, "", "", ""))
         elif col == "comparability":
-            desc, unit = _COMPARABILITY
+            desc, unit = _CHANGE_COMPARABILITY
             rows.append(
                 (col, desc.format(noun=geography.noun, nouns=geography.nouns), unit, "", "", "")
             )
