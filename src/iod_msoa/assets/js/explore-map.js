@@ -63,6 +63,37 @@
     };
   }
 
+  // One measure's values from encode_measure's text: 0 missing, c > 0 is c - 1, a negative
+  // itself, divided by the measure's scale.
+  function decodeMeasure(text, scale, n) {
+    var next = integerReader(text), values = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var c = next();
+      values[i] = c === 0 ? null : (c > 0 ? c - 1 : c) / scale;
+    }
+    return values;
+  }
+
+  // Scores, ranks and deciles as area_map_script packs them, each measure decoded when first
+  // read: the data script is a few strings to parse, not a hundred thousand numbers.
+  function unpack(data) {
+    if (!data.packed) return data;
+    Object.keys(data.packed).forEach(function (key) {
+      var columns = [];
+      data[key].forEach(function (text, j) {
+        var values = null;
+        Object.defineProperty(columns, j, {
+          enumerable: true,
+          get: function () {
+            return values || (values = decodeMeasure(text, data.packed[key], data.n));
+          },
+        });
+      });
+      data[key] = columns;
+    });
+    return data;
+  }
+
   // Every area's polygons at once (the tests compare this with Python's decoder).
   function decodeGeometry(g) {
     var next = geometryReader(g);
@@ -433,10 +464,13 @@
     function rows() {
       var q = state.query.trim().toLowerCase();
       var col = columns.filter(function (c) { return c.key === state.key; })[0];
-      var picked = [];
-      for (var i = 0; i < data.n; i++) if (!q || search[i].indexOf(q) >= 0) picked.push(i);
+      var picked = [], values = new Array(data.n);
+      for (var i = 0; i < data.n; i++) {
+        if (!q || search[i].indexOf(q) >= 0) picked.push(i);
+        values[i] = col.value(i); // once each: the sort compares each area many times
+      }
       picked.sort(function (a, b) {
-        var va = col.value(a), vb = col.value(b);
+        var va = values[a], vb = values[b];
         if (va === vb) return a - b;
         if (va === null) return 1;
         if (vb === null) return -1;
@@ -488,9 +522,14 @@
     draw();
   }
 
+  // The table in a task of its own after the map's: neither makes the page wait long.
+  function tableLater(elementId) {
+    if (elementId in waiting) setTimeout(table, 0, elementId, waiting[elementId]);
+  }
+
   // A geography's data, handed over by the script areas() loads for it.
   function provide(key, data) {
-    provided[key] = data;
+    provided[key] = unpack(data);
   }
 
   // Load a geography's script once, then call back with its data (or an error message).
@@ -530,7 +569,7 @@
         }
         note.remove();
         render(elementId, data);
-        if (elementId in waiting) table(elementId, waiting[elementId]);
+        tableLater(elementId);
       });
     }
     afterFirstPaint(fetchData);
@@ -607,7 +646,7 @@
         shown = key;
         status.textContent = "";
         render(elementId, data, metric);
-        if (elementId in waiting) table(elementId, waiting[elementId]);
+        tableLater(elementId);
       });
     }
     // The geography shown is kept in the address (#geography=icb24), so it can be shared.
@@ -630,5 +669,6 @@
     areas: areas,
     provide: provide,
     decodeGeometry: decodeGeometry,
+    unpack: unpack,
   };
 })();
