@@ -340,8 +340,9 @@
     map.fitBounds(data.bounds, beside({}));
 
     // The areas, in steps of a few milliseconds so that the page stays responsive while
-    // thousands of them are drawn: first every area's rings, then the polygons from north to
-    // south, so that each step redraws a strip of the map rather than most of it.
+    // thousands of them are drawn: first every area's rings, then the polygons band by band
+    // from north to south, west to east and back in turn, so that each step's neighbours
+    // make a small patch for the canvas to redraw, not a strip across the map.
     var next = geometryReader(data.geometry);
     var shapes = [];
     function inSteps(count, work, then) {
@@ -355,7 +356,14 @@
       }
       from(0);
     }
-    function north(i) { return shapes[i].length ? shapes[i][0][0][0][0] : 0; }
+    var BANDS = 24;
+    function place(i) {
+      var south = data.bounds[0][0], west = data.bounds[0][1], top = data.bounds[1][0];
+      var point = shapes[i].length ? shapes[i][0][0][0] : [top, west];
+      var band = Math.max(0, Math.min(BANDS - 1, Math.floor(((top - point[0]) / (top - south || 1)) * BANDS)));
+      var east = point[1] - west; // under 360 degrees: bands stay apart
+      return band * 1000 + (band % 2 ? 360 - east : east);
+    }
     function draw(i) {
       view.layers[i] = L.polygon(shapes[i], {
         renderer: renderer,
@@ -369,7 +377,8 @@
     }
     inSteps(data.n, function () { shapes.push(next()); }, function () {
       var order = shapes.map(function (_, i) { return i; });
-      order.sort(function (a, b) { return north(b) - north(a); });
+      var key = order.map(place);
+      order.sort(function (a, b) { return key[a] - key[b]; });
       inSteps(data.n, function (k) { draw(order[k]); }, function () {
         view.waiting.splice(0).forEach(function (then) { then(); });
       });
