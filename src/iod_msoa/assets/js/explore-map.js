@@ -427,9 +427,12 @@
     if (deciles) {
       columns.push({ key: "decile", label: "Decile", numeric: true, digits: 0, value: function (i) { return data.decile[view.current][i]; } });
     }
-    var search = data.codes.map(function (code, i) {
-      return (code + " " + data.names[i] + " " + lad(i)).toLowerCase();
-    });
+    var search = null; // what a search looks in, made on the first: the first page needs none
+    function searched() {
+      return search || (search = data.codes.map(function (code, i) {
+        return (code + " " + data.names[i] + " " + lad(i)).toLowerCase();
+      }));
+    }
 
     root.innerHTML =
       '<div class="msoa-table-tools"><input type="search" class="form-control form-control-sm" ' +
@@ -473,9 +476,9 @@
     function rows() {
       var q = state.query.trim().toLowerCase();
       var col = columns.filter(function (c) { return c.key === state.key; })[0];
-      var picked = [], values = new Array(data.n);
+      var picked = [], values = new Array(data.n), texts = q && searched();
       for (var i = 0; i < data.n; i++) {
-        if (!q || search[i].indexOf(q) >= 0) picked.push(i);
+        if (!q || texts[i].indexOf(q) >= 0) picked.push(i);
         values[i] = col.value(i); // once each: the sort compares each area many times
       }
       picked.sort(function (a, b) {
