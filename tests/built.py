@@ -1,10 +1,12 @@
-"""A real build of the MSOA package, for tests marked ``realdata``: built and validated once
-per session (``package`` in conftest.py), copied where a test changes it."""
+"""Real builds, for tests marked ``realdata``: every geography built once per session
+(``built_all`` in conftest.py) and the MSOA package validated once (``package``), copied
+where a test changes them; ``build`` for the tests that need a build of their own."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import iod_msoa
@@ -19,6 +21,20 @@ def build(folder: Path, out: Path, **kwargs) -> iod_msoa.BuildResult:
 
 def snapshot(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def tree_snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (by relative path) with the sha256 of its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def copy_of(folder: Path, parent: Path) -> Path:
+    """A copy of an output ``folder`` under ``parent`` (as ``out``), for a test to change."""
+    return Path(shutil.copytree(folder, parent / "out"))
 
 
 def listed(out: Path) -> dict[str, dict]:

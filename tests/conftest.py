@@ -7,8 +7,7 @@ so the fixtures follow ``data/schema.toml``.
 from __future__ import annotations
 
 import math
-import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 import iod_msoa
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
 
-from .built import build
+from .built import copy_of, tree_snapshot
 from .realdata import write_config
 
 Row = Mapping[str, Any]
@@ -89,18 +88,68 @@ def tiny_file7() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real MSOA build with its validation, as `scripts/build` leaves it: made once, for
-    the tests of the writers and of the folder (needs the development inputs)."""
-    folder = tmp_path_factory.mktemp("package")
-    build(folder, folder / "out")
-    iod_msoa.validate(iod_msoa.load_config(write_config(folder)), folder / "out", progress=False)
-    return folder / "out"
+def real_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config naming the development inputs, shared by the session's real builds."""
+    return write_config(tmp_path_factory.mktemp("config"))
+
+
+@pytest.fixture(scope="session")
+def built_all(
+    real_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, iod_msoa.BuildResult]]:
+    """Every geography built once per session in one pass, as ``--geography all`` builds
+    them (needs the development inputs), by key. Tests only read it; one that changes a
+    folder copies it first (``copy_of``): the session fails if any file here changed."""
+    out = tmp_path_factory.mktemp("packages")
+    config = iod_msoa.load_config(real_config)
+    results = {r.geography.key: r for r in iod_msoa.build_many(config, "all", out, progress=False)}
+    before = tree_snapshot(out)
+    yield results
+    assert tree_snapshot(out) == before, "a test changed the shared build: copy it first"
+
+
+@pytest.fixture
+def good_output(built_all: dict[str, iod_msoa.BuildResult]) -> Path:
+    """The session's MSOA package as a build leaves it (read only: ``earlier`` to change)."""
+    return built_all["msoa21"].out_dir
+
+
+@pytest.fixture
+def earlier(good_output: Path, tmp_path: Path) -> Path:
+    """A folder holding an earlier good build, which a failing run must leave alone."""
+    return copy_of(good_output, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def validated_all(
+    real_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> iod_msoa.ValidationResult:
+    """``validate --geography all`` into an empty folder, once per session."""
+    folder = tmp_path_factory.mktemp("validated_all")
+    config = iod_msoa.load_config(real_config)
+    return iod_msoa.validate(config, folder, progress=False, geographies=["all"])
+
+
+@pytest.fixture(scope="session")
+def package_validation(
+    built_all: dict[str, iod_msoa.BuildResult],
+    real_config: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> iod_msoa.ValidationResult:
+    """The MSOA package with its (default) validation written into it, as `scripts/build`
+    leaves it: the validation's result; its folder is ``package``."""
+    out = copy_of(built_all["msoa21"].out_dir, tmp_path_factory.mktemp("package"))
+    return iod_msoa.validate(iod_msoa.load_config(real_config), out, progress=False)
+
+
+@pytest.fixture(scope="session")
+def package(package_validation: iod_msoa.ValidationResult) -> Path:
+    """The folder of a real MSOA package and its validation, for the tests of the writers
+    and of the folder (needs the development inputs). Read only: ``copy`` to change it."""
+    return package_validation.path.parent
 
 
 @pytest.fixture
 def copy(package: Path, tmp_path: Path) -> Path:
     """A copy of ``package`` a test may change."""
-    out = tmp_path / "out"
-    shutil.copytree(package, out)
-    return out
+    return copy_of(package, tmp_path)

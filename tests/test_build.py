@@ -6,6 +6,9 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from importlib import resources
 
 import geopandas as gpd
@@ -20,8 +23,9 @@ from iod_msoa import _build
 from iod_msoa._folder import FILES
 from iod_msoa._vocab import METRICS
 
+from .built import copy_of
 from .realdata import FILES as INPUT_FILES
-from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config
+from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs
 
 pytestmark = [pytest.mark.realdata, needs_inputs]
 
@@ -43,10 +47,9 @@ CONTRACT_COLUMNS = [
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("build")
-    config = iod_msoa.load_config(write_config(folder))
-    return iod_msoa.build(config, folder / "out", progress=False)
+def built(built_all):
+    """The session's MSOA build (shared: read only)."""
+    return built_all["msoa21"]
 
 
 @pytest.fixture(scope="module")
@@ -116,17 +119,16 @@ def test_dictionary_covers_exactly_the_columns(built):
     assert all(f"`{c}`" in markdown for c in built.table.columns)
 
 
-def test_second_build_is_skipped_when_current(built):
-    config = iod_msoa.load_config(write_config(built.out_dir.parent))
-    again = iod_msoa.build(config, built.out_dir, progress=False)
+def test_second_build_is_skipped_when_current(built, real_config, tmp_path):
+    out = copy_of(built.out_dir, tmp_path)
+    again = iod_msoa.build(iod_msoa.load_config(real_config), out, progress=False)
     assert again.skipped
     assert len(again.table) == 6856
 
 
-def test_an_edited_data_table_rebuilds(built, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    shutil.copytree(built.out_dir, out)
-    config = iod_msoa.load_config(write_config(built.out_dir.parent))
+def test_an_edited_data_table_rebuilds(built, real_config, tmp_path, monkeypatch):
+    out = copy_of(built.out_dir, tmp_path)
+    config = iod_msoa.load_config(real_config)
     assert iod_msoa.build(config, out, progress=False).skipped
     # The package's data tables as an editable install holds them, one of them edited.
     data = shutil.copytree(resources.files("iod_msoa").joinpath("data"), tmp_path / "data")
@@ -150,10 +152,9 @@ def test_an_edited_data_table_rebuilds(built, tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def validation(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("validate")
-    config = iod_msoa.load_config(write_config(folder))
-    return iod_msoa.validate(config, folder, progress=False)
+def validation(package_validation):
+    """The default validation (lad24), as written beside the session's MSOA package."""
+    return package_validation
 
 
 def test_validation_file_has_contract_columns(validation):
@@ -230,3 +231,24 @@ def test_the_geopackage_layer_says_what_it_holds(built):
         (description,) = db.execute("SELECT description FROM gpkg_contents").fetchone()
     assert description.startswith("English Indices of Deprivation 2025 aggregated from LSOAs")
     assert "6,856 rows, one per MSOA in England; the shapes are ONS boundaries" in description
+
+
+def test_background_work_does_not_keep_a_failed_build_alive(tmp_path):
+    """A build that fails while its polygons are still being read exits at once."""
+    script = (
+        "import time\n"
+        "from iod_msoa._build import in_background\n"
+        "in_background(time.sleep, 60)\n"
+        "raise SystemExit(3)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], timeout=50)
+    assert done.returncode == 3
+    assert time.monotonic() - started < 30
+
+
+def test_background_work_hands_its_result_or_error_to_whoever_waits():
+    assert _build.in_background(sum, [1, 2]).result(timeout=10) == 3
+    failed = _build.in_background(int, "not a number")
+    with pytest.raises(ValueError, match="not a number"):
+        failed.result(timeout=10)

@@ -24,19 +24,10 @@ def snapshot(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-@pytest.fixture(scope="module")
-def good_output(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("good")
-    config = write_config(folder)
-    assert (
-        cli.main(["build", "--config", str(config), "--out", str(folder / "out"), "--quiet"]) == 0
-    )
-    return folder / "out"
-
-
 @pytest.fixture
 def earlier(good_output, tmp_path) -> Path:
-    """A folder holding an earlier good build, which a failed build must leave alone."""
+    """A folder holding an earlier good build, which a failed build must leave alone (in a
+    folder of its own: a failed run must leave nothing beside it either)."""
     out = tmp_path / "site" / "out"
     shutil.copytree(good_output, out)
     return out
@@ -181,9 +172,9 @@ def test_local_input_option_overrides_the_config(earlier, tmp_path, capsys, file
     assert "'Crime Score'" in err
 
 
-def test_validate_strict_fails_when_exact_measures_differ(good_output, tmp_path, capsys):
+def test_validate_strict_fails_when_exact_measures_differ(earlier, tmp_path, capsys):
     config = write_config(tmp_path)
-    args = ["validate", "--config", str(config), "--out", str(good_output), "--quiet"]
+    args = ["validate", "--config", str(config), "--out", str(earlier), "--quiet"]
     assert cli.main(args) == 0  # the stand-in differs from MHCLG outside six LADs
     out = capsys.readouterr().out
     assert "6 of 296 local authorities match MHCLG on every exact measure: Adur, Blackpool" in out
@@ -217,7 +208,7 @@ def test_validate_strict_counts_each_geographys_areas(tmp_path, capsys):
     assert f"({pairs} areas, " in capsys.readouterr().err
 
 
-def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_path, monkeypatch):
+def test_validate_strict_passes_when_everything_exact_matches(earlier, tmp_path, monkeypatch):
     real = _validate.validate
 
     def only_matching(*args, **kwargs):
@@ -226,7 +217,7 @@ def test_validate_strict_passes_when_everything_exact_matches(good_output, tmp_p
         return result
 
     monkeypatch.setattr(_validate, "validate", only_matching)
-    args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(good_output)]
+    args = ["validate", "--config", str(write_config(tmp_path)), "--out", str(earlier)]
     assert cli.main([*args, "--quiet", "--strict"]) == 0
 
 

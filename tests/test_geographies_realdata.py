@@ -16,21 +16,20 @@ from iod_msoa._readers import read_geographies
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
 
 from .realdata import FILES as INPUT_FILES
-from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs, write_config
+from .realdata import INPUTS, OFFICIAL_LADS, needs_inputs
 
 pytestmark = [pytest.mark.realdata, needs_inputs]
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory):
-    return iod_msoa.load_config(write_config(tmp_path_factory.mktemp("config")))
+def config(real_config):
+    return iod_msoa.load_config(real_config)
 
 
 @pytest.fixture(scope="module")
-def built(config, tmp_path_factory):
-    out = tmp_path_factory.mktemp("packages")
-    results = iod_msoa.build_many(config, GEOGRAPHIES.values(), out, progress=False)
-    return {r.geography.key: r for r in results}
+def built(built_all):
+    """Every geography, built in one pass once per session (shared: read only)."""
+    return built_all
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +43,8 @@ def lookup():
 
 
 @pytest.fixture(scope="module")
-def validation(config, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("validation")
-    return iod_msoa.validate(config, folder, progress=False, geographies=["all"])
+def validation(validated_all):
+    return validated_all
 
 
 @pytest.mark.parametrize("key", list(GEOGRAPHIES))

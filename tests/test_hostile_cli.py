@@ -17,7 +17,7 @@ from iod_msoa._build import MSOA, Reporter, build_time
 from iod_msoa._errors import ConfigError
 from iod_msoa._sources import MANIFEST, ResolvedInput
 
-from .test_hostile import assert_one_line
+from .hostile import assert_one_line
 
 MARKUP = "a[/]b [bold]x[/bold] :smile:"  # a closing tag with nothing open, a style, an emoji
 

@@ -12,7 +12,7 @@ from iod_msoa import cli
 from iod_msoa._config import Config, load_config
 from iod_msoa._errors import ConfigError
 
-from .test_hostile import assert_one_line, run
+from .hostile import assert_one_line, run
 
 
 @pytest.fixture

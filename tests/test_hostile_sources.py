@@ -17,7 +17,7 @@ from iod_msoa._config import Config
 from iod_msoa._errors import SourceError
 from iod_msoa._sources import Source, resolve_input, resolve_inputs
 
-from .test_hostile import assert_one_line, run
+from .hostile import assert_one_line, run
 
 BODY = b"lsoa21cd,score\nE01000001,1.5\n"
 OFFICIAL = b"lsoa21cd,score\nE01000001,2.5\n"

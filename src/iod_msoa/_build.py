@@ -6,15 +6,17 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -69,6 +71,7 @@ from ._sources import ResolvedInput, input_names, resolve_inputs
 from ._swap import output_folder, staged_output
 from ._writers import Dataset, write_dataset
 
+T = TypeVar("T")
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 BUILD_INPUTS = MSOA.inputs
 EPOCH_ENV = "SOURCE_DATE_EPOCH"  # https://reproducible-builds.org/specs/source-date-epoch/
@@ -579,6 +582,23 @@ def _build_locked(
     return [results[d.key] for d in plan.datasets]
 
 
+def in_background(work: Callable[..., T], *args: object) -> Future[T]:
+    """``work(*args)`` in a daemon thread: a build whose tables fail meanwhile exits at once,
+    instead of waiting seconds for polygons nobody will use (an executor's threads are joined
+    when the interpreter exits)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(work(*args))
+            except BaseException as exc:  # handed to whoever waits for the result
+                future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
+
+
 def _build_datasets(
     config: Config,
     plan: Plan,
@@ -590,11 +610,9 @@ def _build_datasets(
     wanted = {n: r for n, r in resolved.items() if n in plan.inputs}
     # Each polygon input is read (LSOAs also made a clean coverage) in the background
     # while pandas works; a geography waits only for the shapes it needs.
-    pool = ThreadPoolExecutor(max_workers=len(_SHAPE_READERS))
     shapes = {
-        n: pool.submit(read, wanted[n].path) for n, read in _SHAPE_READERS.items() if n in wanted
+        n: in_background(read, wanted[n].path) for n, read in _SHAPE_READERS.items() if n in wanted
     }
-    pool.shutdown(wait=False)
     inputs = read_tables(wanted, reporter, plan.reading)
     shapes[plan.datasets[0].shapes].result()
     reporter.step("Read boundaries")
