@@ -7,6 +7,8 @@ readers that moves one of them must be explained, not absorbed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +28,6 @@ from iod_msoa._change import (
 from iod_msoa._edition_readers import read_lad_summaries
 from iod_msoa._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS, detect_edition
 from iod_msoa._readers import read_file7, read_lookup
-from iod_msoa._ties import summary_ranks
 from iod_msoa._vocab import METRICS
 
 from .realdata import FILES, INPUTS
@@ -41,9 +42,6 @@ pytestmark = [
     pytest.mark.realdata,
     pytest.mark.skipif(not FILE7.is_file(), reason=f"2019 inputs not found in {IOD2019}"),
 ]
-# The engine of today names File 7 (2025)'s columns; until the edition is wired in, the
-# 2019 table is handed to it under those names (same measures, 2019 populations).
-AS_2025 = {"lsoa11cd": "lsoa21cd", "pop_working_age_18_59_64": "pop_working_age_18_66"}
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +56,9 @@ def file10() -> pd.DataFrame:
 
 
 def _lads(lsoa19: pd.DataFrame, rule: str) -> pd.DataFrame:
-    table = lsoa19.rename(columns=AS_2025)
-    for m in METRICS:
-        table[f"{m.short}_rank"] = summary_ranks(table[f"{m.short}_rank"], rule)
-    return aggregate(table, table[["lsoa21cd", "lad19cd"]], area="lad19cd")
+    """The engine with the 2019 edition, its tie rule ``rule``."""
+    edition = dataclasses.replace(E19, summary_ranks=rule)
+    return aggregate(lsoa19, lsoa19[["lsoa11cd", "lad19cd"]], area="lad19cd", edition=edition)
 
 
 def _matching(ours: pd.DataFrame, file10: pd.DataFrame) -> dict[str, int]:

@@ -31,6 +31,8 @@ def test_manifest_lists_every_input_with_official_pins():
         "boundaries",
         "lsoa_boundaries",
         *ONS_LOOKUPS,
+        "lsoa11_lsoa21",
+        "lsoa11_msoa11",
     }
     assert manifest["boundaries"].params["format"] == "gpkg"
     # Inputs with no known official address must be given as local files.
@@ -74,7 +76,14 @@ def test_input_names_are_the_manifests_in_the_order_of_the_options():
         "lad_summaries",
         "geographies",
     )
-    assert INPUT_NAMES[-6:] == tuple(ONS_LOOKUPS)
+    # then the 2019 edition's own (sources2019.toml)
+    assert INPUT_NAMES[-10:-4] == tuple(ONS_LOOKUPS)
+    assert INPUT_NAMES[-4:] == (
+        "file7_2019",
+        "lad_summaries_2019",
+        "lsoa11_lsoa21",
+        "lsoa11_msoa11",
+    )
 
 
 @pytest.fixture

@@ -70,8 +70,10 @@ def test_data_licence_note_names_each_licence():
 
 
 def readme_python() -> str:
-    text = (ROOT / "README.md").read_text()
-    (block,) = re.findall(r"^## From Python\n+```python\n(.*?)^```", text, flags=re.M | re.S)
+    """The Python example of the docs the README points to (docs/python.md)."""
+    assert "docs/python.md" in (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "python.md").read_text()
+    (block,) = re.findall(r"^# From Python\n+```python\n(.*?)^```", text, flags=re.M | re.S)
     return block
 
 

@@ -229,7 +229,11 @@ def test_the_plan_is_frozen_and_of_one_edition():
     assert plan.edition == EDITION == 2025
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.datasets[0].members = "geographies"  # type: ignore[misc]
-    with pytest.raises(ConfigError, match="edition 2019 is not built by this version: choose 2025"):
+    with pytest.raises(
+        ConfigError, match="edition 2010 is not built by this version: choose 2019, 2025"
+    ):
+        make_plan((), [GEOGRAPHIES["lad24"]], edition=2010)
+    with pytest.raises(ConfigError, match="lad24: not a geography of the 2019 edition"):
         make_plan((), [GEOGRAPHIES["lad24"]], edition=2019)
 
 
@@ -248,3 +252,32 @@ def test_geographies_are_chosen_by_name_or_object_once_each():
         chosen([3])
     with pytest.raises(ConfigError, match="no geography given"):
         chosen([])
+
+
+def test_the_2019_edition_plans_its_own_geographies_and_inputs():
+    plan = make_plan((), chosen("all", 2019), edition=2019)
+    assert plan.edition == 2019
+    assert [(d.key, d.members, d.folder.name) for d in plan.datasets] == [
+        ("lad19", "file7_2019", "iod19_lad19"),
+        ("msoa11", "lsoa11_msoa11", "iod19_msoa11"),
+        ("msoa21", "lsoa11_lsoa21", "iod19_msoa21"),
+    ]
+    # areas drawn from 2021 LSOAs read the crosswalk; MSOAs 2021 go through the 2021 lookup
+    assert plan.datasets[0].inputs == ("file7_2019", "lsoa11_lsoa21", "lsoa_boundaries")
+    assert plan.datasets[2].inputs == (
+        "file7_2019",
+        "lsoa11_lsoa21",
+        "lookup",
+        "names",
+        "boundaries",
+    )
+    assert plan.table_inputs == ("file7_2019", "lsoa11_lsoa21", "lsoa11_msoa11", "lookup")
+    assert plan.datasets[0].validation == ("file7_2019", "lsoa11_lsoa21", "lad_summaries_2019")
+    assert "file7" not in plan.inputs
+
+
+def test_geography_names_are_the_editions():
+    assert [g.key for g in chosen("msoa21", 2019)] == ["msoa21"]
+    assert chosen("msoa21", 2019)[0].dataset == "iod19_msoa21" != GEOGRAPHIES["msoa21"].dataset
+    with pytest.raises(ConfigError, match="unknown geography 'lad24': choose from lad19"):
+        chosen("lad24", 2019)

@@ -10,33 +10,46 @@ import numpy as np
 import pandas as pd
 
 from . import _measures as measures
+from ._editions import DEFAULT_EDITION, EDITIONS, Edition
 from ._errors import SchemaError, UnmatchedAreaError, ZeroPopulationError, listed
 from ._ranking import decile_from_rank, rank_most_deprived_first
-from ._vocab import DENOMINATOR_SHORTS, DENOMINATORS, EXPECTED_LSOAS, METRICS
+from ._ties import summary_ranks
+from ._vocab import Metric
 
 PER_METRIC_MEASURES = ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
 
 
-def area_columns(area: str) -> list[str]:
+DEFAULT = EDITIONS[DEFAULT_EDITION]
+
+
+def area_columns(area: str, edition: Edition = DEFAULT) -> list[str]:
     """Columns of :func:`aggregate`'s result, in order."""
-    per_metric = [f"{m.short}_{s}" for m in METRICS for s in PER_METRIC_MEASURES]
+    metrics = edition.engine_metrics
+    per_metric = [f"{m.short}_{s}" for m in metrics for s in PER_METRIC_MEASURES]
     extra = [
-        f"{m.short}_{s}" for m in METRICS for s in ("extent", "local_concentration") if m.extent
+        f"{m.short}_{s}" for m in metrics for s in ("extent", "local_concentration") if m.extent
     ]
-    extra += [f"{m.short}_scale" for m in METRICS if m.scale]
-    return [area, "n_lsoa", *DENOMINATOR_SHORTS, *per_metric, *extra]
+    extra += [f"{m.short}_scale" for m in metrics if m.scale]
+    shorts = [d.short for d in edition.denominators]
+    return [area, "n_lsoa", *shorts, *per_metric, *extra]
 
 
 def assign_areas(
-    lsoa_codes: pd.Series, lookup: pd.DataFrame, area: str, *, allow_unmatched: bool = False
+    lsoa_codes: pd.Series,
+    lookup: pd.DataFrame,
+    area: str,
+    *,
+    allow_unmatched: bool = False,
+    key: str = "lsoa21cd",
 ) -> pd.Series:
-    """The area code of each LSOA; fails (listing them) if any LSOA has no area."""
-    codes = lookup.drop_duplicates(["lsoa21cd", area])
-    split = codes["lsoa21cd"].duplicated(keep=False)
+    """The area code of each LSOA (``key`` names it); fails (listing them) if any LSOA has
+    no area."""
+    codes = lookup.drop_duplicates([key, area])
+    split = codes[key].duplicated(keep=False)
     if split.any():
-        shown = ", ".join(codes.loc[split, "lsoa21cd"].unique()[:5])
+        shown = ", ".join(codes.loc[split, key].unique()[:5])
         raise UnmatchedAreaError(f"lookup puts LSOAs in more than one {area}: {shown}")
-    position = pd.Index(codes["lsoa21cd"]).get_indexer(lsoa_codes)
+    position = pd.Index(codes[key]).get_indexer(lsoa_codes)
     area_codes = pd.Series(
         codes[area].to_numpy()[position], index=lsoa_codes.index, name=area, dtype="string"
     ).where(position >= 0)
@@ -58,10 +71,15 @@ def aggregate(
     n_national: int | None = None,
     allow_unmatched: bool = False,
     allow_zero_population: bool = False,
+    edition: Edition = DEFAULT,
+    key: str | None = None,
 ) -> pd.DataFrame:
     """Aggregate the LSOA table (from ``read_file7``) to the areas in ``lookup``.
 
-    ``lookup`` has ``lsoa21cd`` and an ``area`` column. ``n_national`` is the number of
+    ``lookup`` has the LSOA ``key`` (default: the ``edition``'s, ``lsoa21cd`` for 2025) and
+    an ``area`` column; ``key`` may name pieces of LSOAs instead (``_change.apportion``).
+    The ``edition`` gives the metrics, their weights, the populations and the rule for tied
+    ranks in the average rank and local concentration (``_ties``). ``n_national`` is the number of
     LSOAs that the national ranks run over (default: ``len(lsoa)``, right for the whole of
     File 7). Returns one row per area, sorted by code, with the columns of
     :func:`area_columns`.
@@ -81,10 +99,20 @@ def aggregate(
     (floating-point sums do). An area with no people in a weighting population has no
     score: an error, unless ``allow_zero_population`` (then its score is NaN, unranked).
     """
-    _check_national(lsoa, n_national)
+    metrics = edition.engine_metrics
+    key = key or edition.lsoa_key
+    _check_national(lsoa, n_national, metrics, edition.expected_lsoas)
     n_national = len(lsoa) if n_national is None else n_national
-    lsoa = lsoa.sort_values("lsoa21cd", kind="stable")
-    area_codes = assign_areas(lsoa["lsoa21cd"], lookup, area, allow_unmatched=allow_unmatched)
+    lsoa = lsoa.sort_values(key, kind="stable")
+    area_codes = assign_areas(lsoa[key], lookup, area, allow_unmatched=allow_unmatched, key=key)
+    # tie groups count LSOAs over the whole table, before those in no area are left out
+    lsoas = lsoa[edition.lsoa_key].to_numpy()
+    tied = {
+        m.short: summary_ranks(lsoa[f"{m.short}_rank"], edition.summary_ranks, lsoas)[
+            area_codes.notna().to_numpy()
+        ]
+        for m in metrics
+    }
     lsoa = lsoa[area_codes.notna()]
     groups, areas = pd.factorize(area_codes.dropna(), sort=True)
     n = len(areas)
@@ -96,17 +124,17 @@ def aggregate(
         area: areas.astype(str),
         "n_lsoa": np.bincount(groups, minlength=n),
     }
-    for d in DENOMINATOR_SHORTS:
-        out[d] = measures._sum(col(d), groups, n)
+    for d in edition.denominators:
+        out[d.short] = measures._sum(col(d.short), groups, n)
     if not allow_zero_population:
-        _check_populations(out, areas, area)
+        _check_populations(out, areas, area, metrics, edition)
     scores = {}
-    for m in METRICS:
+    for m in metrics:
         weights = col(m.denominator)
         ranks = col(f"{m.short}_rank")
         scores[m.short] = measures.weighted_mean(col(f"{m.short}_score"), weights, groups, n)
         out[f"{m.short}_average_rank"] = measures.average_rank(
-            ranks, weights, groups, n, n_national
+            tied[m.short], weights, groups, n, n_national
         )
         out[f"{m.short}_proportion_most_deprived_10"] = measures.proportion_most_deprived_10(
             col(f"{m.short}_decile"), groups, n
@@ -114,31 +142,34 @@ def aggregate(
         if m.extent:
             out[f"{m.short}_extent"] = measures.extent(ranks, weights, groups, n, n_national)
             out[f"{m.short}_local_concentration"] = measures.local_concentration(
-                ranks, weights, groups, n, n_national
+                tied[m.short], weights, groups, n, n_national
             )
         if m.scale:
             out[f"{m.short}_scale"] = measures.scale(col(f"{m.short}_score"), weights, groups, n)
 
-    for m in METRICS:
+    for m in metrics:
         ranks = rank_most_deprived_first(scores[m.short])
         out[f"{m.short}_score"] = scores[m.short]
         out[f"{m.short}_rank"] = ranks
         out[f"{m.short}_decile"] = decile_from_rank(ranks)
     table = pd.DataFrame(out)
-    table[list(DENOMINATOR_SHORTS)] = table[list(DENOMINATOR_SHORTS)].round().astype("int64")
-    return table[area_columns(area)]
+    whole = [d.short for d in edition.denominators if d.whole]  # quarter values stay
+    table[whole] = table[whole].round().astype("int64")
+    return table[area_columns(area, edition)]
 
 
-def _check_national(lsoa: pd.DataFrame, n_national: int | None) -> None:
+def _check_national(
+    lsoa: pd.DataFrame, n_national: int | None, metrics: tuple[Metric, ...], in_england: int
+) -> None:
     """Fail if the ranks are not those of ``n_national`` LSOAs (a rank beyond it) or, with
     ``n_national`` not given, its deciles are not those of the table's rows: part of File 7
     taken for all of it (the most deprived 10% ranks 1 to 3,375, all in decile 1)."""
     n = len(lsoa) if n_national is None else n_national
-    ranks = lsoa[[f"{m.short}_rank" for m in METRICS]].to_numpy(dtype="float64", na_value=np.nan)
+    ranks = lsoa[[f"{m.short}_rank" for m in metrics]].to_numpy(dtype="float64", na_value=np.nan)
     top = np.nanmax(ranks, initial=0)
     off = 0
     if n_national is None:
-        deciles = lsoa[[f"{m.short}_decile" for m in METRICS]].to_numpy(
+        deciles = lsoa[[f"{m.short}_decile" for m in metrics]].to_numpy(
             dtype="float64", na_value=np.nan
         )
         off = int(((deciles != np.ceil(ranks * 10 / n)) & ~np.isnan(ranks)).sum())
@@ -152,13 +183,19 @@ def _check_national(lsoa: pd.DataFrame, n_national: int | None) -> None:
     raise SchemaError(
         f"aggregate: the LSOA table has {found} with {given}: File 7's ranks and deciles "
         "are national, so part of it needs n_national, the number of LSOAs they rank "
-        f"({EXPECTED_LSOAS:,} in England)"
+        f"({in_england:,} in England)"
     )
 
 
-def _check_populations(out: dict[str, object], areas: pd.Index, area: str) -> None:
+def _check_populations(
+    out: dict[str, object],
+    areas: pd.Index,
+    area: str,
+    metrics: tuple[Metric, ...],
+    edition: Edition,
+) -> None:
     """Fail naming every area that has nobody in a population some metric is weighted by."""
-    weights = [d for d in DENOMINATORS if any(m.denominator == d.short for m in METRICS)]
+    weights = [d for d in edition.denominators if any(m.denominator == d.short for m in metrics)]
     zero = {d.label: np.asarray(out[d.short]) <= 0 for d in weights}
     empty = np.logical_or.reduce(list(zero.values()))
     if empty.any():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,9 +24,12 @@ import pandas as pd
 from rich.text import Text
 
 from ._aggregate import aggregate, area_columns
+from ._change import apportion, comparability, lsoa11_pieces
 from ._config import Config, load_config, project_root
 from ._console import plain_console
 from ._describe import register_file
+from ._edition_readers import read_lsoa11_lsoa21, read_lsoa11_msoa11
+from ._editions import edition_of
 from ._errors import ConfigError, SchemaError, UnmatchedAreaError, listed
 from ._folder import (
     DATASET,
@@ -43,13 +47,14 @@ from ._folder import (
 from ._geographies import (
     CROSSWALKS,
     DEFAULT_GEOGRAPHY,
+    EDITION_GEOGRAPHIES,
     GEOGRAPHIES,
     Geography,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
 from ._manifest import MANIFEST
-from ._plan import PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
+from ._plan import EDITION, PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
 from ._problems import render
 from ._readers import (
     geographies_source,
@@ -80,6 +85,10 @@ _TABLE_READERS = {
     "file7": ("lsoa", read_file7),
     "lookup": ("lookup", read_lookup),
     "names": ("names", read_names),
+    # the 2019 edition's (one File 7 per build: the plan reads one edition)
+    "file7_2019": ("lsoa", functools.partial(read_file7, edition=2019, expected_rows=None)),
+    "lsoa11_msoa11": ("lsoa11_msoa11", read_lsoa11_msoa11),
+    "lsoa11_lsoa21": ("crosswalk", read_lsoa11_lsoa21),
 }
 # Polygon inputs: input name -> reader giving polygons indexed by area code.
 _SHAPE_READERS = {
@@ -124,6 +133,8 @@ class Inputs:
     lookup: pd.DataFrame | None = None
     names: pd.DataFrame | None = None
     geographies: pd.DataFrame | None = None
+    lsoa11_msoa11: pd.DataFrame | None = None
+    crosswalk: pd.DataFrame | None = None
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -261,16 +272,39 @@ def check_geography_columns(plan: Plan, given: dict[str, Path]) -> None:
 
 
 def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
-    """Each LSOA's area: ``lsoa21cd`` and the geography's code and name columns.
+    """Each LSOA's area: the edition's LSOA code (``lsoa21cd``) and the geography's code and
+    name columns.
 
     LADs always come from File 7 itself (ONS lookups place one LSOA differently).
     """
-    columns = ["lsoa21cd", geography.code, geography.name]
-    source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
+    columns = [edition_of(geography.edition).lsoa_key, geography.code, geography.name]
+    source = {
+        "file7": inputs.lsoa,
+        "file7_2019": inputs.lsoa,
+        "lookup": inputs.lookup,
+        "geographies": inputs.geographies,
+        "lsoa11_msoa11": inputs.lsoa11_msoa11,
+    }
     table = source[geography.members]
     if geography.code not in table.columns:
         raise _lacking(inputs.resolved[geography.members].path, [geography], table.columns)
     return table[columns]
+
+
+def pieces_of(geography: Geography, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An earlier edition's LSOAs placed in 2021 areas through ONS's LSOA 2011 -> 2021
+    lookup: the pieces of each 2011 LSOA (``_change.apportion``: its populations shared
+    equally between its 2021 children, as no population of the children is an input of
+    the edition) as the LSOA table, and the members placing each ``piece`` in an area, with
+    its ``comparability`` (``exact`` or ``apportioned``)."""
+    code, name = geography.code, geography.name
+    areas = members(GEOGRAPHIES[geography.key], inputs)
+    pieces = lsoa11_pieces(inputs.crosswalk, areas, area=code)
+    shorts = [d.short for d in edition_of(geography.edition).denominators]
+    lsoa = apportion(inputs.lsoa, pieces, shorts, area=code)
+    of = lsoa[["piece", code]].merge(areas.drop_duplicates(code)[[code, name]], on=code)
+    flags = comparability(pieces, area=code)
+    return lsoa.drop(columns=[code, "share"]), of.assign(comparability=of[code].map(flags))
 
 
 def area_table(
@@ -281,26 +315,33 @@ def area_table(
 ) -> pd.DataFrame:
     """One geography's dataset: aggregated measures plus names (and LAD where areas nest).
 
-    ``members`` places each LSOA (``lsoa21cd``) in an area (``<key>cd``, ``<key>nm``);
-    ``names`` optionally adds more names per area code (the House of Commons Library's).
+    ``members`` places each LSOA (its first column: the edition's LSOA code, or the
+    ``piece`` of one) in an area (``<key>cd``, ``<key>nm``, and ``comparability`` where
+    pieces are); ``names`` optionally adds more names per area code (the House of Commons
+    Library's). The geography's edition says which File 7 ``lsoa`` is.
     """
-    code, name = geography.code, geography.name
-    measures = aggregate(lsoa, members[["lsoa21cd", code]], area=code)
+    edition = edition_of(geography.edition)
+    code, name, key = geography.code, geography.name, members.columns[0]
+    n_national = None if key == edition.lsoa_key else edition.expected_lsoas
+    measures = aggregate(
+        lsoa, members[[key, code]], area=code, n_national=n_national, edition=edition, key=key
+    )
     codes = measures[code]
-    of = members[members["lsoa21cd"].isin(lsoa["lsoa21cd"])]
+    of = members[members[key].isin(lsoa[key])]
     keys, lad = [code], []
     if geography.carries_lad:
-        lad = ["lad24cd", "lad24nm"]
-        of = of.merge(lsoa[["lsoa21cd", *lad]], on="lsoa21cd")
-        keys.append("lad24cd")
+        lad = [edition.lad_key, edition.lad_name]
+        of = of.merge(lsoa[[key, *lad]], on=key)
+        keys.append(edition.lad_key)
     ids = of.drop_duplicates(keys)
+    flag = ["comparability"] if "comparability" in of.columns else []
     split = ids[code].duplicated(keep=False)
     if split.any():
         shown = ", ".join(sorted(ids.loc[split, code].unique())[:10])
         raise UnmatchedAreaError(
-            f"{geography.nouns} split across local authorities (2024): {shown}"
+            f"{geography.nouns} split across local authorities (20{edition.lad_key[3:5]}): {shown}"
         )
-    table = measures.join(ids.set_index(code)[[name, *lad]], on=code)
+    table = measures.join(ids.set_index(code)[[name, *lad, *flag]], on=code)
     extra: list[str] = []
     if names is not None:
         named = names.drop_duplicates(code).set_index(code)
@@ -312,8 +353,8 @@ def area_table(
                 f"the {MANIFEST[geography.names].title}: " + ", ".join(unnamed.head(10))
             )
         table = table.join(named, on=code)
-    rest = [c for c in area_columns(code) if c != code]
-    return table[[code, name, *extra, *lad, *rest]].reset_index(drop=True)
+    rest = [c for c in area_columns(code, edition) if c != code]
+    return table[[code, name, *extra, *lad, *flag, *rest]].reset_index(drop=True)
 
 
 def msoa_table(lsoa: pd.DataFrame, lookup: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
@@ -476,7 +517,7 @@ def _settle_validation(
 def check_not_another_package(geographies: list[Geography], folders: list[Path]) -> None:
     """Refuse to write one geography's package over another's: its datapackage.json and
     provenance.json would be replaced and its data files left in the folder undescribed."""
-    datasets = {g.dataset: g for g in GEOGRAPHIES.values()}
+    datasets = {g.dataset: g for e in EDITION_GEOGRAPHIES.values() for g in e.values()}
     for g, folder in zip(geographies, folders, strict=True):
         found = package_in(folder)
         dataset = None if found is None else found.replace("-", "_")  # package names use "-"
@@ -499,10 +540,15 @@ def _geometry(
     shapes: dict[str, Future[gpd.GeoSeries]],
     of: pd.DataFrame,
     table: pd.DataFrame,
+    crosswalk: pd.DataFrame | None = None,
 ) -> gpd.GeoSeries:
-    """The polygon of each area in ``table``: its own boundary, or the union of its LSOAs."""
+    """The polygon of each area in ``table``: its own boundary, or the union of its LSOAs
+    (an earlier edition's: of the 2021 LSOAs they became, through ``crosswalk``)."""
     codes = table[geography.code]
     if geography.shapes == "lsoa_boundaries":
+        if "lsoa21cd" not in of.columns:
+            of = of.merge(crosswalk, on="lsoa11cd")[["lsoa21cd", geography.code]]
+            of = of.drop_duplicates().reset_index(drop=True)
         pieces = align_boundaries(shapes["lsoa_boundaries"].result(), of["lsoa21cd"], "LSOA")
         return area_shapes(pieces, of, geography.code, codes)
     return align_boundaries(shapes[geography.shapes].result(), codes)
@@ -515,8 +561,10 @@ def build_many(
     *,
     progress: bool = True,
     force: bool = False,
+    edition: int = EDITION,
 ) -> list[BuildResult]:
-    """Build several geographies in one pass: each input is read and checked once.
+    """Build several geographies of one ``edition`` in one pass: each input is read and
+    checked once.
 
     ``geographies``: names (``"icb24"``, ``["lad24", "rgn24"]``, ``"all"``) or
     :class:`Geography` objects. Each goes to ``data/packages/<dataset>/`` (or ``out_dir`` for
@@ -525,7 +573,11 @@ def build_many(
     """
     config = config or load_config()
     plan = make_plan(
-        config.inputs, chosen(geographies), out_dir, packages=project_root() / PACKAGES
+        config.inputs,
+        chosen(geographies, edition),
+        out_dir,
+        packages=project_root() / PACKAGES,
+        edition=edition,
     )
     reporter = Reporter(progress)
     check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
@@ -631,15 +683,15 @@ def _build_one(
 ) -> BuildResult:
     """Aggregate one dataset, check it, and write its files into its folder at once."""
     g, folder = dataset.geography, dataset.folder
-    of = members(g, inputs)
-    table = area_table(g, inputs.lsoa, of, getattr(inputs, g.names) if g.names else None)
+    lsoa, of = pieces_of(g, inputs) if g.through else (inputs.lsoa, members(g, inputs))
+    table = area_table(g, lsoa, of, getattr(inputs, g.names) if g.names else None)
     given = inputs.resolved[dataset.members]
     check_area_count(g, table, f"{given.title} ({given.path})", dataset.crosswalk)
     reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
-    geometry = _geometry(g, shapes, of, table)
+    geometry = _geometry(g, shapes, of, table, inputs.crosswalk)
     when = (stamp.created, stamp.created_from)
     provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
-    earlier = earlier_validation(folder, inputs.resolved["file7"].sha256, version())
+    earlier = earlier_validation(folder, inputs.resolved[dataset.file7].sha256, version())
     with staged_output(folder) as staging:
         write_dataset(
             staging,

@@ -12,10 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from ._editions import edition_of
 from ._folder import Provenance, file_resource, output_files, write_json
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._ranking import MIN_AREAS_FOR_DECILES
-from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
+from ._ties import MEAN
+from ._vocab import METRICS
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 CSV_DECIMALS = 6
@@ -50,22 +52,36 @@ def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
 
     A best-fit area's code and name say so: it is not the legal area they name.
     """
-    g = geography
+    g, edition = geography, edition_of(geography.edition)
     fit = f" (best fit: {_BEST_FIT_AREA})" if g.best_fit else ""
     columns = {
         g.code: (f"{g.label} code{fit}", "ONS code"),
         g.name: (f"{g.label} name{' (best fit)' if g.best_fit else ''}", "text"),
     }
+    year = f"20{edition.lad_key[3:5]}"
     if g.carries_lad:
         columns |= {
-            "lad24cd": (
-                f"Local authority district code (2024) containing the {g.noun}",
+            edition.lad_key: (
+                f"Local authority district code ({year}) containing the {g.noun}",
                 "ONS code",
             ),
-            "lad24nm": ("Local authority district name (2024)", "text"),
+            edition.lad_name: (f"Local authority district name ({year})", "text"),
         }
-    columns["n_lsoa"] = (f"Number of{_best_fit(g)} LSOAs (2021) in the {g.noun}", "count")
+    if g.through:
+        columns["comparability"] = (_COMPARABILITY.format(noun=g.noun), "exact / apportioned")
+    lsoas = f"LSOAs (20{edition.lsoa_key[4:6]})"
+    if g.through:
+        lsoas += ", whole or in part (pieces of a split LSOA count once each),"
+    columns["n_lsoa"] = (f"Number of{_best_fit(g)} {lsoas} in the {g.noun}", "count")
     return columns | {k: v for k, v in _NAMED_COLUMNS.items() if k.startswith(g.key)}
+
+
+_COMPARABILITY = (
+    "exact: the {noun} is made of whole LSOAs (2011), so its values are those MHCLG's method "
+    "gives it; apportioned: it holds part of an LSOA (2011) split between {noun}s by ONS's "
+    "LSOA 2011 -> 2021 lookup, counted with the LSOA's ranks and scores and its populations "
+    "shared equally between its LSOAs (2021)"
+)
 
 
 _BEST_FIT_AREA = "the union of the LSOAs whose population-weighted centroid lies in the area"
@@ -90,9 +106,9 @@ _MEASURE_DOCS = {
         "1 = most deprived 10% of {nouns}",
     ),
     "average_rank": (
-        "Population-weighted mean of the LSOAs' national {label} ranks, reported MHCLG's way"
-        " as 33,756 minus the mean rank (weights: {denominator})",
-        "rank (1-33,755)",
+        "Population-weighted mean of the LSOAs' national {label} ranks{ties}, reported MHCLG's"
+        " way as {after} minus the mean rank (weights: {denominator})",
+        "rank (1-{n})",
         _HIGHER_MORE,
     ),
     "proportion_most_deprived_10": (
@@ -109,9 +125,9 @@ _MEASURE_DOCS = {
         _HIGHER_MORE,
     ),
     "local_concentration": (
-        "Local concentration: population-weighted mean reversed rank (33,756 - rank) of the"
-        " {noun}'s most deprived LSOAs holding exactly 10% of its population ({label})",
-        "rank (1-33,755)",
+        "Local concentration: population-weighted mean reversed rank ({after} - rank) of the"
+        " {noun}'s most deprived LSOAs holding exactly 10% of its population ({label}){ties}",
+        "rank (1-{n})",
         _HIGHER_MORE,
     ),
     "scale": (
@@ -164,7 +180,9 @@ def data_dictionary(
 
     ``empty``: decile columns left empty (see :func:`empty_deciles`), described as such.
     """
-    denominators = {d.short: d.label for d in DENOMINATORS}
+    edition = edition_of(geography.edition)
+    denominators = {d.short: d.label for d in edition.denominators}
+    weights = {m.short: m.denominator for m in edition.engine_metrics}
     fixed = _fixed_columns(geography)
     fit = _best_fit(geography)
     rows = []
@@ -177,12 +195,15 @@ def data_dictionary(
             rows.append((col, summed, "people", "", "", ""))
         else:
             short, measure = _split_metric_column(col)
-            metric = METRIC_BY_SHORT[short]
+            metric = next(m for m in edition.engine_metrics if m.short == short)
             desc, unit, direction = _EMPTY_DECILE_DOCS if col in empty else _MEASURE_DOCS[measure]
             fields = {
                 "label": metric.label,
                 "label_lower": metric.label.lower(),
-                "denominator": denominators[metric.denominator].lower(),
+                "denominator": denominators[weights[short]].lower(),
+                "after": f"{edition.expected_lsoas + 1:,}",
+                "n": f"{edition.expected_lsoas:,}",
+                "ties": _TIES if edition.summary_ranks == MEAN else "",
                 "score_unit": metric.score_unit,
                 "noun": geography.noun,
                 "nouns": geography.nouns,
@@ -205,6 +226,16 @@ def data_dictionary(
     )
 
 
+# How the average rank and local concentration take tied LSOAs, where the edition's rule
+# is MHCLG's summaries' (``_ties``).
+_TIES = " (tied LSOAs each taking the mean rank of their tie group, as MHCLG's summaries do)"
+
+
+def _title(geography: Geography) -> str:
+    """The edition's name: "English Indices of Deprivation 2025"."""
+    return edition_of(geography.edition).title
+
+
 def _split_metric_column(col: str) -> tuple[str, str]:
     for metric in sorted(METRICS, key=lambda m: -len(m.short)):
         prefix = f"{metric.short}_"
@@ -225,7 +256,7 @@ def dictionary_markdown(
     lines = [
         f"# {g.dataset}: data dictionary",
         "",
-        f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.nouns}; "
+        f"{_title(g)} aggregated from LSOAs to {g.nouns}; "
         f"{provenance.rows:,} rows, one per {g.noun} in England. Package version "
         f"{provenance.version}, built {provenance.created}.",
         "",
@@ -294,7 +325,7 @@ def datapackage(
         resources.append(resource)
     return {
         "name": geography.dataset.replace("_", "-"),
-        "title": f"English Indices of Deprivation 2025 for {geography.title}",
+        "title": f"{_title(geography)} for {geography.title}",
         **({"description": about} if about else {}),
         "version": provenance.version,
         "created": provenance.created,
@@ -330,7 +361,7 @@ def gpkg_description(
     most = "Rank 1 and decile 1 are" if deciles else "Rank 1 is"
     return " ".join(
         [
-            f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.title}: "
+            f"{_title(g)} aggregated from LSOAs to {g.title}: "
             f"{provenance.rows:,} rows, one per {g.noun} in England; {shapes}. {most} the "
             "most deprived.",
             *(text for _, text in area_notes(g, deciles=deciles)),
@@ -353,7 +384,7 @@ def xlsx_notes(
     notes = [
         (
             "What",
-            f"The English Indices of Deprivation 2025 (IoD2025) aggregated from LSOAs to "
+            f"The {_title(g)} (IoD{g.edition}) aggregated from LSOAs to "
             f"{g.title}: {provenance.rows:,} rows, one per {g.noun} in England. {most} "
             "the most deprived.",
         ),
@@ -362,8 +393,8 @@ def xlsx_notes(
             "Method",
             f"Each {g.noun}'s score is the mean of its LSOAs' scores weighted by the metric's "
             f"population denominator; {g.nouns} are ranked by score (1 = highest) and {put}. "
-            "The summary measures follow the IoD2025 Technical Report and reproduce MHCLG's "
-            "local authority summaries.",
+            f"The summary measures follow the IoD{g.edition} Technical Report and reproduce "
+            "MHCLG's local authority summaries.",
         ),
         (
             "Precision",

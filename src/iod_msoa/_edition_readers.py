@@ -1,4 +1,5 @@
-"""Readers of an edition's own files: MHCLG's File 10 of an earlier edition (2019).
+"""Readers of an edition's own files: MHCLG's File 10 of an earlier edition (2019) and
+the ONS lookups from 2011 LSOAs (to MSOAs 2011, to LSOAs 2021).
 
 Returns what :func:`iod_msoa._readers.read_summaries` returns for 2025 (``<key>cd``,
 ``<key>nm`` and MHCLG's snake-case measure names), so one comparison serves both editions.
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._change import check_crosswalk
 from ._editions import EDITIONS, Edition, EditionPublished, edition_of
-from ._errors import SchemaError
+from ._errors import SchemaError, listed
 from ._problems import Problem, fail
-from ._readers import check_columns, shown_rows
+from ._readers import _read_csv, check_codes, check_columns, shown_rows
 from ._vocab import METRICS, Metric
 
 NOTES_SHEET = "notes"
@@ -128,3 +130,57 @@ def _refuse_other_edition(columns: pd.Index, edition: Edition, where: str) -> No
                 f"{where}: is a File 10 of the {other.title} "
                 f"({other.identifiers[other.lad_key]!r}), not of the {edition.title}"
             )
+
+
+# Our column -> how ONS's lookups (upper case) and their tabular copies (geographr's
+# ``lsoa11_code``) spell it; matched ignoring case.
+_LOOKUP_SPELLINGS = {
+    "lsoa11cd": ("lsoa11cd", "lsoa11_code"),
+    "lsoa21cd": ("lsoa21cd", "lsoa21_code"),
+    "chgind": ("chgind", "change_code"),
+    "msoa11cd": ("msoa11cd", "msoa11_code"),
+    "msoa11nm": ("msoa11nm", "msoa11_name"),
+}
+
+
+def _read_lookup_columns(path: Path | str, source: str, ours: list[str]) -> pd.DataFrame:
+    """The ``ours`` columns of a lookup in either spelling, England's rows only (a lookup
+    for England and Wales, or Great Britain, holds the others too)."""
+    try:
+        header = {str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns}
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"{source}: cannot be read as CSV: {exc}") from exc
+    given = {
+        o: next((s for s in _LOOKUP_SPELLINGS[o] if s in header), _LOOKUP_SPELLINGS[o][0])
+        for o in ours
+    }
+    table = _read_csv(path, source, list(given.values())).rename(
+        columns={v: k for k, v in given.items()}
+    )
+    table = table.astype("string")
+    return table[table[ours[0]].str.startswith("E", na=False)].reset_index(drop=True)
+
+
+def read_lsoa11_msoa11(path: Path | str) -> pd.DataFrame:
+    """ONS's LSOA (2011) -> MSOA (2011) lookup as one row per English LSOA (``lsoa11cd,
+    msoa11cd, msoa11nm``): an LSOA in two MSOAs, or an MSOA with two names, is refused."""
+    source = f"LSOA (2011) -> MSOA (2011) lookup ({path})"
+    table = _read_lookup_columns(path, source, ["lsoa11cd", "msoa11cd", "msoa11nm"])
+    table = table.drop_duplicates()
+    problems = check_codes(table["lsoa11cd"], r"E01[0-9]{6}", "LSOA codes")
+    problems += check_codes(table.drop_duplicates("msoa11cd")["msoa11cd"], r"E02[0-9]{6}", "MSOAs")
+    named = table.drop_duplicates(["msoa11cd", "msoa11nm"])["msoa11cd"]
+    if (renamed := named.duplicated(keep=False)).any():
+        problems.append(Problem(f"MSOA code(s) with more than one name: {listed(named[renamed])}"))
+    fail(source, problems, SchemaError)
+    return table.sort_values("lsoa11cd").reset_index(drop=True)
+
+
+def read_lsoa11_lsoa21(path: Path | str) -> pd.DataFrame:
+    """ONS's LSOA (2011) -> LSOA (2021) lookup, England's rows (``lsoa11cd, lsoa21cd,
+    chgind``), checked by :func:`_change.check_crosswalk`."""
+    source = f"LSOA (2011) -> LSOA (2021) lookup ({path})"
+    table = _read_lookup_columns(path, source, ["lsoa21cd", "lsoa11cd", "chgind"])
+    problems = check_codes(table["lsoa11cd"].drop_duplicates(), r"E01[0-9]{6}", "LSOA codes")
+    fail(source, problems, SchemaError)
+    return check_crosswalk(table, source)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
 from ._errors import SchemaError
+from ._vocab import METRIC_BY_SHORT, Denominator, Metric, PublishedMeasure
 
 DEFAULT_EDITION = 2025
 
@@ -27,6 +28,7 @@ class EditionDenominator:
     column: str
     label: str
     whole: bool = True
+    within_total: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Edition:
     lad_areas: int
     columns: int
     summary_ranks: str
+    file7_input: str
+    lsoa_crosswalk: str
     expected_lsoas: int
     lsoa_code_pattern: str
     lad_code_pattern: str
@@ -87,6 +91,38 @@ class Edition:
         """The identifier and population headers: they name the LSOA, LAD and population
         vintage, so no other edition's File 7 has them all."""
         return (*self.identifiers.values(), *(d.column for d in self.denominators))
+
+    @property
+    def engine_metrics(self) -> tuple[Metric, ...]:
+        """The shared metric vocabulary with this edition's File 7 headers and weights: what
+        the readers check and the engine aggregates."""
+        return tuple(
+            replace(
+                METRIC_BY_SHORT[m.short],
+                score=m.score,
+                rank=m.rank,
+                decile=m.decile,
+                denominator=m.denominator,
+            )
+            for m in self.metrics
+        )
+
+    @property
+    def engine_denominators(self) -> tuple[Denominator, ...]:
+        return tuple(
+            Denominator(d.short, d.column, d.label, d.whole, d.within_total)
+            for d in self.denominators
+        )
+
+    @property
+    def vocab_published(self) -> tuple[PublishedMeasure, ...]:
+        """The edition's File 10 measures as the comparison reads them."""
+        return tuple(PublishedMeasure(**vars(p)) for p in self.published_measures)
+
+    @property
+    def lad_name(self) -> str:
+        """The LAD name column of File 7 (``lad19nm``)."""
+        return self.lad_key.removesuffix("cd") + "nm"
 
     def dataset(self, geography: str) -> str:
         """Output folder name of one geography (``iod19_msoa21``)."""
@@ -125,9 +161,12 @@ _FACTS_2025 = {
     "lad_key": "lad24cd",
     "lad_areas": 296,
     "columns": 56,
-    # File 7 (2025)'s ties are few and no official district holds one: undecided, so the
-    # engine's behaviour (published ranks) stays until it is.
-    "summary_ranks": "published",
+    # As for 2019: File 10 (2019) averages the mean rank of each tie group, measured on all
+    # 317 districts; File 7 (2025) has ties too (income 6 LSOAs, IDACI 72, IDAOPI 70, ...) and
+    # no official 2025 district holds one, so the same publisher's rule is taken.
+    "summary_ranks": "mean",
+    "file7_input": "file7",
+    "lsoa_crosswalk": "",
 }
 
 
@@ -150,6 +189,12 @@ def _check_same_metrics(*editions: Edition) -> None:
 
 
 EDITIONS: dict[int, Edition] = _load()
+# Differences from MHCLG's summaries that remain, and why, per edition (what the
+# validation prints under its table): (measures, explanation).
+DIFFERENCES: dict[int, tuple[tuple[str, str], ...]] = {
+    2019: tuple((d["measures"], d["text"]) for d in _table("schema2019.toml")["differences"]),
+    2025: (),
+}
 _CHANGE = _table("schema2019.toml")["change"]
 CHANGE_METRICS: tuple[str, ...] = tuple(_CHANGE["metrics"])
 CHANGE_BY_SCORE: tuple[str, ...] = tuple(_CHANGE["by_score"])

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._editions import DEFAULT_EDITION
 from ._errors import ConfigError
 from ._manifest import INPUT_NAMES
 from ._problems import Problem, entry_problems, fail
@@ -80,7 +81,7 @@ def _geography_refs(
 ) -> list[Problem]:
     """The names one geography refers to: inputs, geographies it lies within, its lookup."""
     where = f"[[geographies]] {g['key']}"
-    named = {f: g.get(f, "") for f in ("members", "shapes", "names", "summaries")}
+    named = {f: g.get(f, "") for f in ("members", "through", "shapes", "names", "summaries")}
     problems = [
         Problem(f"{where}: {f} {v!r} is not an input of the source manifest")
         for f, v in named.items()
@@ -137,6 +138,8 @@ class Geography:
     summary_file: str = ""
     summary_header: str = ""
     summary_keys: tuple[str, ...] = field(default_factory=tuple)
+    edition: int = DEFAULT_EDITION
+    through: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataset", self.dataset or f"iod25_{self.key}")
@@ -218,6 +221,33 @@ CROSSWALKS: dict[str, Crosswalk] = {
 }
 GEOGRAPHIES: dict[str, Geography] = {g["key"]: Geography(**g) for g in _TABLE["geographies"]}
 VALIDATED: tuple[str, ...] = tuple(k for k, g in GEOGRAPHIES.items() if g.summaries)
+# Earlier editions' geographies (``data/geographies<year>.toml``), checked as the table is.
+_EARLIER = {
+    2019: load_geographies(
+        {
+            "best_fit_note": "",
+            "ons_lookups": {},
+            "crosswalks": {},
+            **tomllib.loads(
+                resources.files("iod_msoa")
+                .joinpath("data/geographies2019.toml")
+                .read_text(encoding="utf-8")
+            ),
+        }
+    )
+}
+EDITION_GEOGRAPHIES: dict[int, dict[str, Geography]] = {
+    DEFAULT_EDITION: GEOGRAPHIES,
+    **{
+        year: {g["key"]: Geography(**g) for g in table["geographies"]}
+        for year, table in _EARLIER.items()
+    },
+}
+
+
+def geographies_of(edition: int) -> dict[str, Geography]:
+    """The geographies an edition is built for, by key."""
+    return EDITION_GEOGRAPHIES[edition]
 
 
 def geographies_frame() -> pd.DataFrame:
@@ -238,9 +268,16 @@ def geographies_frame() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("key")
 
 
-def select(names: Iterable[str] | None, *, among: Iterable[str] | None = None) -> list[Geography]:
-    """The geographies named (``all`` = every one ``among`` the allowed keys), in table order."""
-    allowed = list(among) if among is not None else list(GEOGRAPHIES)
+def select(
+    names: Iterable[str] | None,
+    *,
+    among: Iterable[str] | None = None,
+    edition: int = DEFAULT_EDITION,
+) -> list[Geography]:
+    """The geographies named (``all`` = every one ``among`` the allowed keys of the
+    ``edition``), in table order."""
+    table = geographies_of(edition)
+    allowed = list(among) if among is not None else list(table)
     names = [names] if isinstance(names, str) else list(names or [DEFAULT_GEOGRAPHY])
     wanted = allowed if ALL in names else names
     unknown = [n for n in wanted if n not in allowed]
@@ -249,7 +286,7 @@ def select(names: Iterable[str] | None, *, among: Iterable[str] | None = None) -
             f"unknown geography {', '.join(map(repr, unknown))}: choose from "
             f"{', '.join(allowed)} or {ALL}"
         )
-    return [GEOGRAPHIES[k] for k in allowed if k in wanted]
+    return [table[k] for k in allowed if k in wanted]
 
 
 def nesting_partners(built: Iterable[Geography]) -> list[Geography]:

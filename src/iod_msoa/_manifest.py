@@ -16,6 +16,8 @@ from ._errors import ConfigError
 from ._problems import Problem, render
 
 SOURCES_TABLE = "data/sources.toml"
+# Each edition's own inputs; the manifest is the union, so a name is one input everywhere.
+SOURCES_TABLES = (SOURCES_TABLE, "data/sources2019.toml")
 KINDS = ("file", "arcgis")
 ARCGIS_FORMATS = {"csv": "json", "gpkg": "geojson"}  # file written -> ArcGIS `f` asked for
 
@@ -89,9 +91,16 @@ def parse_manifest(tables: Mapping[str, Any]) -> dict[str, Source]:
 
 
 def load_manifest() -> dict[str, Source]:
-    """Read the packaged manifest: the single list of inputs, URLs, pins and licences."""
-    text = resources.files("iod_msoa").joinpath(SOURCES_TABLE).read_text(encoding="utf-8")
-    return parse_manifest(tomllib.loads(text))
+    """Read the packaged manifest: the single list of inputs, URLs, pins and licences (every
+    edition's tables; a name given in two is an error, not one silently winning)."""
+    tables: dict[str, Any] = {}
+    for name in SOURCES_TABLES:
+        text = resources.files("iod_msoa").joinpath(name).read_text(encoding="utf-8")
+        table = tomllib.loads(text)
+        if twice := sorted(set(table) & set(tables)):
+            raise ConfigError(f"{name}: input(s) {', '.join(twice)} given in another table too")
+        tables |= table
+    return parse_manifest(tables)
 
 
 MANIFEST: dict[str, Source] = load_manifest()

@@ -11,11 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._editions import DEFAULT_EDITION, edition_of
 from ._errors import ConfigError
-from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography, nesting_partners, select
+from ._geographies import ONS_LOOKUPS, Geography, geographies_of, nesting_partners, select
 
-BUILT_EDITIONS = (2025,)  # editions the plan builds so far (see _editions for all)
-EDITION = 2025
+BUILT_EDITIONS = (2019, 2025)  # editions the plan builds (each with its own geographies)
+EDITION = DEFAULT_EDITION
 PACKAGES = Path("data", "packages")  # below the project root, when no folder is given
 TABLE = "geographies"  # the local LSOA geographies table (no download address)
 
@@ -35,12 +36,15 @@ def members_input(geography: Geography, local: Iterable[str]) -> str:
 @dataclass(frozen=True)
 class DatasetPlan:
     """One dataset: its geography, folder, the input placing its LSOAs and its own inputs
-    (all its fingerprint and provenance cover), File 7 first."""
+    (all its fingerprint and provenance cover), File 7 (``file7``, its edition's) first;
+    ``also``: tables read besides those two (an earlier edition's lookups to 2021 areas)."""
 
     geography: Geography
     folder: Path
     members: str
     inputs: tuple[str, ...]
+    file7: str = "file7"
+    also: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -62,7 +66,9 @@ class DatasetPlan:
         """The inputs a comparison with MHCLG's summary reads (none without a summary)."""
         if not self.geography.summaries:
             return ()
-        return tuple(dict.fromkeys(("file7", self.members, self.geography.summaries)))
+        return tuple(
+            dict.fromkeys((self.file7, self.members, *self.also, self.geography.summaries))
+        )
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class Plan:
     @property
     def table_inputs(self) -> tuple[str, ...]:
         """What reading the tables takes: File 7, each dataset's members input, the checks."""
-        wanted = [n for d in self.datasets for n in ("file7", d.members)]
+        wanted = [n for d in self.datasets for n in (d.file7, d.members, *d.also)]
         return tuple(dict.fromkeys([*wanted, *self.checks]))
 
     @property
@@ -117,22 +123,24 @@ class Plan:
         return _planned(datasets, self.local, self.edition, order=self.inputs)
 
 
-def chosen(geographies: str | Geography | Iterable[str | Geography]) -> list[Geography]:
-    """Geographies given as names (``all`` = every one), :class:`Geography` objects or a
-    mix, once each: an unknown name or another kind of value is a ``ConfigError``."""
+def chosen(
+    geographies: str | Geography | Iterable[str | Geography], edition: int = EDITION
+) -> list[Geography]:
+    """Geographies of the ``edition`` given as names (``all`` = every one),
+    :class:`Geography` objects or a mix, once each: an unknown name or another kind of
+    value is a ``ConfigError``."""
     given = [geographies] if isinstance(geographies, str | Geography) else list(geographies)
+    names = ", ".join(geographies_of(edition))
     picked: list[Geography] = []
     for item in given:
         if isinstance(item, Geography):
             picked.append(item)
         elif isinstance(item, str):
-            picked += select(item)
+            picked += select(item, edition=edition)
         else:
-            raise ConfigError(
-                f"a geography is a name ({', '.join(GEOGRAPHIES)} or all), not {item!r}"
-            )
+            raise ConfigError(f"a geography is a name ({names} or all), not {item!r}")
     if not picked:
-        raise ConfigError(f"no geography given: name one of {', '.join(GEOGRAPHIES)} or all")
+        raise ConfigError(f"no geography given: name one of {names} or all")
     return list(dict.fromkeys(picked))
 
 
@@ -165,18 +173,32 @@ def make_plan(
             f"edition {edition!r} is not built by this version: choose "
             + ", ".join(map(str, BUILT_EDITIONS))
         )
+    if other := [g.key for g in geographies if g.edition != edition]:
+        raise ConfigError(
+            f"{', '.join(other)}: not a geography of the {edition} edition; choose from "
+            + ", ".join(geographies_of(edition))
+        )
     local = frozenset(local)
     datasets = tuple(
-        _dataset(g, folder, local)
+        _dataset(g, folder, local, edition)
         for g, folder in zip(geographies, folders(geographies, out_dir, packages), strict=True)
     )
     return _planned(datasets, local, edition)
 
 
-def _dataset(geography: Geography, folder: Path, local: frozenset[str]) -> DatasetPlan:
+def _dataset(
+    geography: Geography, folder: Path, local: frozenset[str], edition: int
+) -> DatasetPlan:
+    """One dataset's inputs: its edition's File 7, members, names, shapes; an earlier
+    edition's areas reached through a 2021 lookup read it too, and areas drawn from 2021
+    LSOA polygons read the edition's LSOA crosswalk to place them."""
+    file7, crosswalk = edition_of(edition).file7_input, edition_of(edition).lsoa_crosswalk
     members = members_input(geography, local)
-    wanted = ("file7", members, geography.names, geography.shapes)
-    return DatasetPlan(geography, folder, members, tuple(dict.fromkeys(n for n in wanted if n)))
+    drawn = crosswalk if geography.shapes == "lsoa_boundaries" else ""
+    also = tuple(dict.fromkeys(n for n in (geography.through, drawn) if n and n != members))
+    wanted = (file7, members, *also, geography.names, geography.shapes)
+    inputs = tuple(dict.fromkeys(n for n in wanted if n))
+    return DatasetPlan(geography, folder, members, inputs, file7, also)
 
 
 def _planned(

@@ -17,23 +17,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._editions import DEFAULT_EDITION, Edition, check_edition, edition_of
 from ._errors import SchemaError, listed, shown_code
 from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography
 from ._problems import MAX_ROWS, Problem, fail
 from ._vocab import (
-    DENOMINATOR_SHORTS,
     DENOMINATORS,
     EXPECTED_LSOAS,
-    IDENTIFIERS,
-    LAD_CODE_PATTERN,
     LSOA_CODE_PATTERN,
     MAX_ABS_SCORE,
     MAX_LSOA_POPULATION,
     METRICS,
     ONS_CODE_PATTERN,
     PUBLISHED_MEASURES,
+    Denominator,
     Metric,
-    file7_columns,
 )
 
 
@@ -173,35 +171,44 @@ def column_rows(
     ]
 
 
-def read_file7(path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS) -> pd.DataFrame:
-    """Read IoD2025 File 7 into one row per LSOA with our short column names.
+def read_file7(
+    path: Path | str, *, expected_rows: int | None = EXPECTED_LSOAS, edition: int = DEFAULT_EDITION
+) -> pd.DataFrame:
+    """Read an edition's File 7 (IoD2025 by default) into one row per LSOA with our short
+    column names.
 
-    Checks the exact official headers (no name guessing: a renamed column is an error),
-    LSOA codes, numeric scores, ranks, deciles and populations, and the row count.
+    Checks the exact official headers (no name guessing: a renamed column is an error; a
+    File 7 of another edition is refused by name), LSOA codes, numeric scores, ranks,
+    deciles and populations, and the row count.
     """
     source = f"File 7 ({path})"
-    official = file7_columns()
+    ed = edition_of(edition)
+    official = ed.file7_columns
     header = _raw_header(path, source)
+    check_edition(header, ed.year, source)
     check_columns(pd.DataFrame(columns=header.unique()), official, source)
     fail(source, _duplicated_headers(header, official), SchemaError)
     table = _read_csv(path, source).loc[:, list(official)].rename(columns=official)
 
     n = len(table)
+    key, metrics, denominators = ed.lsoa_key, ed.engine_metrics, ed.engine_denominators
     problems = []
     if expected_rows is not None and n != expected_rows:
         problems.append(Problem(f"has {n:,} LSOA rows; the official file has {expected_rows:,}"))
-    problems += check_codes(table["lsoa21cd"], LSOA_CODE_PATTERN, "LSOA codes")
-    problems += _lad_problems(table)
+    problems += check_codes(table[key], ed.lsoa_code_pattern, "LSOA codes")
+    problems += _lad_problems(table, ed)
     problems += _numeric_problems(
-        table, {v: k for k, v in official.items() if v not in IDENTIFIERS}
+        table, {v: k for k, v in official.items() if v not in ed.identifiers}, key
     )
-    problems += _value_problems(table, n_national=expected_rows or n)
+    problems += _value_problems(
+        table, n_national=expected_rows or n, metrics=metrics, denominators=denominators, key=key
+    )
     if not problems:  # ranks, deciles and scores are valid numbers: do they agree?
-        problems = file7_consistency_problems(table, expected_rows or n)
+        problems = file7_consistency_problems(table, expected_rows or n, metrics, key=key)
     fail(source, problems, SchemaError)
 
-    ints = [f"{m.short}_{s}" for m in METRICS for s in ("rank", "decile")]
-    ints += list(DENOMINATOR_SHORTS)
+    ints = [f"{m.short}_{s}" for m in metrics for s in ("rank", "decile")]
+    ints += [d.short for d in denominators if d.whole]
     table[ints] = table[ints].astype("int64")
     return table
 
@@ -230,7 +237,11 @@ def _duplicated_headers(header: pd.Index, wanted: Iterable[str]) -> list[Problem
 
 
 def file7_consistency_problems(
-    table: pd.DataFrame, n_national: int, metrics: Iterable[Metric] = METRICS
+    table: pd.DataFrame,
+    n_national: int,
+    metrics: Iterable[Metric] = METRICS,
+    *,
+    key: str = "lsoa21cd",
 ) -> list[Problem]:
     """File 7 agrees with itself, for every index: each decile is ``ceil(rank * 10 / n)``
     (MHCLG's deciles, measured on File 7 2025 and Files 1, 3 and 7 of 2019: 0 exceptions),
@@ -246,10 +257,10 @@ def file7_consistency_problems(
             m.decile,
             off,
             f"decile(s) that are not ceil(rank x 10 / {n_national:,}) of their rank",
-            table["lsoa21cd"],
+            table[key],
             _at_rank("decile ", decile, rank, off),
         )
-        problems += _score_order_problems(table, m)
+        problems += _score_order_problems(table, m, key)
     return problems
 
 
@@ -265,7 +276,7 @@ def _at_rank(what: str, values: pd.Series, rank: pd.Series, rows: pd.Series) -> 
 SCORE_ORDER_TOLERANCE = 1e-9  # rounding a score keeps its order: only float noise is allowed
 
 
-def _score_order_problems(table: pd.DataFrame, m: Metric) -> list[Problem]:
+def _score_order_problems(table: pd.DataFrame, m: Metric, key: str) -> list[Problem]:
     """LSOAs whose score is above that of an LSOA ranked more deprived (rows of one rank,
     ties, may differ by rounding among themselves, never with the ranks around them)."""
     rank, score = table[f"{m.short}_rank"], table[f"{m.short}_score"]
@@ -281,12 +292,12 @@ def _score_order_problems(table: pd.DataFrame, m: Metric) -> list[Problem]:
         m.score,
         above,
         "score(s) above that of an LSOA ranked more deprived (a swapped or shuffled column?)",
-        table["lsoa21cd"],
+        table[key],
         _at_rank("", score, rank, above),
     )
 
 
-def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Problem]:
+def _numeric_problems(table: pd.DataFrame, headers: dict[str, str], key: str) -> list[Problem]:
     """File 7's value columns (ours -> official header) made numbers in place; a blank or
     non-numeric value is a problem."""
     problems = []
@@ -294,42 +305,49 @@ def _numeric_problems(table: pd.DataFrame, headers: dict[str, str]) -> list[Prob
         if pd.api.types.is_numeric_dtype(table[ours]) and table[ours].notna().all():
             continue
         values = pd.to_numeric(table[ours], errors="coerce")
-        problems += column_rows(
-            col, values.isna(), "blank or non-numeric value(s)", table["lsoa21cd"]
-        )
+        problems += column_rows(col, values.isna(), "blank or non-numeric value(s)", table[key])
         table[ours] = values
     return problems
 
 
-def _lad_problems(table: pd.DataFrame) -> list[Problem]:
+def _lad_problems(table: pd.DataFrame, edition: Edition) -> list[Problem]:
     """Each LSOA's local authority: a well-formed code with one name (the MSOA's LAD and name
     come from here, so a blank or a second spelling would reach the outputs)."""
-    codes = table["lad24cd"].astype("string")
-    malformed = codes.isna() | ~codes.str.fullmatch(LAD_CODE_PATTERN, na=False)
+    code, name, lsoas = edition.lad_key, edition.lad_name, table[edition.lsoa_key]
+    pattern = edition.lad_code_pattern
+    codes = table[code].astype("string")
+    malformed = codes.isna() | ~codes.str.fullmatch(pattern, na=False)
     problems = column_rows(
-        IDENTIFIERS["lad24cd"],
+        edition.identifiers[code],
         malformed,
-        f"missing or malformed code(s) (expected {LAD_CODE_PATTERN})",
-        table["lsoa21cd"],
-        table["lad24cd"],
+        f"missing or malformed code(s) (expected {pattern})",
+        lsoas,
+        table[code],
     )
-    names = table["lad24nm"].astype("string").str.strip()
+    names = table[name].astype("string").str.strip()
     blank = names.isna() | (names == "")
-    problems += column_rows(IDENTIFIERS["lad24nm"], blank, "blank name(s)", table["lsoa21cd"])
-    pairs = table[["lad24cd", "lad24nm"]].drop_duplicates()
-    renamed = pairs["lad24cd"].duplicated(keep=False) & pairs["lad24cd"].notna()
+    problems += column_rows(edition.identifiers[name], blank, "blank name(s)", lsoas)
+    pairs = table[[code, name]].drop_duplicates()
+    renamed = pairs[code].duplicated(keep=False) & pairs[code].notna()
     if renamed.any():
         problems.append(
             Problem(
-                f"{pairs.loc[renamed, 'lad24cd'].nunique()} local authority code(s) with more "
+                f"{pairs.loc[renamed, code].nunique()} local authority code(s) with more "
                 "than one name: "
-                + shown_rows(renamed, pairs["lad24cd"].astype("string"), values=pairs["lad24nm"])
+                + shown_rows(renamed, pairs[code].astype("string"), values=pairs[name])
             )
         )
     return problems
 
 
-def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[Problem]:
+def _value_problems(
+    table: pd.DataFrame,
+    *,
+    n_national: int,
+    metrics: Sequence[Metric] = METRICS,
+    denominators: Sequence[Denominator] = DENOMINATORS,
+    key: str = "lsoa21cd",
+) -> list[Problem]:
     """Every number in its domain: a wrong value must stop the build, never shift ranks.
 
     Scores finite and plausible; ranks whole within 1..n_national (ranks are national, so
@@ -337,12 +355,12 @@ def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[Problem]:
     non-negative, plausible for one LSOA and, for the age groups, within the total.
     Blank values were reported already and are skipped here.
     """
-    checks = [*_metric_checks(table, n_national), *_population_checks(table)]
+    checks = [*_metric_checks(table, n_national, metrics), *_population_checks(table, denominators)]
     return [
         problem
         for column, official, bad, what in checks
         for problem in column_rows(
-            official, bad & table[column].notna(), what, table["lsoa21cd"], table[column]
+            official, bad & table[column].notna(), what, table[key], table[column]
         )
     ]
 
@@ -350,10 +368,10 @@ def _value_problems(table: pd.DataFrame, *, n_national: int) -> list[Problem]:
 _Check = tuple[str, str, pd.Series, str]  # our column, official header, bad rows, what is wrong
 
 
-def _metric_checks(table: pd.DataFrame, n_national: int) -> list[_Check]:
+def _metric_checks(table: pd.DataFrame, n_national: int, metrics: Sequence[Metric]) -> list[_Check]:
     """Scores finite and plausible; ranks and deciles whole and in range."""
     checks = []
-    for m in METRICS:
+    for m in metrics:
         column = f"{m.short}_score"
         score = table[column]
         checks += [
@@ -381,12 +399,12 @@ def _metric_checks(table: pd.DataFrame, n_national: int) -> list[_Check]:
     return checks
 
 
-def _population_checks(table: pd.DataFrame) -> list[_Check]:
-    """Populations whole, non-negative, plausible for one LSOA, the age groups within the
-    total."""
-    total = table[DENOMINATORS[0].short]
+def _population_checks(table: pd.DataFrame, denominators: Sequence[Denominator]) -> list[_Check]:
+    """Populations non-negative, plausible for one LSOA, whole (those counted in people),
+    the age groups within the total."""
+    total = table[denominators[0].short]
     checks = []
-    for d in DENOMINATORS:
+    for d in denominators:
         values = table[d.short]
         plausible = values.between(0, MAX_LSOA_POPULATION)
         checks += [
@@ -398,15 +416,18 @@ def _population_checks(table: pd.DataFrame) -> list[_Check]:
                 f"population(s) above {MAX_LSOA_POPULATION:,}, implausible for one LSOA "
                 "(about 1,000-3,000 people)",
             ),
-            (d.short, d.column, plausible & (values % 1 != 0), "population(s) not whole"),
         ]
-        if d is not DENOMINATORS[0]:
+        if d.whole:
+            checks.append(
+                (d.short, d.column, plausible & (values % 1 != 0), "population(s) not whole")
+            )
+        if d is not denominators[0] and d.within_total:
             checks.append(
                 (
                     d.short,
                     d.column,
                     plausible & total.between(0, MAX_LSOA_POPULATION) & (values > total),
-                    f"population(s) larger than the LSOA's {DENOMINATORS[0].column!r}",
+                    f"population(s) larger than the LSOA's {denominators[0].column!r}",
                 )
             )
     return checks

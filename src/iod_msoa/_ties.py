@@ -8,25 +8,31 @@ ranks and local concentrations reproduce and the published ranks do not.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 PUBLISHED, MEAN = "published", "mean"
 
 
-def mean_rank_of_ties(ranks: ArrayLike) -> NDArray[np.float64]:
+def mean_rank_of_ties(ranks: ArrayLike, lsoas: ArrayLike | None = None) -> NDArray[np.float64]:
     """Each rank replaced by the mean rank of its tie group: ``rank + (size - 1) / 2``.
 
     Needs every LSOA of the nation (a group's size is counted here), given "min" ranks.
+    ``lsoas`` names each row's LSOA where one LSOA has several rows (pieces of a 2011 LSOA
+    split between areas): a tie group counts LSOAs, not rows.
     """
     r = np.asarray(ranks, dtype="float64")
-    _, inverse, counts = np.unique(r, return_inverse=True, return_counts=True)
-    return r + (counts[inverse] - 1) / 2
+    once = r if lsoas is None else r[~pd.Index(np.asarray(lsoas)).duplicated()]
+    values, counts = np.unique(once, return_counts=True)
+    return r + (counts[np.searchsorted(values, r)] - 1) / 2
 
 
-def summary_ranks(ranks: ArrayLike, rule: str) -> NDArray[np.float64]:
+def summary_ranks(
+    ranks: ArrayLike, rule: str, lsoas: ArrayLike | None = None
+) -> NDArray[np.float64]:
     """The ranks an edition's summaries average: File 7's as given, or tie-averaged."""
     if rule == MEAN:
-        return mean_rank_of_ties(ranks)
+        return mean_rank_of_ties(ranks, lsoas)
     if rule == PUBLISHED:
         return np.asarray(ranks, dtype="float64")
     raise ValueError(f"unknown tie rule {rule!r}: expected {PUBLISHED!r} or {MEAN!r}")

@@ -23,20 +23,22 @@ from ._build import (
 )
 from ._config import Config, load_config
 from ._describe import register_file
+from ._edition_readers import read_lad_summaries
+from ._editions import DEFAULT_EDITION, DIFFERENCES, edition_of
 from ._errors import ConfigError, SchemaError, listed
 from ._folder import (
+    DATASET,
     VALIDATION_FILE,
     EarlierValidation,
     Package,
     earlier_validation,
     read_provenance,
 )
-from ._geographies import VALIDATED, Geography, select
+from ._geographies import DEFAULT_GEOGRAPHY, Geography, geographies_of, select
 from ._plan import make_plan
 from ._problems import Problem, render
 from ._readers import read_summaries
 from ._swap import output_folder, staged_output
-from ._vocab import METRICS, PUBLISHED_MEASURES
 
 VALIDATION_COLUMNS = [
     "geography",
@@ -49,24 +51,48 @@ VALIDATION_COLUMNS = [
     "matches_published_rounding",
 ]
 DEFAULT_VALIDATION = ("lad24",)
+DEFAULT_VALIDATIONS = {2025: DEFAULT_VALIDATION, 2019: ("lad19",)}
+# MHCLG publishes File 7 scores to 3 decimals: a score column with more is not MHCLG's (the
+# 2019 stand-in's placeholders, monotone in the official rank), so its average is not
+# compared; every rank-based measure of that index still is.
+PUBLISHED_SCORE_DECIMALS = 3
+PLACEHOLDER_NOTE = (
+    "not comparable: File 7's scores of this index have more than 3 decimals, so they are not "
+    "MHCLG's (a stand-in's placeholders)"
+)
+
+
+def placeholder_scores(lsoa: pd.DataFrame) -> set[str]:
+    """The metrics whose File 7 scores are not MHCLG's: more decimals than it publishes."""
+    scale = 10.0**PUBLISHED_SCORE_DECIMALS
+    scores = lsoa[[c for c in lsoa.columns if c.endswith("_score")]] * scale
+    off = (scores - scores.round()).abs().gt(1e-6).any()
+    return {c.removesuffix("_score") for c in off.index[off]}
 
 
 def compare_with_published(
-    ours: pd.DataFrame, published: pd.DataFrame, geography: Geography
+    ours: pd.DataFrame,
+    published: pd.DataFrame,
+    geography: Geography,
+    placeholders: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Long table, one row per area and published measure: ours, published, difference.
 
     A value matches when it lies within half a unit of the published last decimal place,
     i.e. rounding ours the way MHCLG did gives the published figure. Measures absent from
     ``published`` (a table of average scores only) are not compared. ``note`` says where a
-    difference is expected whatever the input (an estimated measure).
+    difference is expected whatever the input (an estimated measure), or that the average
+    score of a metric among ``placeholders`` is not comparable (its File 7 scores are not
+    MHCLG's). The geography's edition gives the metrics and File 10's names.
     """
+    edition = edition_of(geography.edition)
+    placeholders = set(placeholders)
     code, name = geography.code, geography.name
     ours = ours.set_index(code)
     published = published.set_index(code)
     frames = []
-    for metric in METRICS:
-        for pm in PUBLISHED_MEASURES:
+    for metric in edition.engine_metrics:
+        for pm in edition.vocab_published:
             if not pm.applies_to(metric) or pm.published_column(metric) not in published:
                 continue
             pub = published[pm.published_column(metric)]
@@ -77,7 +103,9 @@ def compare_with_published(
                     {
                         "area_code": pub.index,
                         "measure": f"{metric.short}_{pm.measure}",
-                        "note": pm.note,
+                        "note": PLACEHOLDER_NOTE
+                        if pm.measure == "average_score" and metric.short in placeholders
+                        else pm.note,
                         "ours": mine.to_numpy(),
                         "published": pub.to_numpy(),
                         "diff": diff.to_numpy(),
@@ -118,6 +146,7 @@ class ValidationResult:
     path: Path
     file7_status: str
     geographies: list[Geography] = field(default_factory=list)
+    differences: tuple[tuple[str, str], ...] = ()  # those that remain, explained
 
     @property
     def mismatches(self) -> pd.DataFrame:
@@ -181,13 +210,14 @@ def _about(
     }
 
 
-def _check_same_file7(out_dir: Path, inputs: Inputs) -> None:
-    """Refuse to put a validation of one File 7 beside outputs built from another."""
+def _check_same_file7(out_dir: Path, inputs: Inputs, file7: str = "file7") -> None:
+    """Refuse to put a validation of one File 7 (the input ``file7``) beside outputs built
+    from another."""
     provenance = read_provenance(out_dir)
-    if provenance is None or "file7" not in provenance.inputs:
+    if provenance is None or file7 not in provenance.inputs:
         return  # no build of ours there: nothing to contradict
-    built_from = provenance.inputs["file7"].sha256
-    ours = inputs.resolved["file7"]
+    built_from = provenance.inputs[file7].sha256
+    ours = inputs.resolved[file7]
     if built_from != ours.sha256:
         raise ConfigError(
             f"{out_dir} holds outputs built from another File 7 (sha256 {built_from[:12]}…) "
@@ -201,28 +231,40 @@ def validate(
     out_dir: Path | str | None = None,
     *,
     progress: bool = True,
-    geographies: Iterable[str] = DEFAULT_VALIDATION,
+    geographies: Iterable[str] | None = None,
+    edition: int = DEFAULT_EDITION,
 ) -> ValidationResult:
     """Aggregate File 7 to each geography MHCLG summarises and compare with its summary file.
 
     ``geographies``: keys among those with a summary file (``lad24``, ``utla24``, ``icb24``,
-    ``lrf24``) or ``all``. Writes every comparison to one ``validation.csv``.
+    ``lrf24``; ``lad19`` for the 2019 ``edition``) or ``all``. Writes every comparison to
+    one ``validation.csv`` (by default in the edition's MSOA folder).
     """
     config = config or load_config()
-    chosen = select(geographies, among=VALIDATED)
-    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
+    among = [k for k, g in geographies_of(edition).items() if g.summaries]
+    wanted = DEFAULT_VALIDATIONS[edition] if geographies is None else geographies
+    chosen = select(wanted, among=among, edition=edition)
+    if out_dir is None:
+        msoa = geographies_of(edition)[DEFAULT_GEOGRAPHY]
+        out_dir = default_out_dir(DATASET if edition == DEFAULT_EDITION else msoa.dataset)
+    out_dir = Path(out_dir)
     reporter = Reporter(progress)
-    plan = make_plan(config.inputs, chosen)
+    plan = make_plan(config.inputs, chosen, edition=edition)
+    file7 = edition_of(edition).file7_input
     used = {d.key: d.validation for d in plan.datasets}
     resolved = resolve(config, plan.validation_inputs, progress=progress, reporter=reporter)
     inputs = read_tables(resolved, reporter, plan.reading)
     frames = []
+    placeholders = placeholder_scores(inputs.lsoa)
     for g in chosen:
         ours = area_table(g, inputs.lsoa, members(g, inputs))
         source = inputs.resolved[g.summaries].path
-        published = read_summaries(source, g)
+        if g.edition == DEFAULT_EDITION:
+            published = read_summaries(source, g)
+        else:
+            published = read_lad_summaries(source, g.edition)
         check_same_areas(ours[g.code], published[g.code], g, source)
-        frames.append(compare_with_published(ours, published, g))
+        frames.append(compare_with_published(ours, published, g, placeholders))
         reporter.step(
             f"Compared {len(ours)} {g.nouns} with {g.summary_file} on "
             f"{frames[-1]['measure'].nunique()} measures"
@@ -234,14 +276,14 @@ def validate(
         listing = found is not None and found.resources is not None  # the build's package
         earlier = EarlierValidation()
         if listing:
-            _check_same_file7(out_dir, inputs)
-            earlier = earlier_validation(out_dir, inputs.resolved["file7"].sha256, version())
+            _check_same_file7(out_dir, inputs, file7)
+            earlier = earlier_validation(out_dir, inputs.resolved[file7].sha256, version())
         written = table
         if earlier.entry is not None:  # other geographies' rows stay; these ones' are replaced
             kept = pd.read_csv(out_dir / VALIDATION_FILE, dtype={"area_code": str})
             kept = kept[~kept["geography"].isin(used)]
             written = pd.concat([kept, table], ignore_index=True).sort_values(
-                "geography", key=lambda key: key.map(VALIDATED.index), kind="stable"
+                "geography", key=lambda key: key.map(among.index), kind="stable"
             )
         with staged_output(out_dir) as staging:
             written.to_csv(staging / VALIDATION_FILE, index=False)
@@ -252,6 +294,7 @@ def validate(
         table=table,
         summary=summarise(table),
         path=out_dir / VALIDATION_FILE,
-        file7_status=inputs.resolved["file7"].status,
+        file7_status=inputs.resolved[file7].status,
         geographies=chosen,
+        differences=DIFFERENCES[edition],
     )

@@ -26,11 +26,15 @@ ONS_CODE_PATTERN = r"^[EW][0-9]{8}$"  # any area code of an England and Wales ON
 
 @dataclass(frozen=True)
 class Denominator:
-    """A population count that weights some metrics (File 7's mid-2022 denominators)."""
+    """A population count that weights some metrics (File 7's mid-2022 denominators);
+    ``whole``: counts of people only (2019's working-age count has quarter values);
+    ``within_total``: never above the total population of its LSOA."""
 
     short: str
     column: str
     label: str
+    whole: bool = True
+    within_total: bool = True
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ._describe import (
     gpkg_description,
     xlsx_notes,
 )
+from ._editions import edition_of
 from ._folder import Provenance, output_files, write_json
 from ._geographies import Geography
 from ._xlsx import write_xlsx
@@ -117,7 +118,7 @@ def write_dataset(
             rounded,
             dictionary,
             xlsx_notes(provenance, geography, deciles=deciles),
-            title=f"English Indices of Deprivation 2025 for {geography.title}",
+            title=f"{edition_of(geography.edition).title} for {geography.title}",
             created=created,
         )
         arrow = pa.Table.from_pandas(rounded, preserve_index=False)

@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
 
     from ._build import version
     from ._config import CONFIG_ENV, expand_user
+    from ._editions import DEFAULT_EDITION, EDITIONS
     from ._errors import ConfigError
-    from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
+    from ._geographies import ALL, DEFAULT_GEOGRAPHY, EDITION_GEOGRAPHIES, GEOGRAPHIES, VALIDATED
     from ._manifest import INPUT_NAMES, MANIFEST
     from ._validate import DEFAULT_VALIDATION
 
@@ -93,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--quiet", action="store_true", help="no progress on stderr")
     common.add_argument(
+        "--edition",
+        type=int,
+        choices=sorted(EDITIONS),
+        default=DEFAULT_EDITION,
+        help=f"IoD edition (default: {DEFAULT_EDITION}); 2019 builds "
+        + ", ".join(EDITION_GEOGRAPHIES[2019])
+        + " into data/packages/iod19_<geography>",
+    )
+    common.add_argument(
         "--cache-dir", type=path, help="where downloads are kept (default: data/raw)"
     )
     common.add_argument(
@@ -125,11 +135,12 @@ def _parser() -> argparse.ArgumentParser:
         (build_cmd, "area to build", list(GEOGRAPHIES), [DEFAULT_GEOGRAPHY]),
         (validate_cmd, "MHCLG summary to reproduce", list(VALIDATED), DEFAULT_VALIDATION),
     )
+    earlier = [k for y, e in EDITION_GEOGRAPHIES.items() if y != DEFAULT_EDITION for k in e]
     for command, what, keys, default in geography_options:
         command.add_argument(
             "--geography",
             action="append",
-            choices=[*keys, ALL],
+            choices=list(dict.fromkeys([*keys, ALL, *earlier])),
             metavar="G",
             help=f"{what}, repeatable: {', '.join(keys)} or {ALL} (default: {', '.join(default)})",
         )
@@ -148,8 +159,15 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
     from ._geographies import select
     from ._report import human_size
 
-    geographies = select(args.geography)
-    results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
+    geographies = select(args.geography, edition=args.edition)
+    results = build_many(
+        config,
+        geographies,
+        args.out,
+        progress=not args.quiet,
+        force=args.force,
+        edition=args.edition,
+    )
     unverified: dict[str, None] = {}
     for result in results:
         table = result.table
@@ -176,10 +194,14 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
 
     from ._errors import MismatchError
     from ._report import exact_areas
-    from ._validate import DEFAULT_VALIDATION, validate
+    from ._validate import DEFAULT_VALIDATIONS, validate
 
     result = validate(
-        config, args.out, progress=not args.quiet, geographies=args.geography or DEFAULT_VALIDATION
+        config,
+        args.out,
+        progress=not args.quiet,
+        geographies=args.geography or DEFAULT_VALIDATIONS[args.edition],
+        edition=args.edition,
     )
     notes = dict.fromkeys(n for n in result.summary["note"] if n)
     marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
@@ -218,6 +240,8 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
             f"{len(exact)} of {len(of)} {g.nouns} match MHCLG on every exact measure"
             + (f": {listed}" if exact else "")
         )
+    for measures, why in result.differences:
+        console.print(f"Remaining differences ({measures}): {why}")
     console.print(f"Wrote {result.path}")
     wrong = result.mismatches
     if args.strict and len(wrong):
