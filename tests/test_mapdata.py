@@ -246,3 +246,25 @@ def test_map_html_with_src_carries_only_the_frame(areas, palette, tmp_path):
     assert 'IodMsoaMap.later("msoa-map", "explore-data/msoa21.js");' in html
     (south, west), (north, east) = data["bounds"]
     assert (west, south, east, north) == pytest.approx(tuple(areas.total_bounds))
+
+
+def test_packed_measures_read_back_as_the_data_has_them(areas, palette):
+    data = _mapdata.explore_data(areas, palette)
+    data["score"][0][:3] = [-12.345, None, 0.001]  # negative, missing, small
+    script = _mapdata.area_map_script(data)
+    assert '"score":["' in script  # strings, not arrays of numbers
+    program = (
+        "global.window = {}; require(process.argv[1]); let out;"
+        "global.IodMsoaMap = { provide: (k, d) => { out = window.IodMsoaMap.unpack(d); } };"
+        "eval(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify([out.score, out.rank, out.decile]));"
+    )
+    run = subprocess.run(
+        ["node", "-e", program, str(_mapdata.asset("js", "explore-map.js"))],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert json.loads(run.stdout) == [data["score"], data["rank"], data["decile"]]

@@ -135,7 +135,10 @@ def awkward() -> pd.DataFrame:
     n = len(names)
     return pd.DataFrame(
         {
-            "code": pd.array([f"E0{i}" for i in range(n - 1)] + [None], dtype="str"),
+            # Unicode space first, a newline last: whitespace XlsxWriter preserves
+            "code": pd.array(
+                [f"E0{i}" for i in range(n - 3)] + ["\u2003E06", "E07\n", None], dtype="str"
+            ),
             "name": pd.array(names, dtype="string"),
             "score": [0.1 + 0.2, 1 / 3, -0.0, 1e-5, 1e20, 123.456, float("nan"), 2.5e-300, 7.0],
             "whole": [1.0, 2.0, 3.0, None, 5.0, 6.0, 7.0, 8.0, float("nan")],

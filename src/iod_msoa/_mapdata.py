@@ -35,6 +35,8 @@ TILES = "Esri.WorldGrayCanvas"  # light grey, no API key (CARTO's tiles now need
 COORD_DECIMALS = 4  # ~10 m: plenty for simplified MSOA outlines on a web map
 # What a map shows before its data has come (see explore_map_html's ``src``).
 FRAME_KEYS = ("key", "noun", "nouns", "n", "tiles", "bounds")
+# Each measure's values in an area_map_script as integers: scores carry 3 decimals.
+MEASURE_SCALES = {"score": 1000, "rank": 1, "decile": 1}
 MISSING_COLOUR = "#d9d9d9"  # as "missing" in the package's assets/palette/deciles.json
 
 __all__ = [  # what ``iod_msoa.maps`` offers from here
@@ -137,6 +139,19 @@ def encode_geometry(geometry: gpd.GeoSeries, decimals: int = COORD_DECIMALS) -> 
         "polygonRings": np.bincount(polygon, minlength=len(polygons)).tolist(),
         "areaPolygons": np.bincount(area, minlength=len(geometry)).tolist(),
     }
+
+
+def encode_measure(values: Sequence[float | None], scale: int) -> str:
+    """One measure's values (``None`` missing) as :func:`encode_integers` text, each
+    ``round(value * scale)`` stored as 0 when missing, one more when not negative.
+
+    A page parses a few such strings at once where it would spend a long task parsing a
+    hundred thousand numbers, and decodes a measure only when it is first shown.
+    """
+    scaled = np.round(np.array(values, dtype=float) * scale)
+    known = ~np.isnan(scaled)
+    codes = np.where(known, scaled + (scaled >= 0), 0)
+    return encode_integers(codes.astype(np.int64))
 
 
 def _ints(values: pd.Series) -> list[int | None]:
@@ -261,8 +276,14 @@ def explore_map_html(
 
 def area_map_script(data: dict[str, Any]) -> str:
     """One geography's map data as a script the page loads only when that geography is
-    chosen: it hands the data to the map by its key."""
-    return f"IodMsoaMap.provide({_json(data['key'])}, {_json(data)});\n"
+    chosen: it hands the data to the map by its key, scores, ranks and deciles packed by
+    :func:`encode_measure` (the page unpacks each measure when first read)."""
+    packed = {
+        key: [encode_measure(values, scale) for values in data[key]]
+        for key, scale in MEASURE_SCALES.items()
+    }
+    script = data | packed | {"packed": MEASURE_SCALES}
+    return f"IodMsoaMap.provide({_json(data['key'])}, {_json(script)});\n"
 
 
 def write_map_script(data: dict[str, Any], folder: str | Path) -> str:

@@ -15,6 +15,7 @@ which took most of a build's time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,9 @@ NOTES_SHEET = "Notes"
 DATA_SHEET = "Data"
 _DICTIONARY_COLUMNS = ["column", "description", "unit", "denominator", "direction"]
 _MAX_CHARS = 32767  # Excel's longest text in a cell, in UTF-16 units
+# What any of XlsxWriter's text escapes would change (a superset: "_x" for its escaped
+# escapes); text with none of it is written as it is.
+_ESCAPED = re.compile(r"_x|[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|^\s|\s$")
 
 
 def write_xlsx(
@@ -112,14 +116,26 @@ def _inline_string(sheet: Worksheet, string: str) -> str:
     return f"<t{preserve}>{sheet._escape_data(string)}</t>"
 
 
+def _inline_strings(sheet: Worksheet, values: np.ndarray) -> np.ndarray:
+    """:func:`_inline_string` of each value; the common text, which no escape changes, skips
+    XlsxWriter's four passes over it."""
+    return np.array(
+        [_inline_string(sheet, s) if _ESCAPED.search(s) else f"<t>{s}</t>" for s in values],
+        dtype=object,
+    )
+
+
 def _numbers(values: np.ndarray) -> np.ndarray:
     """``%.16G`` of each value (XlsxWriter's number format) as objects; a column of whole
-    numbers (ranks, deciles, counts) goes through integers, the same text several times faster."""
+    numbers (ranks, deciles, counts) goes through integers, the same text several times faster.
+    Python's own ``%`` over a list is three times faster than ``np.char.mod``."""
     known = values[~np.isnan(values)]
     whole = (known == np.round(known)).all() and (np.abs(known) < 1e15).all()
     if whole and not (np.signbit(known) & (known == 0)).any():  # "%.16G" % -0.0 is "-0"
-        return np.nan_to_num(values).astype(np.int64).astype(str).astype(object)
-    return np.char.mod("%.16G", values).astype(object)
+        return np.array(
+            list(map(str, np.nan_to_num(values).astype(np.int64).tolist())), dtype=object
+        )
+    return np.array(list(map("%.16G".__mod__, values.tolist())), dtype=object)
 
 
 def _data_rows(
@@ -147,7 +163,7 @@ def _data_rows(
                     f"Excel's {_MAX_CHARS:,} characters"
                 )
             blank[:, col + 1] = values == ""
-            content = pd.Series(values).map(lambda s: _inline_string(sheet, s)).to_numpy()
+            content = _inline_strings(sheet, values)
             cell = ref + f'" s="{text_xf}" t="inlineStr"><is>' + content + "</is></c>"
         else:
             values = column.to_numpy(dtype=float, na_value=np.nan)

@@ -63,6 +63,37 @@
     };
   }
 
+  // One measure's values from encode_measure's text: 0 missing, c > 0 is c - 1, a negative
+  // itself, divided by the measure's scale.
+  function decodeMeasure(text, scale, n) {
+    var next = integerReader(text), values = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var c = next();
+      values[i] = c === 0 ? null : (c > 0 ? c - 1 : c) / scale;
+    }
+    return values;
+  }
+
+  // Scores, ranks and deciles as area_map_script packs them, each measure decoded when first
+  // read: the data script is a few strings to parse, not a hundred thousand numbers.
+  function unpack(data) {
+    if (!data.packed) return data;
+    Object.keys(data.packed).forEach(function (key) {
+      var columns = [];
+      data[key].forEach(function (text, j) {
+        var values = null;
+        Object.defineProperty(columns, j, {
+          enumerable: true,
+          get: function () {
+            return values || (values = decodeMeasure(text, data.packed[key], data.n));
+          },
+        });
+      });
+      data[key] = columns;
+    });
+    return data;
+  }
+
   // Every area's polygons at once (the tests compare this with Python's decoder).
   function decodeGeometry(g) {
     var next = geometryReader(g);
@@ -309,8 +340,9 @@
     map.fitBounds(data.bounds, beside({}));
 
     // The areas, in steps of a few milliseconds so that the page stays responsive while
-    // thousands of them are drawn: first every area's rings, then the polygons from north to
-    // south, so that each step redraws a strip of the map rather than most of it.
+    // thousands of them are drawn: first every area's rings, then the polygons band by band
+    // from north to south, west to east and back in turn, so that each step's neighbours
+    // make a small patch for the canvas to redraw, not a strip across the map.
     var next = geometryReader(data.geometry);
     var shapes = [];
     function inSteps(count, work, then) {
@@ -324,7 +356,14 @@
       }
       from(0);
     }
-    function north(i) { return shapes[i].length ? shapes[i][0][0][0][0] : 0; }
+    var BANDS = 24;
+    function place(i) {
+      var south = data.bounds[0][0], west = data.bounds[0][1], top = data.bounds[1][0];
+      var point = shapes[i].length ? shapes[i][0][0][0] : [top, west];
+      var band = Math.max(0, Math.min(BANDS - 1, Math.floor(((top - point[0]) / (top - south || 1)) * BANDS)));
+      var east = point[1] - west; // under 360 degrees: bands stay apart
+      return band * 1000 + (band % 2 ? 360 - east : east);
+    }
     function draw(i) {
       view.layers[i] = L.polygon(shapes[i], {
         renderer: renderer,
@@ -338,7 +377,8 @@
     }
     inSteps(data.n, function () { shapes.push(next()); }, function () {
       var order = shapes.map(function (_, i) { return i; });
-      order.sort(function (a, b) { return north(b) - north(a); });
+      var key = order.map(place);
+      order.sort(function (a, b) { return key[a] - key[b]; });
       inSteps(data.n, function (k) { draw(order[k]); }, function () {
         view.waiting.splice(0).forEach(function (then) { then(); });
       });
@@ -387,9 +427,12 @@
     if (deciles) {
       columns.push({ key: "decile", label: "Decile", numeric: true, digits: 0, value: function (i) { return data.decile[view.current][i]; } });
     }
-    var search = data.codes.map(function (code, i) {
-      return (code + " " + data.names[i] + " " + lad(i)).toLowerCase();
-    });
+    var search = null; // what a search looks in, made on the first: the first page needs none
+    function searched() {
+      return search || (search = data.codes.map(function (code, i) {
+        return (code + " " + data.names[i] + " " + lad(i)).toLowerCase();
+      }));
+    }
 
     root.innerHTML =
       '<div class="msoa-table-tools"><input type="search" class="form-control form-control-sm" ' +
@@ -433,10 +476,13 @@
     function rows() {
       var q = state.query.trim().toLowerCase();
       var col = columns.filter(function (c) { return c.key === state.key; })[0];
-      var picked = [];
-      for (var i = 0; i < data.n; i++) if (!q || search[i].indexOf(q) >= 0) picked.push(i);
+      var picked = [], values = new Array(data.n), texts = q && searched();
+      for (var i = 0; i < data.n; i++) {
+        if (!q || texts[i].indexOf(q) >= 0) picked.push(i);
+        values[i] = col.value(i); // once each: the sort compares each area many times
+      }
       picked.sort(function (a, b) {
-        var va = col.value(a), vb = col.value(b);
+        var va = values[a], vb = values[b];
         if (va === vb) return a - b;
         if (va === null) return 1;
         if (vb === null) return -1;
@@ -488,9 +534,14 @@
     draw();
   }
 
+  // The table in a task of its own after the map's: neither makes the page wait long.
+  function tableLater(elementId) {
+    if (elementId in waiting) setTimeout(table, 0, elementId, waiting[elementId]);
+  }
+
   // A geography's data, handed over by the script areas() loads for it.
   function provide(key, data) {
-    provided[key] = data;
+    provided[key] = unpack(data);
   }
 
   // Load a geography's script once, then call back with its data (or an error message).
@@ -530,7 +581,7 @@
         }
         note.remove();
         render(elementId, data);
-        if (elementId in waiting) table(elementId, waiting[elementId]);
+        tableLater(elementId);
       });
     }
     afterFirstPaint(fetchData);
@@ -607,7 +658,7 @@
         shown = key;
         status.textContent = "";
         render(elementId, data, metric);
-        if (elementId in waiting) table(elementId, waiting[elementId]);
+        tableLater(elementId);
       });
     }
     // The geography shown is kept in the address (#geography=icb24), so it can be shared.
@@ -630,5 +681,6 @@
     areas: areas,
     provide: provide,
     decodeGeometry: decodeGeometry,
+    unpack: unpack,
   };
 })();
