@@ -39,13 +39,19 @@ def recompute(lsoa: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
 
     Scores: each domain's population-weighted mean (its own denominator). Ranks and deciles:
     among these areas (1 = highest score; no deciles below 10 areas). Average rank: weighted
-    mean of N + 1 - national rank. Proportion: share of LSOAs in national decile 1. Extent:
+    mean of N + 1 - national rank, where LSOAs tied on a rank (File 7 gives each the lowest)
+    count as the mean rank of their group, as MHCLG's summaries do. Proportion: share of LSOAs
+    in national decile 1. Extent:
     weighted share of people by national percentile (1 up to the 10th, falling from 0.95 at
     the 11th to 0.05 at the 30th, 0 beyond). Local concentration: weighted mean of N + 1 -
     rank over the most deprived LSOAs holding 10% of the people, the last one in part.
     Scale: the sum of rate x denominator.
     """
     n = len(lsoa)
+    lsoa = lsoa.copy()
+    for m in METRICS:  # a group of k LSOAs sharing rank r holds ranks r .. r + k - 1
+        rank = lsoa[f"{m.short}_rank"]
+        lsoa[f"{m.short}_tied"] = rank + (rank.map(rank.value_counts()) - 1) / 2
     rows = lsoa.merge(members[["lsoa21cd", "area_code"]], on="lsoa21cd")
     area = rows["area_code"]
     out = pd.DataFrame({"n_lsoa": rows.groupby(area).size()})
@@ -57,12 +63,13 @@ def recompute(lsoa: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
 
     for m in METRICS:
         w, rank = rows[m.denominator].astype(float), rows[f"{m.short}_rank"].astype(float)
+        tied = rows[f"{m.short}_tied"]
         score = mean_of(rows[f"{m.short}_score"], w)
         among = score.rank(method="min", ascending=False)
         out[f"{m.short}_score"] = score
         out[f"{m.short}_rank"] = among
         out[f"{m.short}_decile"] = np.ceil(among * 10 / len(among)) if len(among) >= 10 else np.nan
-        out[f"{m.short}_average_rank"] = mean_of(n + 1 - rank, w)
+        out[f"{m.short}_average_rank"] = mean_of(n + 1 - tied, w)
         out[f"{m.short}_proportion_most_deprived_10"] = (
             (rows[f"{m.short}_decile"] == 1).groupby(area).mean()
         )
@@ -72,7 +79,7 @@ def recompute(lsoa: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
             weight[percentile <= 30] = 0.05 + 0.90 * (30 - percentile) / 19
             weight[percentile <= 10] = 1.0
             out[f"{m.short}_extent"] = mean_of(weight, w)
-            ordered = rows.assign(w=w, rank=rank).sort_values(["area_code", "rank"])
+            ordered = rows.assign(w=w, rank=tied).sort_values(["area_code", "rank"])
             total = ordered.groupby("area_code")["w"].transform("sum")
             before = ordered.groupby("area_code")["w"].cumsum() - ordered["w"]
             counted = (0.10 * total - before).clip(lower=0).clip(upper=ordered["w"])
