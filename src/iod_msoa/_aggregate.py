@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import _measures as measures
 from ._errors import SchemaError, UnmatchedAreaError, ZeroPopulationError, listed
-from ._ranking import decile_from_rank, rank_most_deprived_first
+from ._ranking import decile_from_rank, rank_most_deprived_first, ranks_within
 from ._vocab import DENOMINATOR_SHORTS, DENOMINATORS, EXPECTED_LSOAS, METRICS
 
 PER_METRIC_MEASURES = ("score", "rank", "decile", "average_rank", "proportion_most_deprived_10")
@@ -168,3 +168,22 @@ def _check_populations(out: dict[str, object], areas: pd.Index, area: str) -> No
             f"weighted by ({which}): {listed(areas[empty])}. No real area has nobody: check "
             "File 7's population columns and the lookup."
         )
+
+
+def with_ranks_within(table: pd.DataFrame, parents: pd.Series, within: str) -> pd.DataFrame:
+    """``table`` with each metric's rank and decile among the areas of the same parent
+    (``parents``: each row's parent code, aligned with ``table``), as
+    ``<metric>_rank_in_<within>`` and ``<metric>_decile_in_<within>`` after its decile.
+
+    Local detail where national deciles are skewed: a district's own most deprived areas.
+    """
+    scores = pd.DataFrame({m.short: table[f"{m.short}_score"].to_numpy() for m in METRICS})
+    ranked = ranks_within(scores, pd.Series(parents.to_numpy()))
+    ranked.columns = [f"{m.short}_{s}_in_{within}" for m in METRICS for s in ("rank", "decile")]
+    ranked.index = table.index
+    placed = {
+        f"{m.short}_decile": [f"{m.short}_{s}_in_{within}" for s in ("rank", "decile")]
+        for m in METRICS
+    }
+    order = [n for c in table.columns for n in (c, *placed.get(c, ()))]
+    return pd.concat([table, ranked], axis=1)[order]

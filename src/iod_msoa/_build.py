@@ -20,10 +20,20 @@ import geopandas as gpd
 import pandas as pd
 from rich.text import Text
 
-from ._aggregate import aggregate, area_columns
+from ._aggregate import aggregate, area_columns, with_ranks_within
+from ._areas import (
+    AREA_CODE,
+    assign_by_centroid,
+    fit_report,
+    is_layer,
+    parents_of,
+    read_area_layer,
+    read_area_table,
+    read_centroids,
+)
 from ._config import Config, load_config, project_root
 from ._console import plain_console
-from ._describe import register_file
+from ._describe import fit_resources, register_file
 from ._errors import ConfigError, SchemaError, UnmatchedAreaError, listed
 from ._folder import (
     DATASET,
@@ -38,6 +48,7 @@ from ._folder import (
     package_in,
 )
 from ._geographies import (
+    AREAS,
     CROSSWALKS,
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
@@ -46,7 +57,17 @@ from ._geographies import (
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
 from ._manifest import MANIFEST
-from ._plan import PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
+from ._plan import (
+    CENTROIDS,
+    FILE7_PARENT,
+    PACKAGES,
+    TABLE,
+    DatasetPlan,
+    Plan,
+    Reading,
+    chosen,
+    make_plan,
+)
 from ._problems import render
 from ._readers import (
     geographies_source,
@@ -120,6 +141,8 @@ class Inputs:
     lookup: pd.DataFrame | None = None
     names: pd.DataFrame | None = None
     geographies: pd.DataFrame | None = None
+    areas: pd.DataFrame | None = None  # a user's own areas: their members
+    layer: gpd.GeoDataFrame | None = None  # and their polygons, when drawn
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -163,10 +186,26 @@ def read_tables(
     }
     if reading is not None and (table := _geographies_table(resolved, tables, reading)) is not None:
         tables["geographies"] = table
+    layer = None
+    if AREAS in resolved:
+        tables["areas"], layer = own_members(resolved, tables["lsoa"]["lsoa21cd"])
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
-    return Inputs(resolved=resolved, **tables)
+    return Inputs(resolved=resolved, layer=layer, **tables)
+
+
+def own_members(
+    resolved: dict[str, ResolvedInput], lsoa_codes: pd.Series
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
+    """A user's areas as members of England's ``lsoa_codes``: from a grouping table, or by
+    best fit from a polygon layer (then the layer too, to report the fit)."""
+    path = resolved[AREAS].path
+    if not is_layer(path):
+        return read_area_table(path, lsoa_codes), None
+    layer = read_area_layer(path)
+    centroids = read_centroids(resolved[CENTROIDS].path)
+    return assign_by_centroid(layer, centroids, lsoa_codes), layer
 
 
 def _geographies_table(
@@ -262,7 +301,12 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
     LADs always come from File 7 itself (ONS lookups place one LSOA differently).
     """
     columns = ["lsoa21cd", geography.code, geography.name]
-    source = {"file7": inputs.lsoa, "lookup": inputs.lookup, "geographies": inputs.geographies}
+    source = {
+        "file7": inputs.lsoa,
+        "lookup": inputs.lookup,
+        "geographies": inputs.geographies,
+        AREAS: inputs.areas,
+    }
     table = source[geography.members]
     if geography.code not in table.columns:
         raise _lacking(inputs.resolved[geography.members].path, [geography], table.columns)
@@ -281,7 +325,9 @@ def area_table(
     ``names`` optionally adds more names per area code (the House of Commons Library's).
     """
     code, name = geography.code, geography.name
-    measures = aggregate(lsoa, members[["lsoa21cd", code]], area=code)
+    measures = aggregate(
+        lsoa, members[["lsoa21cd", code]], area=code, allow_unmatched=not geography.covers_england
+    )
     codes = measures[code]
     of = members[members["lsoa21cd"].isin(lsoa["lsoa21cd"])]
     keys, lad = [code], []
@@ -321,8 +367,9 @@ def check_area_count(
     geography: Geography, table: pd.DataFrame, source: str, crosswalk: str = ""
 ) -> None:
     """A lookup of another vintage gives another number of areas: stop rather than mislead,
-    naming the areas of the ``crosswalk`` (if the lookup goes through one) that got no LSOA."""
-    if len(table) == geography.areas:
+    naming the areas of the ``crosswalk`` (if the lookup goes through one) that got no LSOA.
+    A user's own areas are as many as the user gave."""
+    if len(table) == geography.areas or not geography.covers_england:
         return
     empty = ""
     if crosswalk:
@@ -378,17 +425,20 @@ def data_digests(folder: Traversable | None = None) -> dict[str, str]:
 
 
 def fingerprint(
-    resolved: dict[str, ResolvedInput], created: str, geography: Geography = MSOA
+    resolved: dict[str, ResolvedInput],
+    created: str,
+    geography: Geography = MSOA,
+    within: str = "",
 ) -> str:
-    """What the outputs depend on: version, the package's data tables, geography, build time
-    and each input's sha256."""
+    """What the outputs depend on: version, the package's data tables, geography, build time,
+    each input's sha256 and the parent areas are ranked within (if any)."""
     key = {
         "version": version(),
         "data": data_digests(),
         "geography": geography.key,
         "created": created,
         "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
-    }
+    } | ({"within": within} if within else {})
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -409,6 +459,9 @@ class BuildResult:
         self.paths = {key: self.out_dir / name for key, name in files.items()}
         if listed_resource(self.out_dir, VALIDATION_FILE) is not None:  # from these inputs
             self.paths["validation"] = self.out_dir / VALIDATION_FILE
+        for key, name in fit_files(self.geography.dataset).items():  # a user's polygons
+            if listed_resource(self.out_dir, name) is not None:
+                self.paths[key] = self.out_dir / name
 
     @property
     def unverified(self) -> list[str]:
@@ -511,17 +564,22 @@ def build_many(
     *,
     progress: bool = True,
     force: bool = False,
+    within: str = "",
 ) -> list[BuildResult]:
     """Build several geographies in one pass: each input is read and checked once.
 
     ``geographies``: names (``"icb24"``, ``["lad24", "rgn24"]``, ``"all"``) or
     :class:`Geography` objects. Each goes to ``data/packages/<dataset>/`` (or ``out_dir`` for
     one geography, ``out_dir/<dataset>/`` for several); one whose outputs are current is
-    skipped.
+    skipped. ``within`` (``"lad24"``, ...) also ranks each area among its parent's.
     """
     config = config or load_config()
     plan = make_plan(
-        config.inputs, chosen(geographies), out_dir, packages=project_root() / PACKAGES
+        config.inputs,
+        chosen(geographies),
+        out_dir,
+        packages=project_root() / PACKAGES,
+        within=within,
     )
     reporter = Reporter(progress)
     check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
@@ -546,7 +604,8 @@ class _Stamp:
 def _stamp(dataset: DatasetPlan, resolved: dict[str, ResolvedInput]) -> _Stamp:
     own = {n: resolved[n] for n in dataset.inputs}
     created, created_from = build_time(own)  # from its own inputs alone, as is all it holds
-    return _Stamp(own, created, created_from, fingerprint(own, created, dataset.geography))
+    fp = fingerprint(own, created, dataset.geography, dataset.within)
+    return _Stamp(own, created, created_from, fp)
 
 
 def _skipped(dataset: DatasetPlan, stamp: _Stamp, reporter: Reporter) -> BuildResult | None:
@@ -617,6 +676,10 @@ def _build_one(
     given = inputs.resolved[dataset.members]
     check_area_count(g, table, f"{given.title} ({given.path})", dataset.crosswalk)
     reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
+    if dataset.within:
+        table = with_ranks_within(
+            table, parents(g, of, inputs, table, dataset.within), dataset.within
+        )
     geometry = _geometry(g, shapes, of, table)
     when = (stamp.created, stamp.created_from)
     provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
@@ -627,10 +690,54 @@ def _build_one(
             Dataset(g, table, geometry, provenance),
             step=lambda s: reporter.step(f"{g.key}: writing {s}"),
         )
+        if g.members == AREAS and inputs.layer is not None:
+            _write_fit(staging, g, inputs, of, shapes, reporter)
         _keep_validation(earlier, folder, staging)
     _settle_validation(earlier, folder, g, reporter)
     reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
     return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
+
+
+def parents(
+    geography: Geography, of: pd.DataFrame, inputs: Inputs, table: pd.DataFrame, within: str
+) -> pd.Series:
+    """Each row of ``table``'s parent code in ``within`` (LADs from File 7 itself), from its
+    LSOAs ``of``: an area whose LSOAs lie in two parents is an error naming it."""
+    column = f"{within}cd"
+    lsoa_parents = inputs.lsoa if within == FILE7_PARENT else inputs.geographies
+    placed = of.loc[of["lsoa21cd"].isin(inputs.lsoa["lsoa21cd"]), ["lsoa21cd", geography.code]]
+    found = parents_of(placed.rename(columns={geography.code: AREA_CODE}), lsoa_parents, column)
+    return found.reindex(table[geography.code].to_numpy())
+
+
+def fit_files(dataset: str) -> dict[str, str]:
+    """The fit report's files in a package of a user's polygons: key -> file name."""
+    return {"fit": f"{dataset}_fit.csv", "straddling": f"{dataset}_straddling.csv"}
+
+
+def _write_fit(
+    staging: Path,
+    geography: Geography,
+    inputs: Inputs,
+    of: pd.DataFrame,
+    shapes: dict[str, Future[gpd.GeoSeries]],
+    reporter: Reporter,
+) -> None:
+    """Write how well the LSOAs fit a user's polygons (per area, and the straddling LSOAs)
+    into the package, described in its datapackage.json: a user must see the fit."""
+    population = inputs.lsoa.set_index("lsoa21cd")["pop_total"]
+    per_area, straddling = fit_report(
+        inputs.layer, of, shapes["lsoa_boundaries"].result(), population
+    )
+    files = fit_files(geography.dataset)
+    about = fit_resources(geography)
+    for key, frame in (("fit", per_area), ("straddling", straddling)):
+        frame.to_csv(staging / files[key], index=False, float_format="%.6f", lineterminator="\n")
+        register_file(staging, files[key], about[key])
+    reporter.step(
+        f"{len(per_area):,} areas, {len(of):,} LSOAs placed, {len(straddling):,} straddle a "
+        f"boundary (see {files['fit']})"
+    )
 
 
 def build(

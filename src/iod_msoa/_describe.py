@@ -121,6 +121,20 @@ _MEASURE_DOCS = {
         "higher = more people deprived",
     ),
 }
+# Ranks among the areas of one parent (``--within``): ``<metric>_<measure>_in_<parent>``.
+_WITHIN_DOCS = {
+    "rank": (
+        "Rank of the {label} score among the {nouns} in the same {parent}",
+        "rank",
+        _LOWER_MORE,
+    ),
+    "decile": (
+        "Decile of the {label} rank among the {nouns} in the same {parent}: ceil(rank x 10 /"
+        " number of them); empty where the {parent} has fewer than {fewest}",
+        "decile 1-10",
+        "1 = most deprived 10% of the {parent}'s {nouns}",
+    ),
+}
 # Measures whose denominator is not the metric's population (the others' is).
 _COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {noun} (n_lsoa)"}
 
@@ -178,7 +192,14 @@ def data_dictionary(
         else:
             short, measure = _split_metric_column(col)
             metric = METRIC_BY_SHORT[short]
-            desc, unit, direction = _EMPTY_DECILE_DOCS if col in empty else _MEASURE_DOCS[measure]
+            measure, _, parent = measure.partition("_in_")
+            desc, unit, direction = (
+                _WITHIN_DOCS[measure]
+                if parent
+                else _EMPTY_DECILE_DOCS
+                if col in empty
+                else _MEASURE_DOCS[measure]
+            )
             fields = {
                 "label": metric.label,
                 "label_lower": metric.label.lower(),
@@ -187,6 +208,7 @@ def data_dictionary(
                 "noun": geography.noun,
                 "nouns": geography.nouns,
                 "fewest": MIN_AREAS_FOR_DECILES,
+                "parent": GEOGRAPHIES[parent].noun if parent else "",
             }
             rows.append(
                 (
@@ -208,7 +230,13 @@ def data_dictionary(
 def _split_metric_column(col: str) -> tuple[str, str]:
     for metric in sorted(METRICS, key=lambda m: -len(m.short)):
         prefix = f"{metric.short}_"
-        if col.startswith(prefix) and col[len(prefix) :] in _MEASURE_DOCS:
+        measure, _, parent = col[len(prefix) :].partition("_in_")
+        known = (
+            measure in _WITHIN_DOCS and parent in GEOGRAPHIES
+            if parent
+            else measure in _MEASURE_DOCS
+        )
+        if col.startswith(prefix) and known:
             return metric.short, col[len(prefix) :]
     raise KeyError(f"no description for output column {col!r}")
 
@@ -395,3 +423,51 @@ def xlsx_notes(
             )
         )
     return notes
+
+
+_FIT_FIELDS = {
+    "area_code": "Area code, as given",
+    "area_name": "Area name, as given",
+    "n_lsoa": "Number of LSOAs (2021) whose population-weighted centroid lies in the polygon",
+    "population": "Total population (File 7) of those LSOAs",
+    "polygon_km2": "Area of the polygon as drawn, in square kilometres",
+    "covered_share": "Share of the polygon's area covered by its LSOAs' (generalised) shapes",
+    "n_straddling": "Number of LSOAs straddling the polygon's edge (see the straddling file)",
+    "lsoa21cd": "LSOA code (2021)",
+    "share_in_area": "Share of the LSOA's area inside the polygon of the area it is placed in",
+    "share_outside": "Share of the LSOA's area outside every polygon",
+    "overlaps": "The areas whose polygons hold over 10% of the LSOA",
+}
+
+
+def fit_resources(geography: Geography) -> dict[str, dict[str, Any]]:
+    """Data package entries (description, fields) for the fit report of a user's polygons."""
+    about = {
+        "fit": (
+            "How well best-fit LSOAs match each polygon: LSOAs and people placed, the share of"
+            " the polygon they cover, and how many straddle its edge",
+            (
+                "area_code",
+                "area_name",
+                "n_lsoa",
+                "population",
+                "polygon_km2",
+                "covered_share",
+                "n_straddling",
+            ),
+        ),
+        "straddling": (
+            "LSOAs with over 10% of their area in a second polygon or outside all of them; each"
+            f" counts wholly in one {geography.noun}. LSOA shapes are generalised (BSC), so"
+            " small shares come from the generalisation, not the polygons",
+            ("lsoa21cd", "area_code", "share_in_area", "share_outside", "overlaps"),
+        ),
+    }
+    return {
+        key: {
+            "description": text,
+            "mediatype": "text/csv",
+            "schema": {"fields": [{"name": f, "description": _FIT_FIELDS[f]} for f in fields]},
+        }
+        for key, (text, fields) in about.items()
+    }

@@ -12,12 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import ConfigError
-from ._geographies import GEOGRAPHIES, ONS_LOOKUPS, Geography, nesting_partners, select
+from ._geographies import (
+    AREAS,
+    GEOGRAPHIES,
+    ONS_LOOKUPS,
+    PARENTS,
+    Geography,
+    nesting_partners,
+    select,
+)
 
 BUILT_EDITIONS = (2025,)  # editions the plan builds so far (see _editions for all)
 EDITION = 2025
 PACKAGES = Path("data", "packages")  # below the project root, when no folder is given
 TABLE = "geographies"  # the local LSOA geographies table (no download address)
+CENTROIDS = "lsoa_centroids"  # place LSOAs in a user's polygons (ONS's best-fit rule)
+FILE7_PARENT = "lad24"  # a parent File 7 gives each LSOA itself
 
 
 def members_input(geography: Geography, local: Iterable[str]) -> str:
@@ -35,12 +45,14 @@ def members_input(geography: Geography, local: Iterable[str]) -> str:
 @dataclass(frozen=True)
 class DatasetPlan:
     """One dataset: its geography, folder, the input placing its LSOAs and its own inputs
-    (all its fingerprint and provenance cover), File 7 first."""
+    (all its fingerprint and provenance cover), File 7 first; ``within``: the parent
+    geography its areas are also ranked within ('' for none)."""
 
     geography: Geography
     folder: Path
     members: str
     inputs: tuple[str, ...]
+    within: str = ""
 
     @property
     def key(self) -> str:
@@ -157,26 +169,40 @@ def make_plan(
     *,
     packages: Path = PACKAGES,
     edition: int = EDITION,
+    within: str = "",
 ) -> Plan:
     """The plan for building ``geographies`` when the ``local`` inputs (names) are given
-    locally (the others are fetched), into ``out_dir`` (see :func:`folders`)."""
+    locally (the others are fetched), into ``out_dir`` (see :func:`folders`), each also
+    ranked ``within`` a parent geography if one is named."""
     if edition not in BUILT_EDITIONS:
         raise ConfigError(
             f"edition {edition!r} is not built by this version: choose "
             + ", ".join(map(str, BUILT_EDITIONS))
         )
+    if within and within not in PARENTS:
+        raise ConfigError(f"--within {within!r}: choose one of {', '.join(PARENTS)}")
     local = frozenset(local)
     datasets = tuple(
-        _dataset(g, folder, local)
+        _dataset(g, folder, local, within)
         for g, folder in zip(geographies, folders(geographies, out_dir, packages), strict=True)
     )
     return _planned(datasets, local, edition)
 
 
-def _dataset(geography: Geography, folder: Path, local: frozenset[str]) -> DatasetPlan:
+def _dataset(geography: Geography, folder: Path, local: frozenset[str], within: str) -> DatasetPlan:
     members = members_input(geography, local)
-    wanted = ("file7", members, geography.names, geography.shapes)
-    return DatasetPlan(geography, folder, members, tuple(dict.fromkeys(n for n in wanted if n)))
+    centroids = CENTROIDS if members == AREAS and geography.best_fit else ""
+    wanted = ("file7", members, geography.names, geography.shapes, centroids)
+    wanted += (parent_input(within, local),)
+    inputs = tuple(dict.fromkeys(n for n in wanted if n))
+    return DatasetPlan(geography, folder, members, inputs, within)
+
+
+def parent_input(within: str, local: Iterable[str]) -> str:
+    """The input placing LSOAs in the ``within`` parent ('' for none, or File 7's LAD)."""
+    if not within or within == FILE7_PARENT:
+        return ""
+    return members_input(GEOGRAPHIES[within], local)
 
 
 def _planned(
@@ -190,8 +216,10 @@ def _planned(
     partners = _partners(nesting, local)
     checks = tuple(dict.fromkeys(partners.values()))
     inputs = _inputs(datasets, checks, order)
+    parents = [GEOGRAPHIES[d.within] for d in datasets if parent_input(d.within, local) == TABLE]
+    from_table = [d.geography for d in datasets if d.members == TABLE]
     reading = Reading(
-        from_table=tuple(d.geography for d in datasets if d.members == TABLE),
+        from_table=tuple(dict.fromkeys([*from_table, *parents])),
         lookups=tuple(n for n in inputs if n in ONS_LOOKUPS),
         partners=tuple(p for p, n in partners.items() if n == TABLE),
         nesting=tuple(g.key for g in nesting),

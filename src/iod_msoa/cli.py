@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     from ._build import version
     from ._config import CONFIG_ENV, expand_user
     from ._errors import ConfigError
-    from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, VALIDATED
+    from ._geographies import ALL, DEFAULT_GEOGRAPHY, GEOGRAPHIES, PARENTS, VALIDATED
     from ._manifest import INPUT_NAMES, MANIFEST
     from ._validate import DEFAULT_VALIDATION
 
@@ -116,6 +116,19 @@ def _parser() -> argparse.ArgumentParser:
         help="build the dataset of MSOAs or other geographies (CSV, Parquet, GeoPackage, ...)",
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
+    build_cmd.add_argument(
+        "--areas-name",
+        metavar="NAME",
+        help="name of your own areas (--areas PATH): the package goes to "
+        "data/packages/iod25_NAME (default: from the file's name)",
+    )
+    build_cmd.add_argument(
+        "--within",
+        choices=PARENTS,
+        metavar="P",
+        help="also rank each area among the areas of the same parent: "
+        f"{', '.join(PARENTS)} (adds <metric>_rank_in_P and <metric>_decile_in_P)",
+    )
     validate_cmd = commands.add_parser(
         "validate",
         parents=[common],
@@ -144,12 +157,26 @@ def _parser() -> argparse.ArgumentParser:
 def _run_build(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
+    from ._areas import is_layer
     from ._build import build_many
-    from ._geographies import select
+    from ._errors import ConfigError
+    from ._geographies import area_name_from, own_areas, select
     from ._site import human_size
 
-    geographies = select(args.geography)
-    results = build_many(config, geographies, args.out, progress=not args.quiet, force=args.force)
+    if args.areas_name is not None and args.areas is None:
+        raise ConfigError("--areas-name names your own areas: give them with --areas PATH")
+    geographies = select(args.geography) if args.geography or args.areas is None else []
+    if args.areas is not None:
+        name = args.areas_name or area_name_from(str(args.areas))
+        geographies.append(own_areas(name, layer=is_layer(args.areas)))
+    results = build_many(
+        config,
+        geographies,
+        args.out,
+        progress=not args.quiet,
+        force=args.force,
+        within=args.within or "",
+    )
     unverified: dict[str, None] = {}
     for result in results:
         table = result.table
@@ -174,10 +201,15 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ._errors import MismatchError
+    from ._errors import ConfigError, MismatchError
     from ._site import exact_areas
     from ._validate import DEFAULT_VALIDATION, validate
 
+    if args.areas is not None:
+        raise ConfigError(
+            "validate compares with MHCLG's summaries, which your own areas (--areas) have "
+            "none of; build them with `iod-msoa build --areas PATH`"
+        )
     result = validate(
         config, args.out, progress=not args.quiet, geographies=args.geography or DEFAULT_VALIDATION
     )
