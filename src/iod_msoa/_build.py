@@ -53,6 +53,8 @@ from ._geographies import (
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
     Geography,
+    area_name_from,
+    own_areas,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
@@ -690,11 +692,12 @@ def _build_one(
             Dataset(g, table, geometry, provenance),
             step=lambda s: reporter.step(f"{g.key}: writing {s}"),
         )
+        written = len(output_files(g.dataset))
         if g.members == AREAS and inputs.layer is not None:
-            _write_fit(staging, g, inputs, of, shapes, reporter)
+            written += _write_fit(staging, g, inputs, of, shapes, reporter)
         _keep_validation(earlier, folder, staging)
     _settle_validation(earlier, folder, g, reporter)
-    reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
+    reporter.step(f"{g.key}: wrote {written} files to {folder}")
     return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
 
 
@@ -722,9 +725,10 @@ def _write_fit(
     of: pd.DataFrame,
     shapes: dict[str, Future[gpd.GeoSeries]],
     reporter: Reporter,
-) -> None:
+) -> int:
     """Write how well the LSOAs fit a user's polygons (per area, and the straddling LSOAs)
-    into the package, described in its datapackage.json: a user must see the fit."""
+    into the package, described in its datapackage.json: a user must see the fit. Returns
+    the number of files written."""
     population = inputs.lsoa.set_index("lsoa21cd")["pop_total"]
     per_area, straddling = fit_report(
         inputs.layer, of, shapes["lsoa_boundaries"].result(), population
@@ -738,6 +742,7 @@ def _write_fit(
         f"{len(per_area):,} areas, {len(of):,} LSOAs placed, {len(straddling):,} straddle a "
         f"boundary (see {files['fit']})"
     )
+    return len(files)
 
 
 def build(
@@ -757,3 +762,57 @@ def build(
         select([geography])  # raises, naming the choices
         raise ConfigError(f"build makes one geography; for {geography!r} use build_many")
     return build_many(config, [GEOGRAPHIES[geography]], out_dir, progress=progress, force=force)[0]
+
+
+def build_areas(
+    table_or_layer: Path | str | pd.DataFrame,
+    name: str | None = None,
+    *,
+    config: Config | None = None,
+    out_dir: Path | str | None = None,
+    within: str | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> BuildResult:
+    """Build a user's own areas into ``data/packages/iod25_<name>/`` (or ``out_dir``).
+
+    ``table_or_layer``: a grouping table (CSV, xlsx, Parquet: ``lsoa21cd, area_code,
+    area_name``) or polygon layer (GeoPackage, GeoJSON, zipped shapefile: ``area_code,
+    area_name``) as a path, or the same as a DataFrame or GeoDataFrame, which is saved
+    as ``<name>.parquet`` or ``<name>.geojson`` in the download folder first, so the build
+    records and fingerprints a file as for any input. ``name`` defaults to the file's name.
+    ``within`` also ranks each area among its parent's (``"lad24"``, ...), as
+    ``iod-msoa build --areas PATH --within P`` does.
+    """
+    config = config or load_config()
+    if isinstance(table_or_layer, pd.DataFrame):
+        if name is None:
+            raise ConfigError("build_areas: name your areas (name=...) when given a DataFrame")
+        own_areas(name, layer=False)  # a bad name is refused before anything is written
+        path = _saved(table_or_layer, name, config.cache_dir)
+    else:
+        path = Path(table_or_layer)
+    geography = own_areas(name or area_name_from(str(path)), layer=is_layer(path))
+    return build_many(
+        config.with_overrides(inputs={AREAS: path}),
+        [geography],
+        out_dir,
+        progress=progress,
+        force=force,
+        within=within or "",
+    )[0]
+
+
+def _saved(frame: pd.DataFrame, name: str, cache_dir: Path) -> Path:
+    """A user's areas given as a (Geo)DataFrame, written where the build reads inputs: the
+    same frame gives the same bytes, so a build from it is current the second time."""
+    folder = Path(cache_dir) / "own_areas"
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(frame, gpd.GeoDataFrame):
+        path = folder / f"{name}.geojson"
+        path.unlink(missing_ok=True)  # GDAL's GeoJSON driver will not overwrite
+        frame.to_file(path, driver="GeoJSON", engine="pyogrio")
+    else:
+        path = folder / f"{name}.parquet"
+        frame.astype("string").to_parquet(path, index=False)
+    return path
