@@ -71,6 +71,11 @@ def _fixed_columns(geography: Geography) -> dict[str, tuple[str, str]]:
 _BEST_FIT_AREA = "the union of the LSOAs whose population-weighted centroid lies in the area"
 
 
+def _where(geography: Geography) -> str:
+    """' in England' where the areas cover it; a user's areas are where the user drew them."""
+    return " in England" if geography.covers_england else " given"
+
+
 def _best_fit(geography: Geography) -> str:
     """' best-fit' before 'LSOAs' where an area is made of its best-fit LSOAs."""
     return " best-fit" if geography.best_fit else ""
@@ -254,7 +259,7 @@ def dictionary_markdown(
         f"# {g.dataset}: data dictionary",
         "",
         f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.nouns}; "
-        f"{provenance.rows:,} rows, one per {g.noun} in England. Package version "
+        f"{provenance.rows:,} rows, one per {g.noun}{_where(g)}. Package version "
         f"{provenance.version}, built {provenance.created}.",
         "",
         *(
@@ -359,7 +364,7 @@ def gpkg_description(
     return " ".join(
         [
             f"English Indices of Deprivation 2025 aggregated from LSOAs to {g.title}: "
-            f"{provenance.rows:,} rows, one per {g.noun} in England; {shapes}. {most} the "
+            f"{provenance.rows:,} rows, one per {g.noun}{_where(g)}; {shapes}. {most} the "
             "most deprived.",
             *(text for _, text in area_notes(g, deciles=deciles)),
             f"Built by iod-msoa {provenance.version}.",
@@ -382,7 +387,7 @@ def xlsx_notes(
         (
             "What",
             f"The English Indices of Deprivation 2025 (IoD2025) aggregated from LSOAs to "
-            f"{g.title}: {provenance.rows:,} rows, one per {g.noun} in England. {most} "
+            f"{g.title}: {provenance.rows:,} rows, one per {g.noun}{_where(g)}. {most} "
             "the most deprived.",
         ),
         *area_notes(g, deciles=deciles),
