@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
@@ -804,15 +805,21 @@ def build_areas(
 
 
 def _saved(frame: pd.DataFrame, name: str, cache_dir: Path) -> Path:
-    """A user's areas given as a (Geo)DataFrame, written where the build reads inputs: the
-    same frame gives the same bytes, so a build from it is current the second time."""
+    """A user's areas given as a (Geo)DataFrame, written where the build reads inputs. A
+    file with the same bytes is left as it is (its time too, which the build records), so
+    a build from the same frame is current the second time."""
     folder = Path(cache_dir) / "own_areas"
     folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(frame, gpd.GeoDataFrame):
-        path = folder / f"{name}.geojson"
-        path.unlink(missing_ok=True)  # GDAL's GeoJSON driver will not overwrite
-        frame.to_file(path, driver="GeoJSON", engine="pyogrio")
+    geo = isinstance(frame, gpd.GeoDataFrame)
+    path = folder / f"{name}.{'geojson' if geo else 'parquet'}"
+    fresh = folder / f".{path.name}.new"
+    fresh.unlink(missing_ok=True)  # GDAL's GeoJSON driver will not overwrite
+    if geo:
+        frame.to_file(fresh, driver="GeoJSON", engine="pyogrio")
     else:
-        path = folder / f"{name}.parquet"
-        frame.astype("string").to_parquet(path, index=False)
+        frame.astype("string").to_parquet(fresh, index=False)
+    if path.is_file() and filecmp.cmp(fresh, path, shallow=False):
+        fresh.unlink()
+    else:
+        fresh.replace(path)
     return path
