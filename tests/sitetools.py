@@ -52,12 +52,25 @@ CHROMIUM_FLAGS = (
     # Only the loopback server resolves: a third-party request fails and is logged.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )
-# Records every Leaflet map a page makes, before the page's scripts run, so tests can ask
-# the map what it drew without the site exposing anything for them.
+# Records every Leaflet map a page makes, and the data each map script hands over
+# (window.__mapData, by key), before the page's scripts run, so tests can ask the map what it
+# drew without the site exposing anything for them.
 LEAFLET_HOOK = """
 (function () {
   var maps = (window.__leafletMaps = []);
-  var leaflet;
+  var provided = (window.__mapData = {});
+  var leaflet, iod;
+  Object.defineProperty(window, "IodMsoaMap", {
+    configurable: true,
+    get: function () { return iod; },
+    set: function (value) {
+      iod = value;
+      if (value && value.provide) {
+        var provide = value.provide;
+        value.provide = function (key, data) { provided[key] = data; return provide(key, data); };
+      }
+    },
+  });
   Object.defineProperty(window, "L", {
     configurable: true,
     get: function () { return leaflet; },
@@ -231,18 +244,29 @@ def chromium() -> Iterator[object]:
 
 
 def settle(driver, quiet: float = 0.5, timeout: float = 30) -> None:
-    """Wait for the page to load and then for no new resource for ``quiet`` seconds."""
+    """Wait for the page to load and then for ``quiet`` seconds without a new resource or a
+    new area drawn on its maps."""
     deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
+    last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        state, n = driver.execute_script(
-            "return [document.readyState, performance.getEntriesByType('resource').length]"
-        )
-        if state != "complete" or n != last:
-            last, since = n, time.monotonic()
+        state, *now = driver.execute_script(SETTLED)
+        if state != "complete" or now != last:
+            last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:
             return
         time.sleep(0.1)
+
+
+# What changes while a page is still busy: its requests, and the areas its maps have drawn
+# (a map draws thousands of areas in short steps after its data has come).
+SETTLED = """
+var polygons = (window.__leafletMaps || []).map(function (map) {
+  var n = 0;
+  map.eachLayer(function (layer) { if (layer instanceof L.Polygon) n++; });
+  return n;
+});
+return [document.readyState, performance.getEntriesByType("resource").length].concat(polygons);
+"""
 
 
 @dataclass

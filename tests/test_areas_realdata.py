@@ -286,7 +286,7 @@ def test_cli_random_grouping_of_all_lsoas_matches_recomputation(
     assert_same(table.drop(columns="area_name"), recompute(lsoa, members))
     shapes = gpd.read_file(out / "iod25_my_random_areas.gpkg")
     assert len(shapes) == 300 and shapes.geometry.notna().all()
-    provenance = json.loads((out / "provenance.json").read_text())
+    provenance = json.loads((out / "iod25_my_random_areas_provenance.json").read_text())
     assert provenance["inputs"]["areas"]["file"] == "My Random Areas.csv"
 
 

@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from iod_msoa import _maps
+from iod_msoa import _mapdata
 from iod_msoa._site import human_size
 
 from . import sitetools
@@ -40,7 +40,7 @@ ROOT = sitetools.ROOT
 PAGES = sitetools.pages()
 EXPLORE = "notebooks/explore.html"
 N_MSOAS = 6856
-TILE_HOSTS = {urlsplit(_maps.tile_provider().build_url()).hostname}
+TILE_HOSTS = {urlsplit(_mapdata.tile_provider().build_url()).hostname}
 REQUIRED = os.environ.get("IOD_MSOA_SITE_TESTS") == "required"
 
 
@@ -269,11 +269,12 @@ def test_every_download_link_returns_the_file(browser, base_url, rendered, page)
 
 PROBE = """
 var map = window.__leafletMaps[0];
-var data = JSON.parse(document.querySelector('script[type="application/json"][id$="-data"]')
-  .textContent);
+// The page carries the map's frame; its data comes from the map's script (see sitetools).
+var data = window.__mapData[JSON.parse(
+  document.querySelector('script[type="application/json"][id$="-data"]').textContent).key];
 var polygons = [];
 map.eachLayer(function (layer) { if (layer instanceof L.Polygon) polygons.push(layer); });
-polygons.sort(function (a, b) { return L.stamp(a) - L.stamp(b); });  // creation order
+polygons.sort(function (a, b) { return a.options.area - b.options.area; });  // area order
 function wrongColours(j) {
   return polygons.filter(function (p, i) {
     var d = data.decile[j][i];
@@ -773,3 +774,17 @@ def test_the_open_legend_stands_clear_of_the_attribution_on_a_phone(browser, bas
         assert colour == "rgb(255, 255, 255)"
         toggle.click()
         assert areas_view(browser, above) == closed
+
+
+def test_an_open_tooltip_follows_the_measure_switch(explore):
+    from selenium.webdriver.support.select import Select
+
+    explore.find_element("css selector", ".msoa-table tbody tr").click()  # pins a tooltip
+    time.sleep(0.5)
+    select = Select(select_measure(explore))
+    before = select.first_selected_option.text
+    assert [before in tip for tip in probe(explore, "openTooltips()")] == [True]
+    select.select_by_index(3)
+    after = select.first_selected_option.text
+    tips = probe(explore, "openTooltips()")
+    assert len(tips) == 1 and after in tips[0] and before not in tips[0]

@@ -62,7 +62,11 @@ def run_failing(config: Path, out: Path, capsys, *extra: str) -> str:
 def test_build_writes_every_output(good_output):
     names = {p.name for p in good_output.iterdir()}
     assert {"iod25_msoa.csv", "iod25_msoa.parquet", "iod25_msoa.gpkg"} <= names
-    assert {"iod25_msoa_dictionary.csv", "iod25_msoa_dictionary.md", "provenance.json"} <= names
+    assert {
+        "iod25_msoa_dictionary.csv",
+        "iod25_msoa_dictionary.md",
+        "iod25_msoa_provenance.json",
+    } <= names
 
 
 def test_checksum_mismatch_is_refused_without_allow_unverified(earlier, tmp_path, capsys):
@@ -241,7 +245,9 @@ def test_progress_and_summary_keep_long_paths_whole_when_not_a_terminal(tmp_path
     assert f"msoa21: wrote 8 files to {out}" in result.stderr
     assert f"-> {out}" in result.stdout
     sizes = dict(re.findall(r"^  (\S+)  \((.+)\)$", result.stdout, flags=re.M))
-    assert sizes["provenance.json"].endswith(" kB") and sizes["iod25_msoa.csv"].endswith(" MB")
+    assert sizes["iod25_msoa_provenance.json"].endswith(" kB") and sizes["iod25_msoa.csv"].endswith(
+        " MB"
+    )
 
 
 def test_help_says_build_makes_any_geography(capsys):

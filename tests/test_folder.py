@@ -17,6 +17,7 @@ from iod_msoa._build import _provenance
 from iod_msoa._config import Config
 from iod_msoa._folder import (
     FILES,
+    LEGACY_PROVENANCE,
     VALIDATION_FILE,
     EarlierValidation,
     Package,
@@ -25,6 +26,7 @@ from iod_msoa._folder import (
     earlier_validation,
     file_resource,
     json_text,
+    legacy_provenance,
     listed_resource,
     output_files,
     package_in,
@@ -124,7 +126,8 @@ def package_folder(folder: Path, dataset: str = "iod25_msoa", **about: object) -
     names = [n for n in output_files(dataset).values() if n != "datapackage.json"]
     for name in names:
         (folder / name).write_text(name)
-    (folder / FILES["provenance"]).write_text(make_provenance(dataset=dataset).to_json())
+    provenance = make_provenance(dataset=dataset).to_json()
+    (folder / output_files(dataset)["provenance"]).write_text(provenance)
     resources = [file_resource(folder, n) for n in names]
     write_json(folder / "datapackage.json", {"name": "ours", "resources": resources, **about})
     return folder
@@ -249,6 +252,17 @@ def test_outputs_current_only_while_every_file_matches_datapackage(copy, tmp_pat
 
 
 @realdata
+def test_a_package_an_earlier_version_wrote_is_rebuilt_under_the_new_names(copy, tmp_path):
+    """Its provenance.json, once the new package is in, describes nothing: it goes."""
+    (copy / FILES["provenance"]).rename(copy / LEGACY_PROVENANCE)
+    result = build(tmp_path, copy)
+    assert not result.skipped
+    assert (copy / FILES["provenance"]).is_file()
+    assert not (copy / LEGACY_PROVENANCE).exists()
+    assert build(tmp_path, copy).skipped
+
+
+@realdata
 def test_validation_is_listed_with_the_inputs_it_came_from(package):
     resource = listed(package)[VALIDATION_FILE]
     provenance = json.loads((package / FILES["provenance"]).read_text())
@@ -311,3 +325,28 @@ def test_validate_refuses_a_package_built_from_another_file7(copy, tmp_path):
     config = iod_msoa.load_config(write_config(tmp_path))
     with pytest.raises(iod_msoa.ConfigError, match=r"built from another File 7.*iod-msoa build"):
         iod_msoa.validate(config, copy, progress=False)
+
+
+def test_two_datasets_share_a_folder_but_for_datapackage_json():
+    """Downloads of two packages into one folder collide only where Frictionless needs the
+    name: every other file starts with its dataset's name."""
+    msoa, lad = output_files("iod25_msoa"), output_files("iod25_lad24")
+    assert set(msoa.values()) & set(lad.values()) == {"datapackage.json"}
+    assert all(n.startswith("iod25_lad24") for k, n in lad.items() if k != "datapackage")
+    assert lad["provenance"] == "iod25_lad24_provenance.json"
+
+
+def test_a_folder_an_earlier_version_wrote_is_rebuilt_and_its_provenance_found(tmp_path):
+    """Before each dataset's own name, provenance.json: such a folder is not current (so it is
+    rebuilt), still says whose package it holds, and its provenance.json is ours to retire."""
+    folder = package_folder(tmp_path / "out")
+    assert current(folder, "f" * 64, "iod25_msoa") is not None
+    assert legacy_provenance(folder) is None
+    (folder / FILES["provenance"]).rename(folder / LEGACY_PROVENANCE)
+    assert current(folder, "f" * 64, "iod25_msoa") is None
+    assert read_provenance(folder, "iod25_msoa") is None
+    assert read_provenance(folder).dataset == "iod25_msoa"
+    assert package_in(folder) == "iod25_msoa"
+    assert legacy_provenance(folder) == folder / LEGACY_PROVENANCE
+    (folder / LEGACY_PROVENANCE).write_text('{"someone": "else"}')
+    assert legacy_provenance(folder) is None  # not ours: left alone

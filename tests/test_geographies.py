@@ -647,9 +647,13 @@ def test_an_ons_lookup_given_wins_over_the_geographies_table(tmp_path, capsys):
     usual = table["icb24cd"].value_counts()
     assert icb["E54000008"] == usual["E54000008"] - 1
     assert icb["E54000048"] == usual["E54000048"] + 1
-    made_from = json.loads((out / "iod25_icb24" / "provenance.json").read_text())["inputs"]
+    made_from = json.loads((out / "iod25_icb24" / "iod25_icb24_provenance.json").read_text())[
+        "inputs"
+    ]
     assert made_from["lsoa_icb"]["file"] == path.name and "geographies" not in made_from
-    regions = json.loads((out / "iod25_rgn24" / "provenance.json").read_text())["inputs"]
+    regions = json.loads((out / "iod25_rgn24" / "iod25_rgn24_provenance.json").read_text())[
+        "inputs"
+    ]
     assert "geographies" in regions and "lsoa_icb" not in regions
     # Given, it is checked as the assembled path checks it.
     split = _ons_lsoa_icb(table)
@@ -720,7 +724,7 @@ def test_the_areas_page_names_the_geographies_without_deciles():
 
 
 def test_area_map_data_without_lads_and_its_lazy_script():
-    from iod_msoa import _maps
+    from iod_msoa import _mapdata
 
     icb = GEOGRAPHIES["icb24"]
     areas = gpd.GeoDataFrame(
@@ -729,12 +733,12 @@ def test_area_map_data_without_lads_and_its_lazy_script():
         geometry=[box(0, 50, 1, 51), box(1, 50, 2, 51)],
         crs=4326,
     )
-    data = _maps.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
+    data = _mapdata.explore_data(areas, ["#000000"] * 10, ["imd"], geography=icb)
     assert (data["key"], data["noun"], data["nouns"]) == ("icb24", "ICB", "ICBs")
     assert data["names"] == ["North", "South"] and "ladNames" not in data
-    script = _maps.area_map_script(data)
+    script = _mapdata.area_map_script(data)
     assert script.startswith('IodMsoaMap.provide("icb24", {"key":"icb24"')
-    html = _maps.areas_map_html(
+    html = _mapdata.areas_map_html(
         [{"key": "icb24", "label": "ICBs", "src": "areas-data/icb24.js"}], first="icb24"
     )
     assert 'IodMsoaMap.areas("areas-map", {"choices":[{"key":"icb24"' in html

@@ -291,7 +291,7 @@ def test_existing_read_only_out_folder(earlier, capsys, config, read_only):
 def test_out_is_a_mount_point(mount_point, capsys, config):
     out = mount_point("80m")
     assert cli.main(["build", "--config", str(config), "--out", str(out), "--quiet"]) == 0
-    assert "provenance.json" in snapshot(out)
+    assert "iod25_msoa_provenance.json" in snapshot(out)
     assert_no_litter(out)
 
 
@@ -309,7 +309,7 @@ def test_disk_full(mount_point, good_output, capsys, config):
 @needs_data
 def test_a_file_that_cannot_be_replaced(earlier, capsys, config):
     before = snapshot(earlier)
-    victim = earlier / "provenance.json"
+    victim = earlier / "iod25_msoa_provenance.json"
     if (
         shutil.which("chattr") is None
         or subprocess.run(["chattr", "+i", str(victim)], capture_output=True).returncode != 0

@@ -197,7 +197,7 @@ def test_lrf24_and_all_build_without_the_table_from_a_loopback_arcgis_server(
     config = tmp_path / "config.toml"
 
     assert _build(config, "lrf24", tmp_path / "lrf") == 0
-    provenance = json.loads((tmp_path / "lrf" / "provenance.json").read_text())
+    provenance = json.loads((tmp_path / "lrf" / "iod25_lrf24_provenance.json").read_text())
     assert set(provenance["inputs"]) == {"file7", "lad_pfa", "lsoa_boundaries"}
     assert provenance["inputs"]["lad_pfa"]["origin"] == "download"
     lrf = pd.read_csv(tmp_path / "lrf" / "iod25_lrf24.csv", dtype=str).set_index("lrf24cd")

@@ -40,6 +40,12 @@ def test_maps_without_the_site_extra_say_what_to_install():
         assert "install iod-msoa[site]" in last and "matplotlib" in last, last
 
 
+def test_the_interactive_maps_data_needs_no_matplotlib():
+    """``_mapdata`` sits below the figures: the map's data and HTML load without them."""
+    ran = python("from iod_msoa import _mapdata\nprint(_mapdata.explore_map_html.__name__)")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_pages_helpers_need_only_the_base_install():
     ran = python("from iod_msoa import pages\nprint(pages.human_size(2048))")
     assert ran.returncode == 0, ran.stderr

@@ -66,12 +66,60 @@ def test_without_quarto_it_builds_the_data_then_fails_saying_what_to_do(project)
 
 
 def test_renders_with_the_conda_environments_python(project):
-    quarto = project / "fake-quarto"
-    record = project / "quarto-called-with.txt"
-    quarto.write_text(f'#!/bin/sh\necho "$QUARTO_PYTHON $(command -v iod-msoa) $*" > {record}\n')
-    quarto.chmod(0o755)
+    quarto, record = fake_quarto(project)
     ran = run(project, QUARTO=str(quarto))
     assert ran.returncode == 0, ran.stderr
     conda = project / "conda" / "bin"
     assert record.read_text().split() == [str(conda / "python"), str(conda / "iod-msoa"), "render"]
     assert "Site written to _site/" in ran.stdout
+
+
+def fake_quarto(folder: Path) -> tuple[Path, Path]:
+    """A `quarto` that records how it was called, and the file it records into."""
+    quarto, record = folder / "fake-quarto", folder / "quarto-called-with.txt"
+    quarto.write_text(f'#!/bin/sh\necho "$QUARTO_PYTHON $(command -v iod-msoa) $*" > {record}\n')
+    quarto.chmod(0o755)
+    return quarto, record
+
+
+def test_finds_quarto_where_the_tests_do_beside_shared(tmp_path, project):
+    """No $QUARTO and none on PATH: ../shared/tools/quarto/install sets one up."""
+    beside = tmp_path / "project"
+    shutil.copytree(project / "scripts", beside / "scripts")
+    shutil.copy(project / "_quarto.yml", beside)
+    install = tmp_path / "shared" / "tools" / "quarto" / "install"
+    install.parent.mkdir(parents=True)
+    quarto, record = fake_quarto(tmp_path)
+    install.write_text(f"#!/usr/bin/env bash\necho installing >&2\necho {quarto}\n")
+    ran = subprocess.run(
+        ["bash", str(beside / "scripts" / "build")],
+        capture_output=True,
+        text=True,
+        env={"PATH": NO_QUARTO_PATH, "CONDA_PREFIX": str(project / "conda")},
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert record.read_text().split()[-1] == "render"
+    # the data are built and validated by the render's pre-render alone: printed once
+    assert ran.stdout == "Site written to _site/ (open _site/index.html)\n"
+
+
+def test_a_failed_build_without_a_config_names_the_config_route(tmp_path):
+    """scripts/build takes no options, so its advice is IOD_MSOA_CONFIG, not --file7 PATH."""
+    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
+    conda = tmp_path / "conda" / "bin"
+    conda.mkdir(parents=True)
+    failing = conda / "iod-msoa"
+    failing.write_text("#!/bin/sh\necho 'iod-msoa: error: Could not download file7' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    ran = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "build")],
+        capture_output=True,
+        text=True,
+        env={"PATH": NO_QUARTO_PATH, "CONDA_PREFIX": str(tmp_path / "conda")},
+        timeout=60,
+    )
+    assert ran.returncode == 1
+    assert "IOD_MSOA_CONFIG=path/to/config.toml bash scripts/build" in ran.stderr
+    assert "config/shared-inputs.toml" in ran.stderr
+    assert "Quarto is not installed" not in ran.stderr  # it stopped at the data

@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 from packaging.requirements import Requirement
 
 import iod_msoa
-from iod_msoa import _maps, _site
+from iod_msoa import _figures, _mapdata, _report, _site
 from iod_msoa._folder import DATASET, FILES, VALIDATION_FILE, Provenance
 from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
@@ -114,7 +114,7 @@ def site_env(tmp_path_factory) -> dict[str, str]:
         config = write_config(tmp_path_factory.mktemp("config"))
     else:
         config = ROOT / "config" / "shared-inputs.toml"
-    return {**os.environ, "IOD_MSOA_CONFIG": str(config), _maps.OFFLINE_ENV: "1"}
+    return {**os.environ, "IOD_MSOA_CONFIG": str(config), _figures.OFFLINE_ENV: "1"}
 
 
 @pytest.fixture(scope="session")
@@ -433,7 +433,7 @@ def test_pages_have_front_matter_and_banners():
 
 
 def test_cells_are_short():
-    """Pages call the package; logic lives in _site.py and _maps.py."""
+    """Pages call the package; logic lives in _site.py, _figures.py and _mapdata.py."""
     for page in PAGES:
         for _kind, code in page_chunks((ROOT / page).read_text(encoding="utf-8")):
             lines = [ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#|")]
@@ -495,13 +495,6 @@ def test_tables_as_raw_html_replaces_html_output_of_data_frames():
         assert "<table" in data["text/markdown"]
     finally:
         InteractiveShell.clear_instance()
-
-
-def test_human_size():
-    assert _site.human_size(532) == "532 B"
-    assert _site.human_size(18_980) == "19 kB"
-    assert _site.human_size(4_347_282) == "4.3 MB"
-    assert _site.human_size(24_616_960) == "25 MB"
 
 
 def test_page_link_is_relative_to_the_page(tmp_path):
@@ -657,8 +650,8 @@ def test_validation_helpers():
     )
     comparison["diff"] = comparison["ours"] - comparison["published"]
     comparison["matches_published_rounding"] = comparison["diff"].abs() < 0.01
-    assert list(_site.exact_areas(comparison)) == ["A"]
-    assert list(_site.exact_areas(comparison, "icb24")) == []
+    assert list(_report.exact_areas(comparison)) == ["A"]
+    assert list(_report.exact_areas(comparison, "icb24")) == []
     summary = pd.DataFrame(
         {
             "measure": ["imd_average_score", "imd_proportion_most_deprived_10", "income_scale"],
@@ -678,6 +671,7 @@ def test_validation_helpers():
     note = _site.validation_note(Result, _site.exact_areas(comparison))
     assert "**1 of 2**" in note and "Ayton" in note and "`imd_proportion_most_deprived_10`" in note
     assert "`income_scale`" in note and "stand-in" in note
+    assert "stand-in" in note.split("\n\n")[0]  # the reason beside the number
     top = _site.largest_differences(comparison, "imd_average_score", n=1)
     assert list(top.index) == ["B"]
 
@@ -715,9 +709,9 @@ def test_compared_measures_say_what_each_file_gave():
 
 def test_map_assets_come_from_the_package_wherever_the_code_runs(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    assert len(_maps.read_palette()) == 10
-    assert _maps.asset("palette", "deciles.json").is_file()
-    assert Path(str(_maps.asset())).is_relative_to(Path(iod_msoa.__file__).parent)
+    assert len(_figures.read_palette()) == 10
+    assert _mapdata.asset("palette", "deciles.json").is_file()
+    assert Path(str(_mapdata.asset())).is_relative_to(Path(iod_msoa.__file__).parent)
 
 
 # The plain-pandas cell of the article ----------------------------------------------------

@@ -64,7 +64,7 @@ def test_geopackage_is_version_1_2_and_opens_without_warnings(package):
 def test_workbook_holds_the_csv_with_notes(package):
     path = package / FILES["xlsx"]
     book = openpyxl.load_workbook(path, read_only=True)
-    assert book.sheetnames == ["Notes", "Data"]
+    assert book.sheetnames == ["Data", "Notes"]
     notes = {r[0]: r[1] for r in book["Notes"].iter_rows(values_only=True) if r[0]}
     assert "Open Government Licence" in notes["Licence"]
     assert "weighted" in notes["Method"] and notes["Input: file7"].startswith("File_7")

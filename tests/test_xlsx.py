@@ -1,12 +1,14 @@
-"""The Excel writer on a small table: Notes first, codes as text, frozen header, same bytes."""
+"""The Excel writer on a small table: data first, codes as text, frozen header, same bytes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import xlsxwriter
 
 from iod_msoa._xlsx import DATA_SHEET, NOTES_SHEET, write_xlsx
 
@@ -44,11 +46,14 @@ def write(path, table, dictionary):
     write_xlsx(path, table, dictionary, notes, title="Test workbook", created=WHEN)
 
 
-def test_notes_then_data_with_frozen_header_and_codes_as_text(tmp_path, table, dictionary):
+def test_data_then_notes_with_frozen_header_and_codes_as_text(tmp_path, table, dictionary):
     path = tmp_path / "t.xlsx"
     write(path, table, dictionary)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == [NOTES_SHEET, DATA_SHEET]
+    assert book.sheetnames == [DATA_SHEET, NOTES_SHEET]
+    # what an analyst's first read gets: the table, not the notes
+    first = pd.read_excel(path, dtype={"code": str})
+    pd.testing.assert_frame_equal(first, table, check_dtype=False)
     notes = [tuple(r) for r in book[NOTES_SHEET].iter_rows(values_only=True)]
     assert notes[0][0] == "Test workbook"
     assert notes[2][:2] == ("What", "A test table")
@@ -72,3 +77,90 @@ def test_same_table_same_bytes(tmp_path, table, dictionary):
     write(tmp_path / "a.xlsx", table, dictionary)
     write(tmp_path / "b.xlsx", table, dictionary)
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+
+
+def cell_by_cell(path, table, dictionary, notes, *, title, created):
+    """The workbook written through XlsxWriter's API one cell at a time (as write_xlsx did
+    before it made the Data sheet's XML a column at a time): the bytes it must match."""
+    book = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )
+    book.set_properties({"title": title, "created": created})
+    bold = book.add_format({"bold": True})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    heading = book.add_format({"bold": True, "font_size": 14})
+    text = book.add_format({"num_format": "@"})
+    data = book.add_worksheet(DATA_SHEET)
+    sheet = book.add_worksheet(NOTES_SHEET)
+    sheet.set_column(0, 0, 28)
+    sheet.set_column(1, 1, 90, wrap)
+    sheet.set_column(2, 4, 22, wrap)
+    sheet.write_string(0, 0, title, heading)
+    for row, (label, value) in enumerate(notes, start=2):
+        sheet.write_string(row, 0, label, bold)
+        sheet.write_string(row, 1, value, wrap)
+    row = 2 + len(notes) + 1
+    sheet.write_string(row, 0, f"Columns of the {DATA_SHEET} sheet", heading)
+    columns = ["column", "description", "unit", "denominator", "direction"]
+    sheet.write_row(row + 1, 0, columns, bold)
+    described = dictionary[columns].fillna("").astype(str)
+    for offset, values in enumerate(described.itertuples(index=False, name=None), start=2):
+        sheet.write_row(row + offset, 0, values)
+    for col, dtype in enumerate(table.dtypes):
+        data.set_column(col, col, 14, None if pd.api.types.is_numeric_dtype(dtype) else text)
+    data.freeze_panes(1, 1)
+    data.write_row(0, 0, list(table.columns), bold)
+    cells = table.astype(object).where(table.notna(), None)
+    for number, values in enumerate(cells.itertuples(index=False, name=None), start=1):
+        data.write_row(number, 0, values)
+    data.autofilter(0, 0, len(table), len(table.columns) - 1)
+    book.close()
+
+
+@pytest.fixture
+def awkward() -> pd.DataFrame:
+    """Every kind of cell the column-at-a-time writer must write as XlsxWriter does."""
+    names = [
+        "Tom & Jerry <b>",
+        ' "quoted" ',
+        "tab\there\x01",
+        "_x0000_ literal",
+        "<r>rich-looking</r>",
+        "",
+        None,
+        "x" * 20000,
+        "Ynys Môn\u2019s",
+    ]
+    n = len(names)
+    return pd.DataFrame(
+        {
+            "code": pd.array([f"E0{i}" for i in range(n - 1)] + [None], dtype="str"),
+            "name": pd.array(names, dtype="string"),
+            "score": [0.1 + 0.2, 1 / 3, -0.0, 1e-5, 1e20, 123.456, float("nan"), 2.5e-300, 7.0],
+            "whole": [1.0, 2.0, 3.0, None, 5.0, 6.0, 7.0, 8.0, float("nan")],
+            "zero": [-0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, float("nan")],
+            "rank": pd.array([1, None, 3, 4, 5, 6, 7, 8, None], dtype="Int64"),
+            "people": np.arange(n, dtype=np.int64) * 1000,
+        }
+    )
+
+
+def test_data_sheet_is_the_bytes_xlsxwriter_writes_cell_by_cell(tmp_path, awkward, dictionary):
+    notes = [("What", "A test table")]
+    awkward.loc[len(awkward)] = [None, None, np.nan, np.nan, np.nan, pd.NA, 0]  # last row: one 0
+    for table in (awkward, awkward.iloc[:0], awkward.iloc[:-1]):
+        fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+        write_xlsx(fast, table, dictionary, notes, title="T", created=WHEN)
+        cell_by_cell(slow, table, dictionary, notes, title="T", created=WHEN)
+        assert fast.read_bytes() == slow.read_bytes(), len(table)
+
+
+def test_data_sheet_refuses_what_it_cannot_write_as_xlsxwriter_would(tmp_path, dictionary):
+    with pytest.raises(TypeError, match="column 'flag' is bool"):
+        write(tmp_path / "b.xlsx", pd.DataFrame({"flag": [True, False]}), dictionary)
+    with pytest.raises(ValueError, match="column 'score' holds an infinite value"):
+        write(tmp_path / "i.xlsx", pd.DataFrame({"score": [1.0, np.inf]}), dictionary)
+    # XlsxWriter cuts such text and silently drops the rest of its row
+    with pytest.raises(ValueError, match="column 'name' holds text longer than Excel's 32,767"):
+        write(tmp_path / "l.xlsx", pd.DataFrame({"name": ["\U0001f600" * 16384]}), dictionary)

@@ -58,7 +58,7 @@ _WHERE = {
     "resolve_inputs": "_sources",
     **dict.fromkeys(("ValidationResult", "validate"), "_validate"),
 }
-_MODULES = {"maps": "_maps", "pages": "_site"}
+_MODULES = {"maps": "maps", "pages": "_site"}
 
 # ``maps`` and ``pages`` are not in ``__all__``: ``from iod_msoa import *`` needs only the
 # base install, and they load on first use.

@@ -44,6 +44,7 @@ from ._folder import (
     Provenance,
     current,
     earlier_validation,
+    legacy_provenance,
     listed_resource,
     output_files,
     package_in,
@@ -698,6 +699,11 @@ def _build_one(
             written += _write_fit(staging, g, inputs, of, shapes, reporter)
         _keep_validation(earlier, folder, staging)
     _settle_validation(earlier, folder, g, reporter)
+    if (legacy := legacy_provenance(folder)) is not None:
+        legacy.unlink()
+        reporter.step(
+            f"{g.key}: removed {legacy.name}, now {output_files(g.dataset)['provenance']}"
+        )
     reporter.step(f"{g.key}: wrote {written} files to {folder}")
     return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
 

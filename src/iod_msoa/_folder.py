@@ -1,4 +1,4 @@
-"""What an output folder holds: its files' names, provenance.json, datapackage.json and
+"""What an output folder holds: its files' names, its provenance, datapackage.json and
 validation.csv, each read once here.
 
 Every reader treats a file that is missing, unreadable or not what we write the same way:
@@ -18,10 +18,16 @@ from ._sources import sha256_file
 
 DATASET = GEOGRAPHIES[DEFAULT_GEOGRAPHY].dataset
 VALIDATION_FILE = "validation.csv"  # written by ``iod-msoa validate`` into the package
+# What versions before each dataset's own ``<dataset>_provenance.json`` named it.
+LEGACY_PROVENANCE = "provenance.json"
 
 
 def output_files(dataset: str) -> dict[str, str]:
-    """The files of one dataset (one geography): output key -> file name."""
+    """The files of one dataset (one geography): output key -> file name.
+
+    Each name starts with the dataset's, so two packages' files can share a folder; only
+    datapackage.json keeps its name, the one Frictionless tools look for.
+    """
     return {
         "csv": f"{dataset}.csv",
         "parquet": f"{dataset}.parquet",
@@ -29,7 +35,7 @@ def output_files(dataset: str) -> dict[str, str]:
         "xlsx": f"{dataset}.xlsx",
         "dictionary_csv": f"{dataset}_dictionary.csv",
         "dictionary_md": f"{dataset}_dictionary.md",
-        "provenance": "provenance.json",
+        "provenance": f"{dataset}_provenance.json",
         "datapackage": "datapackage.json",
     }
 
@@ -105,8 +111,20 @@ class Provenance:
             return None
 
 
-def read_provenance(folder: Path) -> Provenance | None:
-    return Provenance.from_json(_read_json(folder / "provenance.json"))
+def read_provenance(folder: Path, dataset: str | None = None) -> Provenance | None:
+    """``dataset``'s provenance in ``folder``; without a dataset, that of whichever package
+    of ours the folder holds (an earlier version's provenance.json included)."""
+    if dataset is not None:
+        return Provenance.from_json(_read_json(folder / output_files(dataset)["provenance"]))
+    found = (Provenance.from_json(_read_json(p)) for p in sorted(folder.glob("*provenance.json")))
+    return next((p for p in found if p is not None), None)
+
+
+def legacy_provenance(folder: Path) -> Path | None:
+    """An earlier version's provenance.json in ``folder``, if it is ours: a package built
+    now records its provenance under its own name, so that file describes nothing there."""
+    path = folder / LEGACY_PROVENANCE
+    return path if Provenance.from_json(_read_json(path)) is not None else None
 
 
 @dataclass(frozen=True)
@@ -199,14 +217,14 @@ def current(folder: Path, fingerprint: str, dataset: str) -> Provenance | None:
     """The existing provenance if the outputs there were built from the same inputs and
     every file still has the sha256 that datapackage.json records (none edited or damaged).
     """
-    provenance = read_provenance(folder)
+    provenance = read_provenance(folder, dataset)
     if provenance is None or provenance.fingerprint != fingerprint:
         return None
     return None if stale_files(folder, dataset) else provenance
 
 
 def package_in(folder: Path) -> str | None:
-    """The name of the package ``folder`` holds (its provenance.json's dataset, else its
+    """The name of the package ``folder`` holds (its provenance's dataset, else its
     datapackage.json's name), or None when it holds no readable package."""
     if (provenance := read_provenance(folder)) is not None:
         return provenance.dataset

@@ -24,13 +24,14 @@ from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._manifest import MANIFEST
 from ._plan import make_plan
 from ._ranking import MIN_AREAS_FOR_DECILES
+from ._report import exact_areas, human_size
 from ._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS, PUBLISHED_MEASURES
 
 EXPECTED_MSOAS = 6856  # MSOAs (2021) in England
 # Output key -> what the file is, in the order the download box lists them.
 DOWNLOAD_TEMPLATES = {
     "csv": "One row per {noun}, every measure (CSV, opens in a spreadsheet)",
-    "xlsx": "The same table for Excel, with a Notes sheet: method, licence, sources, columns",
+    "xlsx": "The same table for Excel, then a Notes sheet: method, licence, sources, columns",
     "gpkg": "The same table with {noun} boundaries (GeoPackage, EPSG:4326, for GIS)",
     "parquet": "The same table, typed and compact (Parquet, for pandas, R, DuckDB)",
     "dictionary_csv": "Data dictionary: every column's meaning, unit and direction (CSV)",
@@ -88,18 +89,6 @@ def page_link(path: str | Path, page_dir: str | Path | None = None) -> str:
     """``path`` relative to the page being rendered (Quarto runs each page in its folder)."""
     page_dir = Path(page_dir) if page_dir is not None else Path.cwd()
     return Path(os.path.relpath(Path(path).resolve(), page_dir.resolve())).as_posix()
-
-
-def human_size(n_bytes: int) -> str:
-    """File size for people: ``4.3 MB``, ``19 kB``."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= size:
-            return (
-                f"{n_bytes / size:.1f} {unit}"
-                if n_bytes < 10 * size
-                else f"{n_bytes / size:.0f} {unit}"
-            )
-    return f"{n_bytes} B"
 
 
 def unverified_banner(provenance: Provenance) -> str:
@@ -350,14 +339,6 @@ def validation_overview(summary: pd.DataFrame) -> pd.DataFrame:
     ).set_index("measure")
 
 
-def exact_areas(comparison: pd.DataFrame, geography: str = "lad24") -> pd.Index:
-    """Areas where every measure not flagged as an estimate matches MHCLG to its rounding."""
-    rows = comparison[comparison["geography"] == geography]
-    exact = rows[rows["note"].fillna("") == ""]
-    matches = exact.groupby("area_code")["matches_published_rounding"].all()
-    return matches.index[matches]
-
-
 def lad_lsoas(lsoa: pd.DataFrame, lookup: pd.DataFrame, lad24cd: str) -> pd.DataFrame:
     """The LSOAs of one local authority with the MSOA each lies in."""
     return msoa_lsoas(lsoa[lsoa["lad24cd"] == lad24cd], lookup)
@@ -366,7 +347,7 @@ def lad_lsoas(lsoa: pd.DataFrame, lookup: pd.DataFrame, lad24cd: str) -> pd.Data
 def local_table(table: pd.DataFrame, lad24cd: str, metric: str = "imd") -> pd.DataFrame:
     """One local authority's MSOAs by name, most deprived first, with national rank and decile.
 
-    ``#`` numbers them as ``_maps.local_map`` does (1 = most deprived).
+    ``#`` numbers them as ``_figures.local_map`` does (1 = most deprived).
     """
     rows = table[table["lad24cd"] == lad24cd].sort_values(f"{metric}_rank", kind="stable")
     return pd.DataFrame(
@@ -449,6 +430,11 @@ def validation_note(validation: Any, exact: pd.Index) -> str:
         "is computed exactly"
         + (f": {', '.join(names.loc[exact].sort_values())}." if 0 < len(exact) <= 20 else ".")
     ]
+    if validation.file7_status == "unverified":  # the reason beside the number, not below
+        lines[0] += (
+            " Only these can: this build's File 7 is a stand-in whose population weights are "
+            "official only for a few whole local authorities (below)."
+        )
     if everywhere:
         lines.append(
             f"**Everywhere** ({', '.join(f'`{m}`' for m in everywhere)}): these depend only on "
@@ -599,21 +585,15 @@ def write_area_maps(
     Returns the map's choices (key, label, src); a geography's file is fetched by the page
     only when it is chosen, so the page itself stays small.
     """
-    from ._maps import SIMPLIFY_TOLERANCE, area_map_script, explore_data, simplify_coverage
+    from ._mapdata import SIMPLIFY_TOLERANCE, explore_data, simplify_coverage, write_map_script
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     choices = []
     for r in results:
         areas = gpd.read_file(r.paths["gpkg"], engine="pyogrio", use_arrow=True)
         areas = areas.set_geometry(simplify_coverage(areas.geometry, SIMPLIFY_TOLERANCE))
-        target = folder / f"{r.geography.key}.js"
-        target.write_text(
-            area_map_script(explore_data(areas, colours, geography=r.geography)),
-            encoding="utf-8",
-        )
+        src = write_map_script(explore_data(areas, colours, geography=r.geography), folder)
         label = f"{r.geography.label} ({len(r.table):,})"
-        choices.append({"key": r.geography.key, "label": label, "src": target.as_posix()})
+        choices.append({"key": r.geography.key, "label": label, "src": src})
     return choices
 
 

@@ -161,7 +161,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
     from ._build import build_many
     from ._errors import ConfigError
     from ._geographies import area_name_from, own_areas, select
-    from ._site import human_size
+    from ._report import human_size
 
     if args.areas_name is not None and args.areas is None:
         raise ConfigError("--areas-name names your own areas: give them with --areas PATH")
@@ -202,7 +202,7 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
     from ._errors import ConfigError, MismatchError
-    from ._site import exact_areas
+    from ._report import exact_areas
     from ._validate import DEFAULT_VALIDATION, validate
 
     if args.areas is not None:

@@ -1,7 +1,7 @@
 /* The interactive maps and tables of notebooks/explore.qmd (MSOAs) and notebooks/areas.qmd
  * (any geography built from LSOAs).
  *
- * Reads the JSON written by iod_msoa._maps.explore_data from <script id="<id>-data">,
+ * Reads the JSON written by iod_msoa._mapdata.explore_data from <script id="<id>-data">,
  * draws every area once with Leaflet's canvas renderer and recolours the same polygons when
  * another index, domain or sub-domain is chosen. The table below the map reads the same
  * data (no second copy in the page), follows the chosen measure, and a click on a row
@@ -21,29 +21,59 @@
   var waiting = {}; // element id -> page size of its table, redrawn by areas() per geography
   var WIDE_MAP = 560; // px: narrower maps (phones) start with the legend closed
 
-  // Rebuild Leaflet [lat, lng] rings from the delta-encoded arrays (see encode_geometry).
-  function decodeGeometry(g) {
+  var STEP_MS = 8; // drawing yields to the page this often: no long task, however many areas
+
+  // The integers of a string written by encode_integers, one per call.
+  function integerReader(text) {
+    var pos = 0;
+    return function () {
+      var result = 0, shift = 0, b;
+      do {
+        b = text.charCodeAt(pos++) - 63;
+        result |= (b & 31) << shift;
+        shift += 5;
+      } while (b >= 32);
+      return result & 1 ? ~(result >>> 1) : result >>> 1;
+    };
+  }
+
+  // Leaflet [lat, lng] rings from the delta-encoded coordinates (see encode_geometry), one
+  // area per call, so that thousands of areas can be drawn in short steps.
+  function geometryReader(g) {
     var scale = Math.pow(10, g.decimals);
-    var x = 0, y = 0, k = 0, ring = 0, polygon = 0;
-    var areas = new Array(g.areaPolygons.length);
-    for (var a = 0; a < g.areaPolygons.length; a++) {
+    var step = integerReader(g.coords);
+    var x = 0, y = 0, ring = 0, polygon = 0, area = 0;
+    return function next() {
       var polygons = [];
-      for (var p = 0; p < g.areaPolygons[a]; p++, polygon++) {
+      for (var p = 0; p < g.areaPolygons[area]; p++, polygon++) {
         var rings = [];
         for (var r = 0; r < g.polygonRings[polygon]; r++, ring++) {
           var points = new Array(g.ringSizes[ring]);
           for (var i = 0; i < points.length; i++) {
-            x += g.coords[k++];
-            y += g.coords[k++];
+            x += step();
+            y += step();
             points[i] = [y / scale, x / scale];
           }
           rings.push(points);
         }
         polygons.push(rings);
       }
-      areas[a] = polygons;
-    }
-    return areas;
+      area++;
+      return polygons;
+    };
+  }
+
+  // Every area's polygons at once (the tests compare this with Python's decoder).
+  function decodeGeometry(g) {
+    var next = geometryReader(g);
+    return g.areaPolygons.map(function () { return next(); });
+  }
+
+  function addTiles(map, tiles) {
+    L.tileLayer(tiles.url, {
+      attribution: tiles.attribution + " | Boundaries: ONS (OGL v3.0)",
+      maxZoom: tiles.maxZoom || 18,
+    }).addTo(map);
   }
 
   function format(value, digits) {
@@ -99,19 +129,20 @@
   function render(elementId, data, metric) {
     data = data || JSON.parse(document.getElementById(elementId + "-data").textContent);
     var before = views[elementId];
-    if (before && before.map) before.map.remove();
+    var map;
+    if (before && before.frame) {
+      map = before.frame; // drawn by later() while the data was on its way: tiles and all
+    } else {
+      if (before && before.map) before.map.remove();
+      map = L.map(elementId, { preferCanvas: true, zoomSnap: 0.25 });
+      addTiles(map, data.tiles);
+    }
     // The legend stays open or closed as the reader left it when the geography changes.
-    var view = { data: data, current: metric || 0, listeners: [] };
+    var view = { data: data, current: metric || 0, listeners: [], layers: [], waiting: [] };
     view.legendOpen = before && before.legendOpen;
     views[elementId] = view;
     var nouns = plural(data);
-
-    var map = L.map(elementId, { preferCanvas: true, zoomSnap: 0.25 });
     view.map = map;
-    L.tileLayer(data.tiles.url, {
-      attribution: data.tiles.attribution + " | Boundaries: ONS (OGL v3.0)",
-      maxZoom: data.tiles.maxZoom || 18,
-    }).addTo(map);
 
     var renderer = L.canvas({ padding: 0.5 });
     function colour(i) {
@@ -134,20 +165,9 @@
       );
     }
 
-    view.layers = decodeGeometry(data.geometry).map(function (polygons, i) {
-      return L.polygon(polygons, {
-        renderer: renderer,
-        weight: 0.4,
-        color: "#ffffff",
-        opacity: 0.8,
-        fillColor: colour(i),
-        fillOpacity: 0.85,
-        area: i,
-      });
-    });
     // One tooltip and one pair of hover handlers for all areas: binding them to each of
     // thousands of polygons more than doubles the time to the first drawing.
-    var group = L.featureGroup(view.layers);
+    var group = L.featureGroup();
     group.bindTooltip(
       fittedTooltip({ sticky: true, className: "msoa-map-tooltip" }).setContent(
         function (layer) { return tooltip(layer.options.area); }
@@ -165,16 +185,20 @@
     view.select = function (j) {
       view.current = j;
       view.layers.forEach(function (layer, i) { layer.setStyle({ fillColor: colour(i) }); });
+      // An open tooltip, hovered or pinned, names the measure it was opened with: redraw it.
+      group.getTooltip().update();
+      if (view.pinned) view.pinned.update();
       view.listeners.forEach(function (listener) { listener(j); });
     };
     view.zoomTo = function (i) {
       var layer = view.layers[i];
+      if (!layer) return view.waiting.push(function () { view.zoomTo(i); }); // still drawing
       map.fitBounds(layer.getBounds(), beside({ maxZoom: 12 }));
       group.closeTooltip();
       if (view.pinned) map.closeTooltip(view.pinned);
       view.pinned = fittedTooltip({ className: "msoa-map-tooltip" })
         .setLatLng(layer.getBounds().getCenter())
-        .setContent(tooltip(i))
+        .setContent(function () { return tooltip(i); })
         .openOn(map);
       document.getElementById(elementId).scrollIntoView({ behavior: "smooth", block: "center" });
     };
@@ -282,7 +306,43 @@
       if (width && width < map.getSize().x / 2) options.paddingTopLeft = [width, 0];
       return options;
     }
-    map.fitBounds(group.getBounds(), beside({}));
+    map.fitBounds(data.bounds, beside({}));
+
+    // The areas, in steps of a few milliseconds so that the page stays responsive while
+    // thousands of them are drawn: first every area's rings, then the polygons from north to
+    // south, so that each step redraws a strip of the map rather than most of it.
+    var next = geometryReader(data.geometry);
+    var shapes = [];
+    function inSteps(count, work, then) {
+      function from(start) {
+        if (views[elementId] !== view) return; // another geography was chosen meanwhile
+        var until = performance.now() + STEP_MS;
+        var i = start;
+        for (; i < count && (i === start || performance.now() < until); i++) work(i);
+        if (i < count) setTimeout(from, 0, i);
+        else then();
+      }
+      from(0);
+    }
+    function north(i) { return shapes[i].length ? shapes[i][0][0][0][0] : 0; }
+    function draw(i) {
+      view.layers[i] = L.polygon(shapes[i], {
+        renderer: renderer,
+        weight: 0.4,
+        color: "#ffffff",
+        opacity: 0.8,
+        fillColor: colour(i),
+        fillOpacity: 0.85,
+        area: i,
+      }).addTo(group);
+    }
+    inSteps(data.n, function () { shapes.push(next()); }, function () {
+      var order = shapes.map(function (_, i) { return i; });
+      order.sort(function (a, b) { return north(b) - north(a); });
+      inSteps(data.n, function (k) { draw(order[k]); }, function () {
+        view.waiting.splice(0).forEach(function (then) { then(); });
+      });
+    });
 
     // Controls sit above the map's panes, tooltips included: the legend steps aside while
     // a tooltip would be under it.
@@ -306,8 +366,8 @@
   // A searchable, sortable, paged table of every area, for the measure shown on the map.
   function table(elementId, pageSize) {
     var view = views[elementId];
-    waiting[elementId] = pageSize; // areas() redraws the table for each geography chosen
-    if (!view) return;
+    waiting[elementId] = pageSize; // areas() and later() draw it once the data has come
+    if (!view || !view.data) return;
     var data = view.data;
     var root = document.getElementById(elementId + "-table");
     pageSize = pageSize || 15;
@@ -336,11 +396,16 @@
       'placeholder="' + (data.ladNames ? "Search by code, name or local authority" : "Search by code or name") +
       '" aria-label="Search ' + escapeHtml(nouns) + '">' +
       '<span class="msoa-table-measure"></span></div>' +
-      '<div class="table-responsive"><table class="table table-sm table-hover msoa-table">' +
-      "<thead><tr></tr></thead><tbody></tbody></table></div>" +
+      '<div class="table-responsive"></div>' +
       '<div class="msoa-table-pager"><button type="button" class="btn btn-sm btn-outline-secondary" data-step="-1">Previous</button>' +
       '<span class="msoa-table-count"></span>' +
       '<button type="button" class="btn btn-sm btn-outline-secondary" data-step="1">Next</button></div>';
+    // Made as an element: Quarto takes a table tag in a page's inline script for a table to
+    // parse, and warns on every render that it cannot.
+    var table = document.createElement("table");
+    table.className = "table table-sm table-hover msoa-table";
+    table.innerHTML = "<thead><tr></tr></thead><tbody></tbody>";
+    root.querySelector(".table-responsive").appendChild(table);
     var input = root.querySelector("input");
     var head = root.querySelector("thead tr");
     var body = root.querySelector("tbody");
@@ -440,6 +505,59 @@
     document.head.appendChild(script);
   }
 
+  // The map before its data: tiles and the areas' extent at once, then the areas from the
+  // script `src` once the page has loaded and painted (afterFirstPaint), so the page is
+  // read while they come.
+  function later(elementId, src) {
+    var frame = JSON.parse(document.getElementById(elementId + "-data").textContent);
+    var map = L.map(elementId, { preferCanvas: true, zoomSnap: 0.25 });
+    addTiles(map, frame.tiles);
+    map.fitBounds(frame.bounds);
+    views[elementId] = { frame: map };
+    var note = L.control({ position: "topright" });
+    note.onAdd = function () {
+      var div = L.DomUtil.create("div", "msoa-map-control msoa-map-status");
+      div.setAttribute("role", "status");
+      div.textContent = "Loading " + frame.n.toLocaleString("en-GB") + " " + plural(frame) + "…";
+      return div;
+    };
+    note.addTo(map);
+    function fetchData() {
+      load({ key: frame.key, src: src }, function (data, problem) {
+        if (!data) {
+          note.getContainer().textContent = "Sorry: " + problem + ".";
+          return;
+        }
+        note.remove();
+        render(elementId, data);
+        if (elementId in waiting) table(elementId, waiting[elementId]);
+      });
+    }
+    afterFirstPaint(fetchData);
+  }
+
+  // Calls `then` once the page has loaded and painted its first content (3 s after loading
+  // at the latest): a map's data, fetched sooner, competes with the page's own first paint.
+  function afterFirstPaint(then) {
+    var called = false;
+    function call() {
+      if (called) return;
+      called = true;
+      requestAnimationFrame(function () { setTimeout(then, 0); });
+    }
+    function painted(list) { return list.getEntriesByName("first-contentful-paint").length > 0; }
+    function loaded() {
+      if (!window.PerformanceObserver || painted(performance)) return call();
+      var observer = new PerformanceObserver(function (list) {
+        if (painted(list)) { observer.disconnect(); call(); }
+      });
+      observer.observe({ type: "paint", buffered: true });
+      setTimeout(call, 3000);
+    }
+    if (document.readyState === "complete") loaded();
+    else window.addEventListener("load", loaded);
+  }
+
   // A map with a geography switch above it; the table below follows the geography shown.
   function areas(elementId, options) {
     var element = document.getElementById(elementId);
@@ -499,11 +617,15 @@
     });
     var asked = /geography=([a-z0-9]+)/.exec(location.hash);
     var known = asked && options.choices.some(function (c) { return c.key === asked[1]; });
-    show(known ? asked[1] : options.first);
+    var start = known ? asked[1] : options.first;
+    select.value = start;
+    status.textContent = "Loading " + choice(start).label + "…";
+    afterFirstPaint(function () { if (wanted === null) show(start); });
   }
 
   window.IodMsoaMap = {
     render: render,
+    later: later,
     table: table,
     areas: areas,
     provide: provide,

@@ -1,4 +1,4 @@
-"""Maps and figures for the site: decile choropleths, charts and the interactive map's data.
+"""The site's static figures: decile choropleths, small multiples, heatmap, scatter, close-ups.
 
 Choropleths are drawn as one compound path per decile rather than one patch per area, so a
 map of all 6,856 MSOAs takes a fraction of a second and sixteen of them a few seconds.
@@ -9,13 +9,10 @@ drawn instead with a note saying so.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import textwrap
 from collections.abc import Sequence
-from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -26,43 +23,55 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
-import xyzservices
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
-from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
-from ._shapes import align_boundaries, read_boundaries
+from ._mapdata import MISSING_COLOUR, asset, tile_provider
 from ._vocab import METRICS
-
-MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
 
 OFFLINE_ENV = "IOD_MSOA_OFFLINE"
 MAP_CRS = "EPSG:27700"  # British National Grid: England without Web Mercator's stretch
-SIMPLIFY_TOLERANCE = 0.003  # degrees; coverage simplification keeps shared edges shared
-TILES = "Esri.WorldGrayCanvas"  # light grey, no API key (CARTO's tiles now need one)
 TILE_TIMEOUT = (2.0, 5.0)  # seconds to connect, to read each tile
-COORD_DECIMALS = 4  # ~10 m: plenty for simplified MSOA outlines on a web map
-MISSING_COLOUR = "#d9d9d9"  # as "missing" in the package's assets/palette/deciles.json
 INK = "#1f2a36"  # text colours of the site theme, assets/theme.scss
 MUTED = "#5b6673"
 OUTLINE = "#ffffff"
+__all__ = [  # what ``iod_msoa.maps`` offers from here
+    "INK",
+    "MAP_CRS",
+    "MUTED",
+    "OFFLINE_ENV",
+    "OUTLINE",
+    "SHORT_LABELS",
+    "TILE_TIMEOUT",
+    "add_basemap",
+    "compound_path",
+    "correlation_heatmap",
+    "decile_colourbar",
+    "decile_map",
+    "decile_scale",
+    "draw_classes",
+    "draw_outlines",
+    "finish_map",
+    "fit_to",
+    "lad_outlines",
+    "local_map",
+    "lsoa_spread",
+    "offline",
+    "read_palette",
+    "small_multiples",
+    "source_line",
+    "validation_scatter",
+]
+
 SHORT_LABELS = {m.short: m.short_label for m in METRICS}
 
 
 def offline() -> bool:
     """Whether ``$IOD_MSOA_OFFLINE`` asks pages not to fetch basemap tiles."""
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in {"", "0", "false", "no"}
-
-
-def asset(*parts: str) -> Traversable:
-    """A file the package ships for its maps (palette, Leaflet, the map's script and styles).
-
-    Found inside the installed package, so it does not matter where the code runs from.
-    """
-    return resources.files("iod_msoa").joinpath("assets", *parts)
 
 
 def read_palette(path: str | Path | Traversable | None = None) -> list[str]:
@@ -79,29 +88,6 @@ def decile_scale(colours: Sequence[str]) -> tuple[ListedColormap, BoundaryNorm]:
     """A discrete colour map and norm: value 1..10 -> colour 1..10, nothing in between."""
     cmap = ListedColormap(list(colours), name="deciles").with_extremes(bad=MISSING_COLOUR)
     return cmap, BoundaryNorm(np.arange(0.5, 11.5), cmap.N)
-
-
-def simplify_coverage(
-    geometry: gpd.GeoSeries, tolerance: float = SIMPLIFY_TOLERANCE
-) -> gpd.GeoSeries:
-    """Simplify polygons that tile the country without opening gaps between neighbours."""
-    simplified = shapely.coverage_simplify(geometry.to_numpy(), tolerance)
-    return gpd.GeoSeries(simplified, index=geometry.index, crs=geometry.crs)
-
-
-def with_geometry(
-    table: pd.DataFrame, boundaries: str | Path, *, tolerance: float | None = SIMPLIFY_TOLERANCE
-) -> gpd.GeoDataFrame:
-    """The MSOA table with each MSOA's polygon from the boundaries file (simplified if asked).
-
-    ``boundaries`` is the build's boundaries input (the BGC GeoPackage), not the 20 MB
-    output: the table already has every attribute, only the shapes are needed.
-    """
-    shapes = align_boundaries(read_boundaries(boundaries), table["msoa21cd"])
-    shapes.index = table.index
-    if tolerance:
-        shapes = simplify_coverage(shapes, tolerance)
-    return gpd.GeoDataFrame(table, geometry=shapes, crs=shapes.crs)
 
 
 def lad_outlines(areas: gpd.GeoDataFrame, by: str = "lad24cd") -> gpd.GeoDataFrame:
@@ -179,11 +165,6 @@ def draw_outlines(
     )
     ax.add_collection(collection, autolim=False)
     return collection
-
-
-def tile_provider() -> xyzservices.TileProvider:
-    """The basemap tiles of every map on the site (static and interactive)."""
-    return xyzservices.providers.query_name(TILES)
 
 
 def add_basemap(ax: Axes, crs: str = MAP_CRS) -> bool:
@@ -513,164 +494,3 @@ def local_map(
             color="white" if on_dark else INK,
         )
     return finish_map(fig, ax, colours, legend=legend, title=title, source=source, shrink=0.7)
-
-
-# The interactive map ---------------------------------------------------------------------
-
-
-def encode_geometry(geometry: gpd.GeoSeries, decimals: int = COORD_DECIMALS) -> dict[str, list]:
-    """Polygons as flat integer arrays, small enough to ship every MSOA in one web page.
-
-    ``coords`` holds x, y pairs in units of 10**-decimals degrees, each pair the difference
-    from the previous one (the first from 0, 0); rings are open (no repeated last point).
-    ``ringSizes`` counts the points of each ring, ``polygonRings`` the rings of each polygon
-    (exterior first) and ``areaPolygons`` the polygons of each area, in order. The page's
-    script (assets/js/explore-map.js) rebuilds the polygons with running sums.
-    """
-    polygons, area = shapely.get_parts(np.asarray(geometry), return_index=True)
-    rings, polygon = shapely.get_rings(polygons, return_index=True)
-    coords, ring = shapely.get_coordinates(rings, return_index=True)
-    grid = np.round(coords * 10**decimals).astype(np.int64)
-    closing = np.r_[ring[1:] != ring[:-1], True]
-    repeat = np.r_[False, (grid[1:] == grid[:-1]).all(axis=1) & (ring[1:] == ring[:-1])]
-    keep = ~(closing | repeat)
-    grid, ring = grid[keep], ring[keep]
-    deltas = np.diff(grid, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    return {
-        "decimals": decimals,
-        "coords": deltas.ravel().tolist(),
-        "ringSizes": np.bincount(ring, minlength=len(rings)).tolist(),
-        "polygonRings": np.bincount(polygon, minlength=len(polygons)).tolist(),
-        "areaPolygons": np.bincount(area, minlength=len(geometry)).tolist(),
-    }
-
-
-def _ints(values: pd.Series) -> list[int | None]:
-    return [None if pd.isna(v) else int(v) for v in values.astype("Float64").round().tolist()]
-
-
-def explore_data(
-    areas: gpd.GeoDataFrame,
-    colours: Sequence[str],
-    metrics: Sequence[str] | None = None,
-    geography: Geography = MSOA,
-) -> dict[str, Any]:
-    """Everything the interactive map shows, columns as arrays: one copy of each polygon.
-
-    Scores are rounded to 3 decimals; ranks and deciles are the dataset's own. Areas that
-    nest in local authorities carry their LAD's name for the tooltip and table.
-    """
-    metrics = list(metrics or [m.short for m in METRICS])
-    labels = {m.short: m.label for m in METRICS}
-    tiles = tile_provider()
-    data: dict[str, Any] = {
-        "key": geography.key,
-        "noun": geography.noun,
-        "nouns": geography.nouns,
-        "n": len(areas),
-        "palette": list(colours),
-        "missing": MISSING_COLOUR,
-        "tiles": {
-            "url": tiles.build_url(),
-            "attribution": tiles.html_attribution,
-            "maxZoom": tiles.get("max_zoom", 18),
-        },
-        "metrics": [{"key": m, "label": labels.get(m, m)} for m in metrics],
-        "codes": areas[geography.code].astype(str).tolist(),
-        "names": areas[geography.display].astype(str).tolist(),
-    }
-    if geography.carries_lad:
-        lads, lad_index = np.unique(areas["lad24nm"].astype(str), return_inverse=True)
-        data |= {"lad": lad_index.tolist(), "ladNames": lads.tolist()}
-    return data | {
-        "score": [
-            [None if pd.isna(v) else v for v in areas[f"{m}_score"].round(3).tolist()]
-            for m in metrics
-        ],
-        "rank": [_ints(areas[f"{m}_rank"]) for m in metrics],
-        "decile": [_ints(areas[f"{m}_decile"]) for m in metrics],
-        "geometry": encode_geometry(areas.to_crs(4326).geometry),
-    }
-
-
-def _inline(tag: str, text: str) -> str:
-    """``text`` inside ``<tag>``, with any closing tag in it escaped so it cannot end early."""
-    return f"<{tag}>" + re.sub(f"</(?={tag})", r"<\\/", text, flags=re.I) + f"</{tag}>"
-
-
-def _leaflet_css() -> str:
-    """Leaflet's stylesheet with its control images as data URIs: nothing to fetch."""
-    leaflet = asset("vendor", "leaflet")
-
-    def data_uri(match: re.Match[str]) -> str:
-        png = leaflet.joinpath(*match["path"].split("/")).read_bytes()
-        return f"url(data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
-
-    css = leaflet.joinpath("leaflet.css").read_text(encoding="utf-8")
-    return re.sub(r"url\((?P<path>images/[\w.-]+\.png)\)", data_uri, css)
-
-
-def _map_html(element_id: str, label: str, payload: str, boot: str) -> str:
-    """A map as a self-contained HTML fragment: styles, its element, data, scripts, start-up.
-
-    Scripts and styles are inlined from the package, so the map works in the site, in a
-    notebook or written to a file anywhere; only the basemap tiles come from the web, and
-    the map works without them.
-    """
-    styles = _leaflet_css() + "\n" + asset("css", "explore-map.css").read_text(encoding="utf-8")
-    scripts = [asset("vendor", "leaflet", "leaflet.js"), asset("js", "explore-map.js")]
-    return "\n".join(
-        [
-            _inline("style", styles),
-            f'<div id="{element_id}" class="msoa-map" role="application" '
-            f'aria-label="{label}"></div>',
-            *([payload] if payload else []),
-            *(_inline("script", s.read_text(encoding="utf-8")) for s in scripts),
-            f"<script>{boot}</script>",
-        ]
-    )
-
-
-def _json(data: Any) -> str:
-    """Compact JSON that cannot end an enclosing ``<script>`` early."""
-    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-
-
-def explore_map_html(data: dict[str, Any], *, element_id: str = "msoa-map") -> str:
-    """The interactive map with its data in the page (see :func:`_map_html`)."""
-    payload = f'<script type="application/json" id="{element_id}-data">{_json(data)}</script>'
-    label = f"Map of {data.get('noun', 'MSOA')} deprivation deciles"
-    return _map_html(element_id, label, payload, f'IodMsoaMap.render("{element_id}");')
-
-
-def area_map_script(data: dict[str, Any]) -> str:
-    """One geography's map data as a script the page loads only when that geography is
-    chosen: it hands the data to the map by its key."""
-    return f"IodMsoaMap.provide({_json(data['key'])}, {_json(data)});\n"
-
-
-def areas_map_html(
-    choices: Sequence[dict[str, str]], *, first: str, element_id: str = "areas-map"
-) -> str:
-    """A map with a geography switch; each geography's data loads only when chosen.
-
-    ``choices``: ``{"key", "label", "src"}`` per geography, ``src`` the URL (relative to the
-    page) of its :func:`area_map_script` file. Loading by ``<script>`` works from a web
-    server and from files opened directly alike.
-    """
-    options = {"choices": list(choices), "first": first}
-    boot = f'IodMsoaMap.areas("{element_id}", {_json(options)});'
-    return _map_html(element_id, "Map of deprivation deciles by area", "", boot)
-
-
-def explore_table_html(*, element_id: str = "msoa-map", page_size: int = 15) -> str:
-    """A searchable, sortable table of every MSOA under the map, built from the map's data.
-
-    Place it after :func:`explore_map_html`; the page then carries one copy of the data.
-    """
-    return "\n".join(
-        [
-            f'<div id="{element_id}-table" class="msoa-table-wrap"></div>',
-            f'<script>IodMsoaMap.table("{element_id}", {int(page_size)});</script>',
-        ]
-    )
