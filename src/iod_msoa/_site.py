@@ -689,7 +689,6 @@ def own_areas_table(table: pd.DataFrame, metric: str = "imd") -> pd.DataFrame:
     return pd.DataFrame(
         {
             "area": rows["area_name"].to_numpy(),
-            "code": rows["area_code"].to_numpy(),
             "LSOAs": rows["n_lsoa"].to_numpy(),
             "people": rows["pop_total"].map("{:,}".format).to_numpy(),
             "score": rows[f"{metric}_score"].round(2).to_numpy(),
