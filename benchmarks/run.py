@@ -4,8 +4,9 @@
 
 Compares iod_msoa with the blog-post method (benchmarks/blog_method.py) on the same files
 and prints a table; numbers are medians (and minimums) of ``--repeat`` runs. Also times
-``iod-msoa build --geography all`` as one process, and each geography's share of an
-in-process build of all of them (aggregation, shapes and every file written).
+``iod-msoa build --geography all`` and a grouping of all LSOAs (``--areas``, a CSV) as one
+process, and each geography's share of an in-process build of all of them (aggregation,
+shapes and every file written).
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ def main() -> None:
             + "".join(f'{k} = "{v.resolve()}"\n' for k, v in paths.items())
         )
         env = {**os.environ, "IOD_MSOA_CONFIG": str(config)}
+        grouping = Path(tmp) / "grouping.csv"  # every LSOA in its MSOA, as a user's areas
+        lookup[lookup["lsoa21cd"].isin(lsoa["lsoa21cd"])].drop_duplicates("lsoa21cd").rename(
+            columns={"msoa21cd": "area_code", "msoa21nm": "area_name"}
+        )[["lsoa21cd", "area_code", "area_name"]].to_csv(grouping, index=False)
         build = [sys.executable, "-m", "iod_msoa", "build", "--quiet", "--force"]
         blog = [sys.executable, str(HERE / "blog_method.py"), str(paths["file7"])]
         blog += [str(paths["lookup"]), str(Path(tmp) / "blog.csv")]
@@ -116,6 +121,18 @@ def main() -> None:
                 timed(
                     lambda: subprocess.run(
                         [*build, "--out", str(Path(tmp) / "out")],
+                        env=env,
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    ),
+                    args.repeat,
+                ),
+            ),
+            (
+                "whole process: iod-msoa build --areas (CSV grouping of all LSOAs)",
+                timed(
+                    lambda: subprocess.run(
+                        [*build, "--areas", str(grouping), "--out", str(Path(tmp) / "own")],
                         env=env,
                         check=True,
                         stdout=subprocess.DEVNULL,

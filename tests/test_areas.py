@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
 import zipfile
-from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,7 +22,7 @@ from iod_msoa._areas import (
     read_area_table,
     read_centroids,
 )
-from iod_msoa._manifest import parse_manifest
+from iod_msoa._manifest import MANIFEST
 
 LSOAS = [f"E0100000{i}" for i in range(1, 10)]
 RETIRED = "E01000010"  # a 2011 LSOA that ONS split for 2021
@@ -390,9 +388,8 @@ def test_parents_of_needs_areas_that_nest() -> None:
     assert parents_of(members, lads, "lad24cd").to_dict() == {"N": "L1", "S": "L2"}
 
 
-def test_proposed_centroid_source_is_a_valid_manifest_entry() -> None:
+def test_centroid_source_is_a_manifest_entry() -> None:
     """The ONS centroid service, declared as sources.toml declares ArcGIS layers."""
-    text = resources.files("iod_msoa").joinpath("data/areas/sources.toml").read_text("utf-8")
-    source = parse_manifest(tomllib.loads(text))["lsoa_centroids"]
+    source = MANIFEST["lsoa_centroids"]
     assert source.kind == "arcgis" and source.params["out_sr"] == BNG
     assert "LLSOA_Dec_2021_PWC_for_England_and_Wales_2022/FeatureServer/0/query" in source.url

@@ -3,15 +3,20 @@ pandas recomputation of every measure from its definition, and polygons against 
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 import iod_msoa
+from iod_msoa import cli
 from iod_msoa._areas import (
+    BNG,
     assign_by_centroid,
     parents_of,
     read_area_layer,
@@ -20,7 +25,7 @@ from iod_msoa._areas import (
 )
 from iod_msoa._ranking import ranks_within
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
-from tests.realdata import FILES, INPUTS, needs_inputs
+from tests.realdata import FILES, INPUTS, needs_inputs, write_config
 
 pytestmark = [pytest.mark.realdata, needs_inputs]
 
@@ -243,3 +248,199 @@ def test_within_lad_ranks_agree_with_ranking_each_district_by_hand(lsoa: pd.Data
     )
     birmingham = frame["lad"] == "E08000025"
     assert sorted(within.loc[birmingham, "income_rank"]) == list(range(1, birmingham.sum() + 1))
+
+
+# --- through the command line and the API: the package's own Parquet -----------------------
+
+
+def _built(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(out / f"iod25_{name}.parquet")
+
+
+def test_cli_random_grouping_of_all_lsoas_matches_recomputation(
+    lsoa: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`iod-msoa build --areas random.csv`: 300 areas over every LSOA, keyed and ranked
+    among themselves, every measure as the recomputation has it; the package is complete."""
+    rng = np.random.default_rng(16)
+    group = rng.integers(0, 300, len(lsoa))
+    members = pd.DataFrame(
+        {
+            "lsoa21cd": lsoa["lsoa21cd"],
+            "area_code": [f"R{g:03d}" for g in group],
+            "area_name": [f"Random {g}" for g in group],
+        }
+    )
+    members.to_csv(tmp_path / "My Random Areas.csv", index=False)
+    out = tmp_path / "out"
+    status = cli.main(
+        [
+            "build",
+            "--quiet",
+            "--config",
+            str(write_config(tmp_path)),
+            "--areas",
+            str(tmp_path / "My Random Areas.csv"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    assert "Built: 300 my_random_areas areas from 33,755 LSOAs" in capsys.readouterr().out
+    table = _built(out, "my_random_areas")
+    assert list(table.columns[:3]) == ["area_code", "area_name", "n_lsoa"]
+    assert table["imd_decile"].notna().all() and table["imd_rank"].max() == 300
+    assert_same(table.drop(columns="area_name"), recompute(lsoa, members))
+    shapes = gpd.read_file(out / "iod25_my_random_areas.gpkg")
+    assert len(shapes) == 300 and shapes.geometry.notna().all()
+    provenance = json.loads((out / "iod25_my_random_areas_provenance.json").read_text())
+    assert provenance["inputs"]["areas"]["file"] == "My Random Areas.csv"
+
+
+def test_api_grouping_within_one_district_matches_recomputation(
+    lsoa: pd.DataFrame, tmp_path: Path
+) -> None:
+    """`build_areas(DataFrame)`: Bury's LSOAs in 12 areas, the rest of England in none."""
+    bury = lsoa.loc[lsoa["lad24cd"] == BURY, "lsoa21cd"]
+    group = np.arange(len(bury)) % 12
+    members = pd.DataFrame(
+        {
+            "lsoa21cd": bury,
+            "area_code": [f"B{g:02d}" for g in group],
+            "area_name": [f"Bury part {g}" for g in group],
+        }
+    )
+    config = iod_msoa.load_config(write_config(tmp_path)).with_overrides(
+        cache_dir=tmp_path / "cache"
+    )
+    result = iod_msoa.build_areas(
+        members, name="bury", config=config, out_dir=tmp_path / "out", progress=False
+    )
+    assert isinstance(result, iod_msoa.BuildResult) and result.paths["parquet"].is_file()
+    table = _built(tmp_path / "out", "bury")
+    assert len(table) == 12 and table["n_lsoa"].sum() == len(bury)
+    assert_same(table.drop(columns="area_name"), recompute(lsoa, members))
+    again = iod_msoa.build_areas(
+        members, name="bury", config=config, out_dir=tmp_path / "out", progress=False
+    )
+    assert again.skipped
+
+
+def test_msoa_polygons_through_the_api_reproduce_the_msoa_table_where_the_fit_is_exact(
+    lsoa: pd.DataFrame, tmp_path: Path
+) -> None:
+    """`build_areas(GeoDataFrame)` of ONS's generalised MSOA polygons: the 6,731 MSOAs whose
+    best-fit LSOAs are the lookup's have the MSOA table's measures exactly (ranks move with
+    the 125 others); the fit report is in the package and described there."""
+    shapes = gpd.read_file(INPUTS / FILES["boundaries"], engine="pyogrio")
+    shapes = shapes[shapes["MSOA21CD"].str.startswith("E")]
+    layer = shapes.rename(columns={"MSOA21CD": "area_code", "MSOA21NM": "area_name"})
+    config = iod_msoa.load_config(write_config(tmp_path, lsoa_centroids=CENTROIDS)).with_overrides(
+        cache_dir=tmp_path / "cache"
+    )
+    result = iod_msoa.build_areas(
+        layer[["area_code", "area_name", "geometry"]],
+        name="msoa_drawn",
+        config=config,
+        out_dir=tmp_path / "out",
+        progress=False,
+    )
+    mine = _built(tmp_path / "out", "msoa_drawn").set_index("area_code")
+    lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
+    ons = iod_msoa.aggregate(lsoa, lookup[["lsoa21cd", "msoa21cd"]]).set_index("msoa21cd")
+    fit = pd.read_csv(result.paths["fit"]).set_index("area_code")
+    kept = [c for c in ons.columns if not c.endswith(("_rank", "_decile"))]
+    differ = (mine.loc[:, kept] != ons.reindex(mine.index)[kept]).any(axis=1)
+    assert (len(mine), int(differ.sum())) == (6_856, 125)
+    assert (fit["n_lsoa"] == mine["n_lsoa"].reindex(fit.index)).all()
+    package = json.loads(result.paths["datapackage"].read_text())
+    described = {r["path"]: r for r in package["resources"]}
+    assert {"iod25_msoa_drawn_fit.csv", "iod25_msoa_drawn_straddling.csv"} <= described.keys()
+    assert described["iod25_msoa_drawn_fit.csv"]["schema"]["fields"][5]["name"] == "covered_share"
+
+
+def test_cli_within_lad_ranks_agree_with_ranking_the_msoa_table_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`iod-msoa build --geography msoa21 --within lad24`: each district's MSOAs ranked on
+    their own, by hand from the same table; documented columns after each decile."""
+    out = tmp_path / "out"
+    argv = ["build", "--quiet", "--config", str(write_config(tmp_path)), "--out", str(out)]
+    assert cli.main([*argv, "--geography", "msoa21", "--within", "lad24"]) == 0
+    capsys.readouterr()
+    table = pd.read_parquet(out / "iod25_msoa.parquet")
+    at = list(table.columns).index("imd_decile")
+    assert list(table.columns[at + 1 : at + 3]) == ["imd_rank_in_lad24", "imd_decile_in_lad24"]
+    for m in METRICS:
+        rank = table.groupby("lad24cd")[f"{m.short}_score"].rank(method="min", ascending=False)
+        size = table.groupby("lad24cd")[f"{m.short}_score"].transform("count")
+        decile = np.ceil(rank * 10 / size).where(size >= 10)
+        assert (table[f"{m.short}_rank_in_lad24"].to_numpy() == rank.to_numpy()).all()
+        got = table[f"{m.short}_decile_in_lad24"].astype("float64")
+        pd.testing.assert_series_equal(got, decile, check_names=False)
+    dictionary = pd.read_csv(out / "iod25_msoa_dictionary.csv").set_index("column")
+    assert "same local authority" in dictionary.loc["imd_rank_in_lad24", "description"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("E01000001,A,Alpha\nE01000001,B,Beta", r"1 LSOA\(s\) in more than one area: E01000001"),
+        ("E01000010,A,Alpha", r"1 LSOA \(2011\) code\(s\) that no longer exist in 2021"),
+        ("E01099999,A,Alpha", r"1 unknown LSOA code\(s\) .*: row 2 \(E01099999\)"),
+        ("E01000001,A,Alpha\n,B,Beta", r"1 empty area\(s\), with no LSOA: B"),
+        ("E01000001,A,Alpha\nE01000002,A,Alfa", r"A \('Alpha' vs 'Alfa'\)"),
+    ],
+)
+def test_a_bad_grouping_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    (tmp_path / "bad.csv").write_text(f"lsoa21cd,area_code,area_name\n{text}\n")
+    argv = ["build", "--quiet", "--config", str(write_config(tmp_path))]
+    status = cli.main([*argv, "--areas", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and len(err.splitlines()) == 1, err
+    assert re.search(expected, err) and err.startswith("iod-msoa: error: areas table (")
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").glob("*.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("boxes", "crs", "expected"),
+    [
+        (
+            [(530000, 180000, 533000, 183000), (532000, 180000, 535000, 183000)],
+            BNG,
+            r"1 pair\(s\) of polygons overlap: A and B \(3,000,000 m²\)",
+        ),
+        ([(2.2, 48.8, 2.4, 48.9)], 4326, r"no LSOA of England .*2\.20\.\.2\.40 E"),
+    ],
+)
+def test_bad_polygons_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], boxes, crs: int, expected: str
+) -> None:
+    codes = ["A", "B"][: len(boxes)]
+    gpd.GeoDataFrame(
+        {"area_code": codes, "area_name": codes},
+        geometry=[shapely.box(*b) for b in boxes],
+        crs=crs,
+    ).to_file(tmp_path / "drawn.gpkg")
+    config = write_config(tmp_path, lsoa_centroids=CENTROIDS)
+    argv = ["build", "--quiet", "--config", str(config), "--areas", str(tmp_path / "drawn.gpkg")]
+    status = cli.main([*argv, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and len(err.splitlines()) == 1, err
+    assert re.search(expected, err) and err.startswith("iod-msoa: error: areas layer (")
+
+
+def test_a_built_in_name_and_validate_are_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.csv").write_text("lsoa21cd,area_code,area_name\nE01000001,A,Alpha\n")
+    config = str(write_config(tmp_path))
+    for argv, expected in (
+        (["build", "--areas-name", "msoa"], "would name the built-in msoa21 geography's package"),
+        (["validate"], "validate compares with MHCLG's summaries"),
+    ):
+        status = cli.main([*argv, "--config", config, "--areas", str(tmp_path / "a.csv")])
+        err = capsys.readouterr().err.strip()
+        assert status == 1 and len(err.splitlines()) == 1 and expected in err, err

@@ -129,3 +129,21 @@ def test_fewer_than_10_areas_have_no_deciles_and_every_description_says_so(tmp_p
     assert "Deciles" not in dict(xlsx_notes(provenance, regions))
     assert "decile 1 are the most deprived" in dict(xlsx_notes(provenance, regions))["What"]
     assert "description" not in datapackage(tmp_path, ten, described, provenance, regions)
+
+
+def test_ranks_within_a_parent_and_the_fit_files_are_described():
+    from iod_msoa._describe import fit_resources
+    from iod_msoa._geographies import own_areas
+
+    g = own_areas("mine", layer=True)
+    columns = ["area_code", "area_name", "n_lsoa", "imd_decile", "imd_rank_in_icb24"]
+    columns.append("imd_decile_in_icb24")
+    dictionary = data_dictionary(columns, g).set_index("column")
+    rank = dictionary.loc["imd_rank_in_icb24", "description"]
+    assert "among the mine areas in the same ICB" in rank
+    assert "fewer than 10" in dictionary.loc["imd_decile_in_icb24", "description"]
+    assert "best fit" in dictionary.loc["area_code", "description"]
+    about = fit_resources(g)
+    fields = [f["name"] for f in about["fit"]["schema"]["fields"]]
+    assert fields[:3] == ["area_code", "area_name", "n_lsoa"] and "covered_share" in fields
+    assert about["straddling"]["schema"]["fields"][0]["name"] == "lsoa21cd"

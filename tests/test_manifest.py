@@ -30,13 +30,19 @@ def test_manifest_lists_every_input_with_official_pins():
         "lookup",
         "boundaries",
         "lsoa_boundaries",
+        "lsoa_centroids",
         *ONS_LOOKUPS,
         "lsoa11_lsoa21",
         "lsoa11_msoa11",
     }
     assert manifest["boundaries"].params["format"] == "gpkg"
-    # Inputs with no known official address must be given as local files.
-    assert {n for n, s in manifest.items() if not s.url} == {"geographies", "lrf_summaries"}
+    # Inputs with no known official address must be given as local files (a user's own
+    # areas are theirs).
+    assert {n for n, s in manifest.items() if not s.url} == {
+        "geographies",
+        "lrf_summaries",
+        "areas",
+    }
     assert all(s.url.startswith("https://") for s in manifest.values() if s.url)
     assert all(s.attribution for s in manifest.values())
 

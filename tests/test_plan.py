@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from iod_msoa._errors import ConfigError
-from iod_msoa._geographies import GEOGRAPHIES, select
-from iod_msoa._plan import EDITION, Plan, chosen, folders, make_plan, members_input
+from iod_msoa._geographies import GEOGRAPHIES, area_name_from, own_areas, select
+from iod_msoa._plan import (
+    EDITION,
+    PACKAGES,
+    Plan,
+    Reading,
+    chosen,
+    folders,
+    make_plan,
+    members_input,
+)
 
 ALL = list(GEOGRAPHIES.values())
 # The development config (config/shared-inputs.toml): a local geographies table, no ONS lookup.
@@ -281,3 +290,79 @@ def test_geography_names_are_the_editions():
     assert chosen("msoa21", 2019)[0].dataset == "iod19_msoa21" != GEOGRAPHIES["msoa21"].dataset
     with pytest.raises(ConfigError, match="unknown geography 'lad24': choose from lad19"):
         chosen("lad24", 2019)
+
+
+# --- a user's own areas, and ranks within a parent ---------------------------------------
+
+
+def test_own_areas_are_one_more_dataset_read_from_the_users_file(tmp_path):
+    areas = own_areas("my_localities", layer=False)
+    plan = make_plan(DEVELOPMENT | {"areas"}, [areas], tmp_path)
+    (dataset,) = plan.datasets
+    assert (dataset.members, dataset.folder) == ("areas", tmp_path)
+    assert dataset.inputs == ("file7", "areas", "lsoa_boundaries")
+    assert plan.reading == Reading() and plan.checks == ()
+    assert (areas.code, areas.name, areas.dataset) == (
+        "area_code",
+        "area_name",
+        "iod25_my_localities",
+    )
+    assert not areas.covers_england and GEOGRAPHIES["msoa21"].covers_england
+    default = make_plan({"areas"}, [areas]).datasets[0].folder
+    assert default == PACKAGES / "iod25_my_localities"
+
+
+def test_own_polygons_also_read_the_lsoa_centroids():
+    layer = own_areas("drawn", layer=True)
+    (dataset,) = make_plan({"areas"}, [layer]).datasets
+    assert dataset.inputs == ("file7", "areas", "lsoa_boundaries", "lsoa_centroids")
+    assert layer.best_fit and not own_areas("drawn", layer=False).best_fit
+
+
+def test_own_areas_beside_built_in_geographies(tmp_path):
+    plan = make_plan(DEVELOPMENT | {"areas"}, [GEOGRAPHIES["lad24"], own_areas("x", layer=False)])
+    assert [d.members for d in plan.datasets] == ["file7", "areas"]
+    assert "areas" in plan.inputs and "lsoa_centroids" not in plan.inputs
+
+
+@pytest.mark.parametrize("name", ["msoa", "msoa21", "lad24", "wd25"])
+def test_own_areas_may_not_take_a_built_in_datasets_name(name):
+    with pytest.raises(ConfigError, match=f"--areas-name '{name}' would name the built-in"):
+        own_areas(name, layer=False)
+
+
+@pytest.mark.parametrize("name", ["", "My Areas", "../up", "_x"])
+def test_own_areas_names_are_safe_folder_names(name):
+    with pytest.raises(ConfigError, match="lower-case letters, digits and _"):
+        own_areas(name, layer=False)
+
+
+def test_the_default_name_is_the_files_sanitised():
+    assert area_name_from("/data/Bury Localities (2025).csv") == "bury_localities_2025"
+    assert area_name_from("x/---.gpkg") == "areas"
+
+
+def test_within_a_district_needs_nothing_more_than_file7():
+    plan = make_plan(DEVELOPMENT, [GEOGRAPHIES["msoa21"]], within="lad24")
+    assert plan.datasets[0].within == "lad24"
+    assert plan.inputs == _plan(DEVELOPMENT, "msoa21").inputs
+    assert plan.reading == _plan(DEVELOPMENT, "msoa21").reading
+
+
+def test_within_another_parent_reads_its_columns_from_the_table_or_its_lookup():
+    plan = make_plan(DEVELOPMENT, [GEOGRAPHIES["msoa21"]], within="icb24")
+    assert "geographies" in plan.datasets[0].inputs
+    assert plan.reading.from_table == (GEOGRAPHIES["icb24"],)
+    assembled = make_plan({"file7", "areas"}, [own_areas("x", layer=False)], within="rgn24")
+    assert assembled.datasets[0].inputs[-1] == members_input(GEOGRAPHIES["rgn24"], ())
+    assert assembled.reading.lookups == ("lad_rgn",) and assembled.reading.from_table == ()
+
+
+def test_within_names_a_parent_we_rank_within():
+    with pytest.raises(ConfigError, match="--within 'msoa21': choose one of lad24, utla24"):
+        make_plan(DEVELOPMENT, [GEOGRAPHIES["lad24"]], within="msoa21")
+
+
+def test_narrowing_keeps_within():
+    plan = make_plan(DEVELOPMENT, [GEOGRAPHIES["msoa21"], GEOGRAPHIES["lad24"]], within="utla24")
+    assert plan.narrowed(["lad24"]).datasets[0].within == "utla24"

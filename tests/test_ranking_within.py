@@ -58,3 +58,32 @@ def test_ties_share_the_lowest_rank_and_small_parents_get_no_decile() -> None:
 def test_an_area_without_parent_is_not_ranked(missing: object) -> None:
     out = ranks_within(pd.DataFrame({"imd": [1.0, 2.0]}), pd.Series(["A", missing]))
     assert out["imd_rank"].tolist()[0] == 1 and out["imd_rank"].isna().tolist() == [False, True]
+
+
+def test_with_ranks_within_places_them_after_each_decile() -> None:
+    """The table keeps its columns; each metric's ranks within the parent follow its decile,
+    ranked among the rows of the same parent only."""
+    from iod_msoa._aggregate import with_ranks_within
+    from iod_msoa._vocab import METRICS
+
+    n = 12
+    table = pd.DataFrame(
+        {"code": [f"A{i:02d}" for i in range(n)]}
+        | {
+            f"{m.short}_{s}": np.arange(n, dtype=float) if s == "score" else np.arange(n)
+            for m in METRICS
+            for s in ("score", "rank", "decile")
+        }
+    )
+    parents = pd.Series(["P"] * 10 + ["Q"] * 2)
+    out = with_ranks_within(table, parents, "lad24")
+    first = METRICS[0].short
+    at = list(out.columns).index(f"{first}_decile")
+    assert list(out.columns[at + 1 : at + 3]) == [
+        f"{first}_rank_in_lad24",
+        f"{first}_decile_in_lad24",
+    ]
+    assert out[list(table.columns)].equals(table)
+    assert out[f"{first}_rank_in_lad24"].tolist() == [*range(10, 0, -1), 2, 1]
+    assert out[f"{first}_decile_in_lad24"].tolist()[:10] == [*range(10, 0, -1)]
+    assert out[f"{first}_decile_in_lad24"].iloc[10:].isna().all()  # Q has 2 areas

@@ -797,3 +797,37 @@ def test_the_github_workflow_runs_what_ci_runs():
     assert not [s for s in steps if "pytest" in s]  # no second, narrower test command
     render = next(s for s in steps if "quarto render" in s)
     assert ".venv/bin/python" in render
+
+
+def test_msoa_grouping_puts_each_lsoa_in_its_msoas_group():
+    lookup = pd.DataFrame(
+        {"lsoa21cd": ["L1", "L1", "L2", "L3", "L4"], "msoa21cd": ["M1", "M1", "M1", "M2", "M3"]}
+    )
+    msoas = pd.DataFrame({"msoa21cd": ["M1", "M2", "M3"], "msoa21hclnm": ["Up", "Down", "Out"]})
+    grouping = _site.msoa_grouping(lookup, msoas, {"North Side": ("Up",), "South": ("Down",)}, "B-")
+    assert grouping.to_dict("list") == {
+        "lsoa21cd": ["L1", "L2", "L3"],
+        "area_code": ["B-NORTH-SIDE", "B-NORTH-SIDE", "B-SOUTH"],
+        "area_name": ["North Side", "North Side", "South"],
+    }
+    assert sorted(n for names in _site.BURY_TOWNSHIPS.values() for n in names) == sorted(
+        set(n for names in _site.BURY_TOWNSHIPS.values() for n in names)
+    )
+
+
+def test_own_areas_table_is_most_deprived_first():
+    table = pd.DataFrame(
+        {
+            "area_code": ["A", "B"],
+            "area_name": ["Alpha", "Beta"],
+            "n_lsoa": [3, 4],
+            "pop_total": [1500, 2500],
+            "imd_score": [10.0, 30.0],
+            "imd_rank": [2, 1],
+            "imd_proportion_most_deprived_10": [0.0, 0.25],
+        }
+    )
+    shown = _site.own_areas_table(table)
+    assert list(shown.index) == ["Beta", "Alpha"]
+    assert shown.loc["Beta", "people"] == "2,500" and shown.loc["Beta", "rank of 2"] == 1
+    assert shown.loc["Beta", "LSOAs in England's most deprived 10%"] == "25%"

@@ -21,6 +21,7 @@ _WHERE = {
             "Inputs",
             "area_table",
             "build",
+            "build_areas",
             "build_many",
             "load_inputs",
             "msoa_table",

@@ -12,7 +12,7 @@ import pandas as pd
 from . import _measures as measures
 from ._editions import DEFAULT_EDITION, EDITIONS, Edition
 from ._errors import SchemaError, UnmatchedAreaError, ZeroPopulationError, listed
-from ._ranking import decile_from_rank, rank_most_deprived_first
+from ._ranking import decile_from_rank, rank_most_deprived_first, ranks_within
 from ._ties import summary_ranks
 from ._vocab import Metric
 
@@ -205,3 +205,20 @@ def _check_populations(
             f"weighted by ({which}): {listed(areas[empty])}. No real area has nobody: check "
             "File 7's population columns and the lookup."
         )
+
+
+def with_ranks_within(table: pd.DataFrame, parents: pd.Series, within: str) -> pd.DataFrame:
+    """``table`` with each metric's rank and decile among the areas of the same parent
+    (``parents``: each row's parent code, aligned with ``table``), as
+    ``<metric>_rank_in_<within>`` and ``<metric>_decile_in_<within>`` after its decile.
+
+    Local detail where national deciles are skewed: a district's own most deprived areas.
+    """
+    shorts = [c.removesuffix("_score") for c in table.columns if c.endswith("_score")]
+    scores = pd.DataFrame({m: table[f"{m}_score"].to_numpy() for m in shorts})
+    ranked = ranks_within(scores, pd.Series(parents.to_numpy()))
+    ranked.columns = [f"{m}_{s}_in_{within}" for m in shorts for s in ("rank", "decile")]
+    ranked.index = table.index
+    placed = {f"{m}_decile": [f"{m}_{s}_in_{within}" for s in ("rank", "decile")] for m in shorts}
+    order = [n for c in table.columns for n in (c, *placed.get(c, ()))]
+    return pd.concat([table, ranked], axis=1)[order]

@@ -40,9 +40,7 @@ WELSH_LSOA = r"^W01[0-9]{6}$"
 
 _RETIRED = frozenset(
     tomllib.loads(
-        resources.files("iod_msoa")
-        .joinpath("data/areas/lsoa11_retired.toml")
-        .read_text(encoding="utf-8")
+        resources.files("iod_msoa").joinpath("data/lsoa11_retired.toml").read_text(encoding="utf-8")
     )["codes"].split()
 )
 

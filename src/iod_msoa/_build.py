@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import hashlib
 import json
@@ -23,11 +24,21 @@ import geopandas as gpd
 import pandas as pd
 from rich.text import Text
 
-from ._aggregate import aggregate, area_columns
+from ._aggregate import aggregate, area_columns, with_ranks_within
+from ._areas import (
+    AREA_CODE,
+    assign_by_centroid,
+    fit_report,
+    is_layer,
+    parents_of,
+    read_area_layer,
+    read_area_table,
+    read_centroids,
+)
 from ._change import apportion, comparability, lsoa11_pieces
 from ._config import Config, load_config, project_root
 from ._console import plain_console
-from ._describe import register_file
+from ._describe import fit_resources, register_file
 from ._edition_readers import read_lsoa11_lsoa21, read_lsoa11_msoa11
 from ._editions import edition_of
 from ._errors import ConfigError, SchemaError, UnmatchedAreaError, listed
@@ -45,16 +56,30 @@ from ._folder import (
     package_in,
 )
 from ._geographies import (
+    AREAS,
     CROSSWALKS,
     DEFAULT_GEOGRAPHY,
     EDITION_GEOGRAPHIES,
     GEOGRAPHIES,
     Geography,
+    area_name_from,
+    own_areas,
     select,
 )
 from ._lookups import assemble_geographies, check_with_file7, lookups_source, within_problems
 from ._manifest import MANIFEST
-from ._plan import EDITION, PACKAGES, TABLE, DatasetPlan, Plan, Reading, chosen, make_plan
+from ._plan import (
+    CENTROIDS,
+    EDITION,
+    FILE7_PARENT,
+    PACKAGES,
+    TABLE,
+    DatasetPlan,
+    Plan,
+    Reading,
+    chosen,
+    make_plan,
+)
 from ._problems import render
 from ._readers import (
     geographies_source,
@@ -135,6 +160,8 @@ class Inputs:
     geographies: pd.DataFrame | None = None
     lsoa11_msoa11: pd.DataFrame | None = None
     crosswalk: pd.DataFrame | None = None
+    areas: pd.DataFrame | None = None  # a user's own areas: their members
+    layer: gpd.GeoDataFrame | None = None  # and their polygons, when drawn
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -178,10 +205,26 @@ def read_tables(
     }
     if reading is not None and (table := _geographies_table(resolved, tables, reading)) is not None:
         tables["geographies"] = table
+    layer = None
+    if AREAS in resolved:
+        tables["areas"], layer = own_members(resolved, tables["lsoa"]["lsoa21cd"])
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
-    return Inputs(resolved=resolved, **tables)
+    return Inputs(resolved=resolved, layer=layer, **tables)
+
+
+def own_members(
+    resolved: dict[str, ResolvedInput], lsoa_codes: pd.Series
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
+    """A user's areas as members of England's ``lsoa_codes``: from a grouping table, or by
+    best fit from a polygon layer (then the layer too, to report the fit)."""
+    path = resolved[AREAS].path
+    if not is_layer(path):
+        return read_area_table(path, lsoa_codes), None
+    layer = read_area_layer(path)
+    centroids = read_centroids(resolved[CENTROIDS].path)
+    return assign_by_centroid(layer, centroids, lsoa_codes), layer
 
 
 def _geographies_table(
@@ -284,6 +327,7 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
         "lookup": inputs.lookup,
         "geographies": inputs.geographies,
         "lsoa11_msoa11": inputs.lsoa11_msoa11,
+        AREAS: inputs.areas,
     }
     table = source[geography.members]
     if geography.code not in table.columns:
@@ -324,7 +368,13 @@ def area_table(
     code, name, key = geography.code, geography.name, members.columns[0]
     n_national = None if key == edition.lsoa_key else edition.expected_lsoas
     measures = aggregate(
-        lsoa, members[[key, code]], area=code, n_national=n_national, edition=edition, key=key
+        lsoa,
+        members[[key, code]],
+        area=code,
+        n_national=n_national,
+        edition=edition,
+        key=key,
+        allow_unmatched=not geography.covers_england,
     )
     codes = measures[code]
     of = members[members[key].isin(lsoa[key])]
@@ -366,8 +416,9 @@ def check_area_count(
     geography: Geography, table: pd.DataFrame, source: str, crosswalk: str = ""
 ) -> None:
     """A lookup of another vintage gives another number of areas: stop rather than mislead,
-    naming the areas of the ``crosswalk`` (if the lookup goes through one) that got no LSOA."""
-    if len(table) == geography.areas:
+    naming the areas of the ``crosswalk`` (if the lookup goes through one) that got no LSOA.
+    A user's own areas are as many as the user gave."""
+    if len(table) == geography.areas or not geography.covers_england:
         return
     empty = ""
     if crosswalk:
@@ -423,17 +474,20 @@ def data_digests(folder: Traversable | None = None) -> dict[str, str]:
 
 
 def fingerprint(
-    resolved: dict[str, ResolvedInput], created: str, geography: Geography = MSOA
+    resolved: dict[str, ResolvedInput],
+    created: str,
+    geography: Geography = MSOA,
+    within: str = "",
 ) -> str:
-    """What the outputs depend on: version, the package's data tables, geography, build time
-    and each input's sha256."""
+    """What the outputs depend on: version, the package's data tables, geography, build time,
+    each input's sha256 and the parent areas are ranked within (if any)."""
     key = {
         "version": version(),
         "data": data_digests(),
         "geography": geography.key,
         "created": created,
         "inputs": {n: r.sha256 for n, r in sorted(resolved.items())},
-    }
+    } | ({"within": within} if within else {})
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -454,6 +508,9 @@ class BuildResult:
         self.paths = {key: self.out_dir / name for key, name in files.items()}
         if listed_resource(self.out_dir, VALIDATION_FILE) is not None:  # from these inputs
             self.paths["validation"] = self.out_dir / VALIDATION_FILE
+        for key, name in fit_files(self.geography.dataset).items():  # a user's polygons
+            if listed_resource(self.out_dir, name) is not None:
+                self.paths[key] = self.out_dir / name
 
     @property
     def unverified(self) -> list[str]:
@@ -562,6 +619,7 @@ def build_many(
     progress: bool = True,
     force: bool = False,
     edition: int = EDITION,
+    within: str = "",
 ) -> list[BuildResult]:
     """Build several geographies of one ``edition`` in one pass: each input is read and
     checked once.
@@ -569,7 +627,7 @@ def build_many(
     ``geographies``: names (``"icb24"``, ``["lad24", "rgn24"]``, ``"all"``) or
     :class:`Geography` objects. Each goes to ``data/packages/<dataset>/`` (or ``out_dir`` for
     one geography, ``out_dir/<dataset>/`` for several); one whose outputs are current is
-    skipped.
+    skipped. ``within`` (``"lad24"``, ...) also ranks each area among its parent's.
     """
     config = config or load_config()
     plan = make_plan(
@@ -578,6 +636,7 @@ def build_many(
         out_dir,
         packages=project_root() / PACKAGES,
         edition=edition,
+        within=within,
     )
     reporter = Reporter(progress)
     check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
@@ -602,7 +661,8 @@ class _Stamp:
 def _stamp(dataset: DatasetPlan, resolved: dict[str, ResolvedInput]) -> _Stamp:
     own = {n: resolved[n] for n in dataset.inputs}
     created, created_from = build_time(own)  # from its own inputs alone, as is all it holds
-    return _Stamp(own, created, created_from, fingerprint(own, created, dataset.geography))
+    fp = fingerprint(own, created, dataset.geography, dataset.within)
+    return _Stamp(own, created, created_from, fp)
 
 
 def _skipped(dataset: DatasetPlan, stamp: _Stamp, reporter: Reporter) -> BuildResult | None:
@@ -688,6 +748,10 @@ def _build_one(
     given = inputs.resolved[dataset.members]
     check_area_count(g, table, f"{given.title} ({given.path})", dataset.crosswalk)
     reporter.step(f"Aggregated {len(inputs.lsoa):,} LSOAs to {len(table):,} {g.nouns}")
+    if dataset.within:
+        table = with_ranks_within(
+            table, parents(g, of, inputs, table, dataset.within), dataset.within
+        )
     geometry = _geometry(g, shapes, of, table, inputs.crosswalk)
     when = (stamp.created, stamp.created_from)
     provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
@@ -698,6 +762,9 @@ def _build_one(
             Dataset(g, table, geometry, provenance),
             step=lambda s: reporter.step(f"{g.key}: writing {s}"),
         )
+        written = len(output_files(g.dataset))
+        if g.members == AREAS and inputs.layer is not None:
+            written += _write_fit(staging, g, inputs, of, shapes, reporter)
         _keep_validation(earlier, folder, staging)
     _settle_validation(earlier, folder, g, reporter)
     if (legacy := legacy_provenance(folder)) is not None:
@@ -705,8 +772,52 @@ def _build_one(
         reporter.step(
             f"{g.key}: removed {legacy.name}, now {output_files(g.dataset)['provenance']}"
         )
-    reporter.step(f"{g.key}: wrote {len(output_files(g.dataset))} files to {folder}")
+    reporter.step(f"{g.key}: wrote {written} files to {folder}")
     return BuildResult(folder, table, provenance, seconds=reporter.elapsed(), geography=g)
+
+
+def parents(
+    geography: Geography, of: pd.DataFrame, inputs: Inputs, table: pd.DataFrame, within: str
+) -> pd.Series:
+    """Each row of ``table``'s parent code in ``within`` (LADs from File 7 itself), from its
+    LSOAs ``of``: an area whose LSOAs lie in two parents is an error naming it."""
+    column = f"{within}cd"
+    lsoa_parents = inputs.lsoa if within == FILE7_PARENT else inputs.geographies
+    placed = of.loc[of["lsoa21cd"].isin(inputs.lsoa["lsoa21cd"]), ["lsoa21cd", geography.code]]
+    found = parents_of(placed.rename(columns={geography.code: AREA_CODE}), lsoa_parents, column)
+    return found.reindex(table[geography.code].to_numpy())
+
+
+def fit_files(dataset: str) -> dict[str, str]:
+    """The fit report's files in a package of a user's polygons: key -> file name."""
+    return {"fit": f"{dataset}_fit.csv", "straddling": f"{dataset}_straddling.csv"}
+
+
+def _write_fit(
+    staging: Path,
+    geography: Geography,
+    inputs: Inputs,
+    of: pd.DataFrame,
+    shapes: dict[str, Future[gpd.GeoSeries]],
+    reporter: Reporter,
+) -> int:
+    """Write how well the LSOAs fit a user's polygons (per area, and the straddling LSOAs)
+    into the package, described in its datapackage.json: a user must see the fit. Returns
+    the number of files written."""
+    population = inputs.lsoa.set_index("lsoa21cd")["pop_total"]
+    per_area, straddling = fit_report(
+        inputs.layer, of, shapes["lsoa_boundaries"].result(), population
+    )
+    files = fit_files(geography.dataset)
+    about = fit_resources(geography)
+    for key, frame in (("fit", per_area), ("straddling", straddling)):
+        frame.to_csv(staging / files[key], index=False, float_format="%.6f", lineterminator="\n")
+        register_file(staging, files[key], about[key])
+    reporter.step(
+        f"{len(per_area):,} areas, {len(of):,} LSOAs placed, {len(straddling):,} straddle a "
+        f"boundary (see {files['fit']})"
+    )
+    return len(files)
 
 
 def build(
@@ -726,3 +837,63 @@ def build(
         select([geography])  # raises, naming the choices
         raise ConfigError(f"build makes one geography; for {geography!r} use build_many")
     return build_many(config, [GEOGRAPHIES[geography]], out_dir, progress=progress, force=force)[0]
+
+
+def build_areas(
+    table_or_layer: Path | str | pd.DataFrame,
+    name: str | None = None,
+    *,
+    config: Config | None = None,
+    out_dir: Path | str | None = None,
+    within: str | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> BuildResult:
+    """Build a user's own areas into ``data/packages/iod25_<name>/`` (or ``out_dir``).
+
+    ``table_or_layer``: a grouping table (CSV, xlsx, Parquet: ``lsoa21cd, area_code,
+    area_name``) or polygon layer (GeoPackage, GeoJSON, zipped shapefile: ``area_code,
+    area_name``) as a path, or the same as a DataFrame or GeoDataFrame, which is saved
+    as ``<name>.parquet`` or ``<name>.geojson`` in the download folder first, so the build
+    records and fingerprints a file as for any input. ``name`` defaults to the file's name.
+    ``within`` also ranks each area among its parent's (``"lad24"``, ...), as
+    ``iod-msoa build --areas PATH --within P`` does.
+    """
+    config = config or load_config()
+    if isinstance(table_or_layer, pd.DataFrame):
+        if name is None:
+            raise ConfigError("build_areas: name your areas (name=...) when given a DataFrame")
+        own_areas(name, layer=False)  # a bad name is refused before anything is written
+        path = _saved(table_or_layer, name, config.cache_dir)
+    else:
+        path = Path(table_or_layer)
+    geography = own_areas(name or area_name_from(str(path)), layer=is_layer(path))
+    return build_many(
+        config.with_overrides(inputs={AREAS: path}),
+        [geography],
+        out_dir,
+        progress=progress,
+        force=force,
+        within=within or "",
+    )[0]
+
+
+def _saved(frame: pd.DataFrame, name: str, cache_dir: Path) -> Path:
+    """A user's areas given as a (Geo)DataFrame, written where the build reads inputs. A
+    file with the same bytes is left as it is (its time too, which the build records), so
+    a build from the same frame is current the second time."""
+    folder = Path(cache_dir) / "own_areas"
+    folder.mkdir(parents=True, exist_ok=True)
+    geo = isinstance(frame, gpd.GeoDataFrame)
+    path = folder / f"{name}.{'geojson' if geo else 'parquet'}"
+    fresh = folder / f".{path.name}.new"
+    fresh.unlink(missing_ok=True)  # GDAL's GeoJSON driver will not overwrite
+    if geo:
+        frame.to_file(fresh, driver="GeoJSON", engine="pyogrio")
+    else:
+        frame.astype("string").to_parquet(fresh, index=False)
+    if path.is_file() and filecmp.cmp(fresh, path, shallow=False):
+        fresh.unlink()
+    else:
+        fresh.replace(path)
+    return path

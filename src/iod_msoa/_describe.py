@@ -89,6 +89,11 @@ _COMPARABILITY = (
 _BEST_FIT_AREA = "the union of the LSOAs whose population-weighted centroid lies in the area"
 
 
+def _where(geography: Geography) -> str:
+    """' in England' where the areas cover it; a user's areas are where the user drew them."""
+    return " in England" if geography.covers_england else " given"
+
+
 def _best_fit(geography: Geography) -> str:
     """' best-fit' before 'LSOAs' where an area is made of its best-fit LSOAs."""
     return " best-fit" if geography.best_fit else ""
@@ -190,6 +195,20 @@ _CHANGE_DENOMINATOR = (
 # Notes a dataset carries beyond its geography's, by dataset name.
 _DATASET_NOTES = {CHANGE.dataset: [("Comparability", CHANGE_NOTE)]}
 
+# Ranks among the areas of one parent (``--within``): ``<metric>_<measure>_in_<parent>``.
+_WITHIN_DOCS = {
+    "rank": (
+        "Rank of the {label} score among the {nouns} in the same {parent}",
+        "rank",
+        _LOWER_MORE,
+    ),
+    "decile": (
+        "Decile of the {label} rank among the {nouns} in the same {parent}: ceil(rank x 10 /"
+        " number of them); empty where the {parent} has fewer than {fewest}",
+        "decile 1-10",
+        "1 = most deprived 10% of the {parent}'s {nouns}",
+    ),
+}
 # Measures whose denominator is not the metric's population (the others' is).
 _COUNT_DENOMINATORS = {"proportion_most_deprived_10": "Number of LSOAs in the {noun} (n_lsoa)"}
 
@@ -255,8 +274,13 @@ def data_dictionary(
         else:
             short, measure = _split_metric_column(col)
             metric = next(m for m in edition.engine_metrics if m.short == short)
+            measure, _, parent = measure.partition("_in_")
             desc, unit, direction = (
-                _EMPTY_DECILE_DOCS if col in empty else (_MEASURE_DOCS | _CHANGE_DOCS)[measure]
+                _WITHIN_DOCS[measure]
+                if parent
+                else _EMPTY_DECILE_DOCS
+                if col in empty
+                else (_MEASURE_DOCS | _CHANGE_DOCS)[measure]
             )
             basis = _CHANGE_BASIS[short in CHANGE_BY_SCORE]
             fields = {
@@ -271,6 +295,7 @@ def data_dictionary(
                 "noun": geography.noun,
                 "nouns": geography.nouns,
                 "fewest": MIN_AREAS_FOR_DECILES,
+                "parent": GEOGRAPHIES[parent].noun if parent else "",
             }
             fields["basis"] = basis.format(**fields)
             rows.append(
@@ -305,7 +330,13 @@ def _title(geography: Geography) -> str:
 def _split_metric_column(col: str) -> tuple[str, str]:
     for metric in sorted(METRICS, key=lambda m: -len(m.short)):
         prefix = f"{metric.short}_"
-        if col.startswith(prefix) and col[len(prefix) :] in (_MEASURE_DOCS | _CHANGE_DOCS):
+        measure, _, parent = col[len(prefix) :].partition("_in_")
+        known = (
+            measure in _WITHIN_DOCS and parent in GEOGRAPHIES
+            if parent
+            else measure in (_MEASURE_DOCS | _CHANGE_DOCS)
+        )
+        if col.startswith(prefix) and known:
             return metric.short, col[len(prefix) :]
     raise KeyError(f"no description for output column {col!r}")
 
@@ -323,7 +354,7 @@ def dictionary_markdown(
         f"# {g.dataset}: data dictionary",
         "",
         f"{_title(g)} aggregated from LSOAs to {g.nouns}; "
-        f"{provenance.rows:,} rows, one per {g.noun} in England. Package version "
+        f"{provenance.rows:,} rows, one per {g.noun}{_where(g)}. Package version "
         f"{provenance.version}, built {provenance.created}.",
         "",
         *(
@@ -428,7 +459,7 @@ def gpkg_description(
     return " ".join(
         [
             f"{_title(g)} aggregated from LSOAs to {g.title}: "
-            f"{provenance.rows:,} rows, one per {g.noun} in England; {shapes}. {most} the "
+            f"{provenance.rows:,} rows, one per {g.noun}{_where(g)}; {shapes}. {most} the "
             "most deprived.",
             *(text for _, text in area_notes(g, deciles=deciles)),
             f"Built by iod-msoa {provenance.version}.",
@@ -451,7 +482,7 @@ def xlsx_notes(
         (
             "What",
             f"The {_title(g)} (IoD{g.edition}) aggregated from LSOAs to "
-            f"{g.title}: {provenance.rows:,} rows, one per {g.noun} in England. {most} "
+            f"{g.title}: {provenance.rows:,} rows, one per {g.noun}{_where(g)}. {most} "
             "the most deprived.",
         ),
         *area_notes(g, deciles=deciles),
@@ -492,3 +523,51 @@ def xlsx_notes(
             )
         )
     return notes
+
+
+_FIT_FIELDS = {
+    "area_code": "Area code, as given",
+    "area_name": "Area name, as given",
+    "n_lsoa": "Number of LSOAs (2021) whose population-weighted centroid lies in the polygon",
+    "population": "Total population (File 7) of those LSOAs",
+    "polygon_km2": "Area of the polygon as drawn, in square kilometres",
+    "covered_share": "Share of the polygon's area covered by its LSOAs' (generalised) shapes",
+    "n_straddling": "Number of LSOAs straddling the polygon's edge (see the straddling file)",
+    "lsoa21cd": "LSOA code (2021)",
+    "share_in_area": "Share of the LSOA's area inside the polygon of the area it is placed in",
+    "share_outside": "Share of the LSOA's area outside every polygon",
+    "overlaps": "The areas whose polygons hold over 10% of the LSOA",
+}
+
+
+def fit_resources(geography: Geography) -> dict[str, dict[str, Any]]:
+    """Data package entries (description, fields) for the fit report of a user's polygons."""
+    about = {
+        "fit": (
+            "How well best-fit LSOAs match each polygon: LSOAs and people placed, the share of"
+            " the polygon they cover, and how many straddle its edge",
+            (
+                "area_code",
+                "area_name",
+                "n_lsoa",
+                "population",
+                "polygon_km2",
+                "covered_share",
+                "n_straddling",
+            ),
+        ),
+        "straddling": (
+            "LSOAs with over 10% of their area in a second polygon or outside all of them; each"
+            f" counts wholly in one {geography.noun}. LSOA shapes are generalised (BSC), so"
+            " small shares come from the generalisation, not the polygons",
+            ("lsoa21cd", "area_code", "share_in_area", "share_outside", "overlaps"),
+        ),
+    }
+    return {
+        key: {
+            "description": text,
+            "mediatype": "text/csv",
+            "schema": {"fields": [{"name": f, "description": _FIT_FIELDS[f]} for f in fields]},
+        }
+        for key, (text, fields) in about.items()
+    }

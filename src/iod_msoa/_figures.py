@@ -47,6 +47,7 @@ __all__ = [  # what ``iod_msoa.maps`` offers from here
     "SHORT_LABELS",
     "TILE_TIMEOUT",
     "add_basemap",
+    "areas_over_msoas",
     "compound_path",
     "correlation_heatmap",
     "decile_colourbar",
@@ -494,3 +495,41 @@ def local_map(
             color="white" if on_dark else INK,
         )
     return finish_map(fig, ax, colours, legend=legend, title=title, source=source, shrink=0.7)
+
+
+def areas_over_msoas(
+    msoas: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    colours: Sequence[str],
+    *,
+    title: str,
+    source: str,
+    column: str = "imd_decile",
+) -> Figure:
+    """A user's own areas (outlined and named) over their MSOAs by decile: too few areas
+    for deciles of their own, so the detail comes from the MSOAs'."""
+    fig = decile_map(
+        msoas,
+        column,
+        colours,
+        title=title,
+        source=source,
+        legend="IMD decile among MSOAs",
+        inset=None,
+        figsize=(7.0, 7.0),
+    )
+    ax = fig.axes[0]
+    shapes = areas.to_crs(MAP_CRS)
+    draw_outlines(ax, shapes.geometry, color=INK, linewidth=1.6)
+    points = shapes.geometry.representative_point()
+    for name, x, y in zip(shapes["area_name"], points.x, points.y, strict=True):
+        ax.annotate(
+            name,
+            (x, y),
+            ha="center",
+            fontsize=9,
+            fontweight="bold",
+            color=INK,
+            backgroundcolor=(1, 1, 1, 0.7),
+        )
+    return fig

@@ -6,10 +6,12 @@ says what each one is and where its members come from (``_shapes`` draws them).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -165,6 +167,11 @@ class Geography:
         return BEST_FIT_NOTE if self.best_fit else ""
 
     @property
+    def covers_england(self) -> bool:
+        """Whether every LSOA of England is in one of its areas (a user's need not be)."""
+        return True
+
+    @property
     def carries_lad(self) -> bool:
         """Whether outputs list the containing LAD (areas nest in LADs and are not LADs)."""
         return self.nests_in_lad and self.key != "lad24"
@@ -299,3 +306,65 @@ def nesting_partners(built: Iterable[Geography]) -> list[Geography]:
         if p.key not in keys
         and (keys & set(p.within) or any(p.key in GEOGRAPHIES[k].within for k in keys))
     ]
+
+
+AREAS = "areas"  # the input holding a user's own areas (a grouping table or a polygon layer)
+PARENTS = ("lad24", "utla24", "icb24", "rgn24")  # what areas can be ranked within
+
+
+@dataclass(frozen=True)
+class OwnAreas(Geography):
+    """A user's own areas: keyed ``area_code``, ``area_name`` as the user gave them, over
+    the LSOAs placed in one (the others are in no area)."""
+
+    @property
+    def code(self) -> str:
+        return "area_code"
+
+    @property
+    def name(self) -> str:
+        return "area_name"
+
+    @property
+    def covers_england(self) -> bool:
+        return False
+
+
+def own_areas(name: str, *, layer: bool) -> Geography:
+    """The geography of a user's areas called ``name`` (their dataset ``iod25_<name>``),
+    placed by a grouping table or, best fit, by a polygon ``layer``. A name that is a
+    built-in geography's, or makes its dataset's name, is refused: its package would be
+    taken for that one."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", name):
+        raise ConfigError(
+            f"--areas-name {name!r}: use lower-case letters, digits and _ (it names the "
+            f"folder iod25_<name>)"
+        )
+    taken = {g.dataset: g.key for g in GEOGRAPHIES.values()}
+    clash = name if name in GEOGRAPHIES else taken.get(f"iod25_{name}")
+    if clash:
+        raise ConfigError(
+            f"--areas-name {name!r} would name the built-in {clash} geography's package "
+            f"({GEOGRAPHIES[clash].dataset}): choose another"
+        )
+    return OwnAreas(
+        key=name,
+        made_from="polygons (best fit)" if layer else "a grouping of LSOAs",
+        label="Area",
+        noun="area",
+        nouns=f"{name} areas",
+        title=f"your own areas ({name})",
+        areas=0,
+        fit="best fit" if layer else "exact",
+        nests_in_lad=False,
+        code_pattern="",
+        members=AREAS,
+        shapes="lsoa_boundaries",
+    )
+
+
+def area_name_from(path: str) -> str:
+    """The default name of a user's areas: the file's name, lower-case, runs of anything
+    but letters and digits made one _."""
+    stem = PurePath(path).stem.lower()
+    return re.sub(r"[^a-z0-9]+", "_", stem).strip("_") or "areas"

@@ -14,9 +14,11 @@ from pathlib import Path
 from ._editions import DEFAULT_EDITION, edition_of
 from ._errors import ConfigError
 from ._geographies import (
+    AREAS,
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
     ONS_LOOKUPS,
+    PARENTS,
     Geography,
     geographies_of,
     nesting_partners,
@@ -27,6 +29,8 @@ BUILT_EDITIONS = (2019, 2025)  # editions the plan builds (each with its own geo
 EDITION = DEFAULT_EDITION
 PACKAGES = Path("data", "packages")  # below the project root, when no folder is given
 TABLE = "geographies"  # the local LSOA geographies table (no download address)
+CENTROIDS = "lsoa_centroids"  # place LSOAs in a user's polygons (ONS's best-fit rule)
+FILE7_PARENT = "lad24"  # a parent File 7 gives each LSOA itself
 
 
 def members_input(geography: Geography, local: Iterable[str]) -> str:
@@ -45,7 +49,8 @@ def members_input(geography: Geography, local: Iterable[str]) -> str:
 class DatasetPlan:
     """One dataset: its geography, folder, the input placing its LSOAs and its own inputs
     (all its fingerprint and provenance cover), File 7 (``file7``, its edition's) first;
-    ``also``: tables read besides those two (an earlier edition's lookups to 2021 areas)."""
+    ``also``: tables read besides those two (an earlier edition's lookups to 2021 areas);
+    ``within``: the parent geography its areas are also ranked within ('' for none)."""
 
     geography: Geography
     folder: Path
@@ -53,6 +58,7 @@ class DatasetPlan:
     inputs: tuple[str, ...]
     file7: str = "file7"
     also: tuple[str, ...] = ()
+    within: str = ""
 
     @property
     def key(self) -> str:
@@ -173,9 +179,11 @@ def make_plan(
     *,
     packages: Path = PACKAGES,
     edition: int = EDITION,
+    within: str = "",
 ) -> Plan:
     """The plan for building ``geographies`` when the ``local`` inputs (names) are given
-    locally (the others are fetched), into ``out_dir`` (see :func:`folders`)."""
+    locally (the others are fetched), into ``out_dir`` (see :func:`folders`), each also
+    ranked ``within`` a parent geography if one is named."""
     if edition not in BUILT_EDITIONS:
         raise ConfigError(
             f"edition {edition!r} is not built by this version: choose "
@@ -186,27 +194,39 @@ def make_plan(
             f"{', '.join(other)}: not a geography of the {edition} edition; choose from "
             + ", ".join(geographies_of(edition))
         )
+    if within and within not in PARENTS:
+        raise ConfigError(f"--within {within!r}: choose one of {', '.join(PARENTS)}")
     local = frozenset(local)
     datasets = tuple(
-        _dataset(g, folder, local, edition)
+        _dataset(g, folder, local, edition, within)
         for g, folder in zip(geographies, folders(geographies, out_dir, packages), strict=True)
     )
     return _planned(datasets, local, edition)
 
 
 def _dataset(
-    geography: Geography, folder: Path, local: frozenset[str], edition: int
+    geography: Geography, folder: Path, local: frozenset[str], edition: int, within: str = ""
 ) -> DatasetPlan:
     """One dataset's inputs: its edition's File 7, members, names, shapes; an earlier
     edition's areas reached through a 2021 lookup read it too, and areas drawn from 2021
-    LSOA polygons read the edition's LSOA crosswalk to place them."""
+    LSOA polygons read the edition's LSOA crosswalk to place them; a user's polygons read
+    the LSOA centroids, and a ``within`` parent the input placing LSOAs in it."""
     file7, crosswalk = edition_of(edition).file7_input, edition_of(edition).lsoa_crosswalk
     members = members_input(geography, local)
     drawn = crosswalk if geography.shapes == "lsoa_boundaries" else ""
     also = tuple(dict.fromkeys(n for n in (geography.through, drawn) if n and n != members))
-    wanted = (file7, members, *also, geography.names, geography.shapes)
+    centroids = CENTROIDS if members == AREAS and geography.best_fit else ""
+    parent = parent_input(within, local)
+    wanted = (file7, members, *also, geography.names, geography.shapes, centroids, parent)
     inputs = tuple(dict.fromkeys(n for n in wanted if n))
-    return DatasetPlan(geography, folder, members, inputs, file7, also)
+    return DatasetPlan(geography, folder, members, inputs, file7, also, within)
+
+
+def parent_input(within: str, local: Iterable[str]) -> str:
+    """The input placing LSOAs in the ``within`` parent ('' for none, or File 7's LAD)."""
+    if not within or within == FILE7_PARENT:
+        return ""
+    return members_input(GEOGRAPHIES[within], local)
 
 
 def _planned(
@@ -220,8 +240,10 @@ def _planned(
     partners = _partners(nesting, local)
     checks = tuple(dict.fromkeys(partners.values()))
     inputs = _inputs(datasets, checks, order)
+    parents = [GEOGRAPHIES[d.within] for d in datasets if parent_input(d.within, local) == TABLE]
+    from_table = [d.geography for d in datasets if d.members == TABLE]
     reading = Reading(
-        from_table=tuple(d.geography for d in datasets if d.members == TABLE),
+        from_table=tuple(dict.fromkeys([*from_table, *parents])),
         lookups=tuple(n for n in inputs if n in ONS_LOOKUPS),
         partners=tuple(p for p, n in partners.items() if n == TABLE),
         nesting=tuple(g.key for g in nesting),

@@ -630,3 +630,71 @@ def weights_note(validation: Any) -> str:
         "for a few whole local authorities, so only areas made wholly of those match on every "
         "exact measure (" + "; ".join(matched) + ")."
     )
+
+
+# Bring your own areas: a worked example ----------------------------------------------------
+
+BURY = "E08000002"
+# Bury's six townships, each a list of its MSOAs by their House of Commons Library names:
+# an illustration of a council's own areas, not the council's boundaries.
+BURY_TOWNSHIPS: dict[str, tuple[str, ...]] = {
+    "Ramsbottom": ("Ramsbottom", "Summerseat"),
+    "Tottington": ("Nuttall & Tottington", "Walshaw & Woolfold"),
+    "Bury": (
+        "Elton Vale",
+        "Fairfield & Jericho",
+        "Fernhill & Pimhole",
+        "Higher Woodhill",
+        "Walmersley & Limefield",
+        "Buckley Wells & Fishpool",
+        "Redvales & Hollins",
+    ),
+    "Radcliffe": (
+        "Radcliffe",
+        "Bank Top & Radcliffe Ees",
+        "Outwood Gate",
+        "Black Lane",
+        "Ainsworth & Bradley Fold",
+        "Whitehead Park",
+    ),
+    "Whitefield": ("Besses", "Unsworth", "Whitefield East", "Whitefield West & Park Lane"),
+    "Prestwich": (
+        "Prestwich East",
+        "Prestwich Central",
+        "Prestwich Clough & Rainsough",
+        "Sedgley Park",
+        "Kirkhams & Holyrood",
+    ),
+}
+
+
+def msoa_grouping(
+    lookup: pd.DataFrame, msoas: pd.DataFrame, groups: Mapping[str, tuple[str, ...]], prefix: str
+) -> pd.DataFrame:
+    """A grouping table (``lsoa21cd, area_code, area_name``: what ``build_areas`` and
+    ``iod-msoa build --areas`` read) putting each LSOA of ``msoas`` in the group its MSOA's
+    name is listed in; an MSOA in no group leaves its LSOAs out."""
+    group_of = {msoa: group for group, names in groups.items() for msoa in names}
+    named = msoas[["msoa21cd", "msoa21hclnm"]].assign(area_name=msoas["msoa21hclnm"].map(group_of))
+    grouping = lookup[["lsoa21cd", "msoa21cd"]].drop_duplicates().merge(named, on="msoa21cd")
+    grouping = grouping.dropna(subset=["area_name"])
+    area_code = prefix + grouping["area_name"].str.upper().str.replace(" ", "-")
+    return grouping.assign(area_code=area_code)[["lsoa21cd", "area_code", "area_name"]]
+
+
+def own_areas_table(table: pd.DataFrame, metric: str = "imd") -> pd.DataFrame:
+    """A user's areas, most deprived first: LSOAs, people, score, rank among them and the
+    share of their LSOAs in England's most deprived 10%."""
+    rows = table.sort_values(f"{metric}_rank", kind="stable")
+    return pd.DataFrame(
+        {
+            "area": rows["area_name"].to_numpy(),
+            "LSOAs": rows["n_lsoa"].to_numpy(),
+            "people": rows["pop_total"].map("{:,}".format).to_numpy(),
+            "score": rows[f"{metric}_score"].round(2).to_numpy(),
+            f"rank of {len(table):,}": rows[f"{metric}_rank"].to_numpy(),
+            "LSOAs in England's most deprived 10%": rows[f"{metric}_proportion_most_deprived_10"]
+            .map("{:.0%}".format)
+            .to_numpy(),
+        }
+    ).set_index("area")

@@ -39,6 +39,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from ._areas import read_centroids
 from ._config import DOWNLOAD_TIMEOUT, file_problem
 from ._console import plain_console
 from ._errors import ChecksumError, ConfigError, SchemaError, SourceError
@@ -61,6 +62,7 @@ _CHECKS: dict[str, Callable[[Path], Any]] = {
     "names": read_names,
     "lookup": read_lookup,
     "boundaries": read_boundaries,
+    "lsoa_centroids": read_centroids,
     **{name: functools.partial(read_ons_lookup, name=name) for name in ONS_LOOKUPS},
 }
 

@@ -46,7 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     from ._config import CONFIG_ENV, expand_user
     from ._editions import DEFAULT_EDITION, EDITIONS
     from ._errors import ConfigError
-    from ._geographies import ALL, DEFAULT_GEOGRAPHY, EDITION_GEOGRAPHIES, GEOGRAPHIES, VALIDATED
+    from ._geographies import (
+        ALL,
+        DEFAULT_GEOGRAPHY,
+        EDITION_GEOGRAPHIES,
+        GEOGRAPHIES,
+        PARENTS,
+        VALIDATED,
+    )
     from ._manifest import INPUT_NAMES, MANIFEST
     from ._validate import DEFAULT_VALIDATION
 
@@ -126,6 +133,19 @@ def _parser() -> argparse.ArgumentParser:
         help="build the dataset of MSOAs or other geographies (CSV, Parquet, GeoPackage, ...)",
     )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if current")
+    build_cmd.add_argument(
+        "--areas-name",
+        metavar="NAME",
+        help="name of your own areas (--areas PATH): the package goes to "
+        "data/packages/iod25_NAME (default: from the file's name)",
+    )
+    build_cmd.add_argument(
+        "--within",
+        choices=PARENTS,
+        metavar="P",
+        help="also rank each area among the areas of the same parent: "
+        f"{', '.join(PARENTS)} (adds <metric>_rank_in_P and <metric>_decile_in_P)",
+    )
     change_cmd = commands.add_parser(
         "change",
         parents=[common],
@@ -162,11 +182,23 @@ def _parser() -> argparse.ArgumentParser:
 def _run_build(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
+    from ._areas import is_layer
     from ._build import build_many
-    from ._geographies import select
+    from ._editions import DEFAULT_EDITION
+    from ._errors import ConfigError
+    from ._geographies import area_name_from, own_areas, select
     from ._report import human_size
 
-    geographies = select(args.geography, edition=args.edition)
+    if args.areas_name is not None and args.areas is None:
+        raise ConfigError("--areas-name names your own areas: give them with --areas PATH")
+    if args.areas is not None and args.edition != DEFAULT_EDITION:
+        raise ConfigError(f"your own areas (--areas) are built from IoD{DEFAULT_EDITION} only")
+    geographies = (
+        select(args.geography, edition=args.edition) if args.geography or args.areas is None else []
+    )
+    if args.areas is not None:
+        name = args.areas_name or area_name_from(str(args.areas))
+        geographies.append(own_areas(name, layer=is_layer(args.areas)))
     results = build_many(
         config,
         geographies,
@@ -174,6 +206,7 @@ def _run_build(args: argparse.Namespace, config, console) -> None:
         progress=not args.quiet,
         force=args.force,
         edition=args.edition,
+        within=args.within or "",
     )
     unverified: dict[str, None] = {}
     for result in results:
@@ -221,10 +254,15 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ._errors import MismatchError
+    from ._errors import ConfigError, MismatchError
     from ._report import exact_areas
     from ._validate import DEFAULT_VALIDATIONS, validate
 
+    if args.areas is not None:
+        raise ConfigError(
+            "validate compares with MHCLG's summaries, which your own areas (--areas) have "
+            "none of; build them with `iod-msoa build --areas PATH`"
+        )
     result = validate(
         config,
         args.out,
