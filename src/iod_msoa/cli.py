@@ -250,8 +250,31 @@ def _run_change(args: argparse.Namespace, config, console) -> None:
     )
 
 
-def _run_validate(args: argparse.Namespace, config, console) -> None:
+def _print_summaries(result, console) -> None:
+    """One table per geography (measures matching MHCLG, largest difference), then the
+    footnotes its marks point to."""
     from rich.table import Table
+
+    notes = dict.fromkeys(n for n in result.summary["note"] if n)
+    marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
+    for g in result.geographies:
+        table = Table(title=f"LSOA -> {g.label} with our engine vs MHCLG {g.summary_file}")
+        longest = int(result.summary["measure"].str.len().max()) + len(marks)  # + footnote
+        table.add_column("measure", no_wrap=True, min_width=longest)
+        table.add_column(f"{g.nouns} matching", justify="right")
+        table.add_column("max |diff|", justify="right")
+        for row in result.summary[result.summary["geography"] == g.key].itertuples():
+            table.add_row(
+                row.measure + marks.get(row.note, ""),
+                f"{row.n_matching}/{row.n_areas}",
+                f"{row.max_abs_diff:.6g}",
+            )
+        console.print(table)
+    for note, mark in marks.items():
+        console.print(f"{mark} {note}")
+
+
+def _run_validate(args: argparse.Namespace, config, console) -> None:
     from rich.text import Text
 
     from ._errors import ConfigError, MismatchError
@@ -270,23 +293,7 @@ def _run_validate(args: argparse.Namespace, config, console) -> None:
         geographies=args.geography or DEFAULT_VALIDATIONS[args.edition],
         edition=args.edition,
     )
-    notes = dict.fromkeys(n for n in result.summary["note"] if n)
-    marks = {note: "*" * (i + 1) for i, note in enumerate(notes)}
-    for g in result.geographies:
-        table = Table(title=f"LSOA -> {g.label} with our engine vs MHCLG {g.summary_file}")
-        longest = int(result.summary["measure"].str.len().max()) + len(marks)  # + footnote
-        table.add_column("measure", no_wrap=True, min_width=longest)
-        table.add_column(f"{g.nouns} matching", justify="right")
-        table.add_column("max |diff|", justify="right")
-        for row in result.summary[result.summary["geography"] == g.key].itertuples():
-            table.add_row(
-                row.measure + marks.get(row.note, ""),
-                f"{row.n_matching}/{row.n_areas}",
-                f"{row.max_abs_diff:.6g}",
-            )
-        console.print(table)
-    for note, mark in marks.items():
-        console.print(f"{mark} {note}")
+    _print_summaries(result, console)
     if result.file7_status != "verified":
         console.print(
             Text.assemble(
