@@ -21,17 +21,6 @@ DEFAULT_EDITION = 2025
 
 
 @dataclass(frozen=True)
-class EditionDenominator:
-    """One population column of an edition's File 7 (``whole``: counts of people only)."""
-
-    short: str
-    column: str
-    label: str
-    whole: bool = True
-    within_total: bool = True
-
-
-@dataclass(frozen=True)
 class EditionMetric:
     """One metric's File 7 headers in an edition, and the population that weights it."""
 
@@ -73,7 +62,7 @@ class Edition:
     lsoa_code_pattern: str
     lad_code_pattern: str
     identifiers: dict[str, str]
-    denominators: tuple[EditionDenominator, ...]
+    denominators: tuple[Denominator, ...]
     metrics: tuple[EditionMetric, ...]
     published_measures: tuple[EditionPublished, ...]
 
@@ -145,7 +134,7 @@ def _edition(table: dict[str, Any], about: dict[str, Any]) -> Edition:
         lsoa_code_pattern=table["lsoa_code_pattern"],
         lad_code_pattern=table["lad_code_pattern"],
         identifiers=dict(table["identifiers"]),
-        denominators=tuple(EditionDenominator(**d) for d in table["denominators"]),
+        denominators=tuple(Denominator(**d) for d in table["denominators"]),
         metrics=tuple(EditionMetric(**{k: m[k] for k in _METRIC_FIELDS}) for m in table["metrics"]),
         published_measures=tuple(EditionPublished(**p) for p in table["published_measures"]),
     )
