@@ -1,5 +1,5 @@
 """``python -m iod_msoa``: the same as the ``iod-msoa`` command."""
 
-from .cli import main
+from .cli import run
 
-raise SystemExit(main())
+run()

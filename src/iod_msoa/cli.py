@@ -10,6 +10,7 @@ import io
 import os
 import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -347,6 +348,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("iod-msoa: interrupted; earlier outputs are unchanged")
         return 128 + signal.SIGINT
+
+
+def run() -> NoReturn:
+    """The ``iod-msoa`` command: :func:`main`, then exit.
+
+    A run stopped or failed while a background thread still reads polygons in GDAL's C++
+    exits at once, without the interpreter's finalisation: before Python 3.14 that stops
+    the thread mid-call and can crash the process (status -11) after a clean stop.
+    """
+    status = main()
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 def _say(line: str) -> None:
