@@ -7,6 +7,7 @@ so the fixtures follow ``data/schema.toml``.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 import iod_msoa
+from iod_msoa._build import BACKGROUND_THREAD
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
 
 from .built import copy_of, tree_snapshot
@@ -62,6 +64,16 @@ def write_file7_csv(table: pd.DataFrame, path: Path) -> Path:
     official = {ours: header for header, ours in file7_columns().items()}
     table.rename(columns=official).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_reads_finish() -> Iterator[None]:
+    """Builds run in this process may leave a polygon reader behind (a failed build does not
+    wait for it); pytest must not finalise the interpreter under it, as ``iod-msoa`` would not."""
+    yield
+    for thread in threading.enumerate():
+        if thread.daemon and thread.name.startswith(BACKGROUND_THREAD):
+            thread.join(timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -694,6 +694,9 @@ def _build_locked(
     return [results[d.key] for d in plan.datasets]
 
 
+BACKGROUND_THREAD = "iod-msoa background read"
+
+
 def in_background(work: Callable[..., T], *args: object) -> Future[T]:
     """``work(*args)`` in a daemon thread: a build whose tables fail meanwhile exits at once,
     instead of waiting seconds for polygons nobody will use (an executor's threads are joined
@@ -707,7 +710,7 @@ def in_background(work: Callable[..., T], *args: object) -> Future[T]:
             except BaseException as exc:  # handed to whoever waits for the result
                 future.set_exception(exc)
 
-    threading.Thread(target=run, daemon=True).start()
+    threading.Thread(target=run, name=BACKGROUND_THREAD, daemon=True).start()
     return future
 
 
