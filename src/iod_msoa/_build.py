@@ -83,6 +83,7 @@ from ._plan import (
 from ._problems import render
 from ._readers import (
     geographies_source,
+    is_in,
     read_file7,
     read_geographies,
     read_lookup,
@@ -93,9 +94,8 @@ from ._readers import (
 from ._shapes import (
     align_boundaries,
     area_shapes,
-    lsoa_coverage,
+    lsoa_pieces,
     read_boundaries,
-    read_lsoa_boundaries,
 )
 from ._sources import ResolvedInput, input_names, resolve_inputs
 from ._swap import output_folder, staged_output
@@ -115,10 +115,13 @@ _TABLE_READERS = {
     "lsoa11_msoa11": ("lsoa11_msoa11", read_lsoa11_msoa11),
     "lsoa11_lsoa21": ("crosswalk", read_lsoa11_lsoa21),
 }
-# Polygon inputs: input name -> reader giving polygons indexed by area code.
-_SHAPE_READERS = {
-    "boundaries": read_boundaries,
-    "lsoa_boundaries": lambda path: lsoa_coverage(read_lsoa_boundaries(path)),
+# Polygon inputs: input name -> reader (of the input and the cache folder) giving polygons
+# indexed by area code; LSOAs made a clean coverage once per file and version, then cached.
+_SHAPE_READERS: dict[str, Callable[[ResolvedInput, Path], gpd.GeoSeries]] = {
+    "boundaries": lambda given, _: read_boundaries(given.path),
+    "lsoa_boundaries": lambda given, cache: lsoa_pieces(
+        given.path, given.sha256, cache, version()
+    ),
 }
 
 
@@ -377,7 +380,7 @@ def area_table(
         allow_unmatched=not geography.covers_england,
     )
     codes = measures[code]
-    of = members[members[key].isin(lsoa[key])]
+    of = members[is_in(members[key], lsoa[key])]
     keys, lad = [code], []
     if geography.carries_lad:
         lad = [edition.lad_key, edition.lad_name]
@@ -726,7 +729,9 @@ def _build_datasets(
     # Each polygon input is read (LSOAs also made a clean coverage) in the background
     # while pandas works; a geography waits only for the shapes it needs.
     shapes = {
-        n: in_background(read, wanted[n].path) for n, read in _SHAPE_READERS.items() if n in wanted
+        n: in_background(read, wanted[n], config.cache_dir)
+        for n, read in _SHAPE_READERS.items()
+        if n in wanted
     }
     inputs = read_tables(wanted, reporter, plan.reading)
     shapes[plan.datasets[0].shapes].result()
@@ -786,7 +791,7 @@ def parents(
     LSOAs ``of``: an area whose LSOAs lie in two parents is an error naming it."""
     column = f"{within}cd"
     lsoa_parents = inputs.lsoa if within == FILE7_PARENT else inputs.geographies
-    placed = of.loc[of["lsoa21cd"].isin(inputs.lsoa["lsoa21cd"]), ["lsoa21cd", geography.code]]
+    placed = of.loc[is_in(of["lsoa21cd"], inputs.lsoa["lsoa21cd"]), ["lsoa21cd", geography.code]]
     found = parents_of(placed.rename(columns={geography.code: AREA_CODE}), lsoa_parents, column)
     return found.reindex(table[geography.code].to_numpy())
 
