@@ -119,9 +119,7 @@ _TABLE_READERS = {
 # indexed by area code; LSOAs made a clean coverage once per file and version, then cached.
 _SHAPE_READERS: dict[str, Callable[[ResolvedInput, Path], gpd.GeoSeries]] = {
     "boundaries": lambda given, _: read_boundaries(given.path),
-    "lsoa_boundaries": lambda given, cache: lsoa_pieces(
-        given.path, given.sha256, cache, version()
-    ),
+    "lsoa_boundaries": lambda given, cache: lsoa_pieces(given.path, given.sha256, cache, version()),
 }
 
 

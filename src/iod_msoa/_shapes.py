@@ -163,13 +163,14 @@ def _keep_coverage(cache: Path, key: str, shapes: gpd.GeoSeries) -> None:
 def _write_whole(target: Path, data: bytes) -> None:
     """``data`` into ``target`` through a temporary file beside it: a reader sees the old
     file or the new, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, target)
+        tmp.replace(target)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def align_boundaries(

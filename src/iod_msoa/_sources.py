@@ -680,7 +680,7 @@ def resolve_inputs(
         )
     # A client (and its TLS set-up, a third of a second) only when something is downloaded.
     local = all(name in local_paths for name in names)
-    with (nullcontext(None) if local else _http(None)) as http:
+    with nullcontext(None) if local else _http(None) as http:
         return {
             name: resolve_input(
                 manifest[name],
