@@ -13,6 +13,7 @@ from iod_msoa._readers import (
     check_codes,
     check_columns,
     check_geographies,
+    is_in,
     read_file7,
     read_lad_summaries,
     read_lookup,
@@ -425,3 +426,10 @@ def test_a_geographies_table_with_many_problems_is_one_short_line():
     assert message.endswith("; and 6 more problem(s)")
     assert message.count("; ") == 3 and "\n" not in message
     assert len(message) < 400
+
+
+def test_is_in_agrees_with_pandas_isin_blanks_and_string_kinds_included():
+    values = pd.Series(["E01000001", None, "E01000003", "E01000001"], dtype="str")
+    among = pd.Index(["E01000001", None, "X"], dtype=object)
+    assert is_in(values, among).tolist() == values.isin(among).tolist() == [True, True, False, True]
+    assert is_in(values, pd.Index(["X"])).tolist() == [False] * 4

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
+from iod_msoa import _shapes
 from iod_msoa._errors import SchemaError
-from iod_msoa._shapes import align_boundaries, area_shapes, lsoa_coverage, read_boundaries
+from iod_msoa._shapes import (
+    align_boundaries,
+    area_shapes,
+    lsoa_coverage,
+    lsoa_pieces,
+    read_boundaries,
+)
+from iod_msoa._sources import sha256_file
 
 # --- read_boundaries ------------------------------------------------------------------------
 
@@ -199,3 +209,111 @@ def test_a_clean_coverage_is_left_alone():
 
 
 # --- reading the geographies lookup ---------------------------------------------------------
+
+
+# --- lsoa_pieces: the cleaned LSOA coverage, cached ---------------------------------------
+
+
+def _lsoa_file(path, east=0):
+    """Two LSOA squares (the second's edge badly noded, so cleaning changes it), moved
+    ``east`` metres."""
+    left = box(400000 + east, 300000, 401000 + east, 301000)
+    right = Polygon(
+        [
+            (x + east, y)
+            for x, y in [
+                (401000, 300000),
+                (402000, 300000),
+                (402000, 301000),
+                (401000, 301000),
+                (401000, 300500),
+            ]
+        ]
+    )
+    gpd.GeoDataFrame(
+        {"LSOA21CD": ["E01000001", "E01000002"]}, geometry=[left, right], crs=27700
+    ).to_file(path, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def _wkb(shapes):
+    return list(shapely.to_wkb(shapes.to_numpy()))
+
+
+def _no_cleaning(monkeypatch):
+    def fail(_shapes):
+        raise AssertionError("cleaned again: the cache was not used")
+
+    monkeypatch.setattr(_shapes, "lsoa_coverage", fail)
+
+
+def test_lsoa_pieces_are_cleaned_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    path = _lsoa_file(tmp_path / "lsoa.gpkg")
+    fresh = lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0")
+    assert _wkb(fresh) == _wkb(lsoa_coverage(read_boundaries(path, "lsoa21cd", "LSOA")))
+    _no_cleaning(monkeypatch)
+    moved = tmp_path / "moved.gpkg"
+    path.rename(moved)
+    cached = lsoa_pieces(moved, sha256_file(moved), tmp_path / "cache", "1.0")
+    assert _wkb(cached) == _wkb(fresh)
+    pd.testing.assert_index_equal(cached.index, fresh.index)
+    assert cached.crs == fresh.crs
+    assert cached.attrs["source"] == f"LSOA boundaries ({moved})"  # this file, named in errors
+
+
+def test_a_changed_lsoa_file_or_version_is_cleaned_afresh(tmp_path):
+    path = _lsoa_file(tmp_path / "lsoa.gpkg")
+    first = lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0")
+    _lsoa_file(path, east=5000)
+    changed = lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0")
+    assert changed.total_bounds[0] > first.total_bounds[0]
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 2
+    lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.1")
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 3
+
+
+def _rewrite_cache(cache, *, key=None, digest=True):
+    """The cache with its second LSOA's polygon replaced (and its key, if given); its
+    digest beside it updated or not."""
+    table = pq.read_table(cache)
+    wkb = table.column("wkb").to_pylist()
+    wkb[1] = shapely.to_wkb(box(-1, 52, -0.99, 52.01))
+    metadata = dict(table.schema.metadata)
+    if key is not None:
+        metadata[_shapes._CACHE_KEY] = key
+    pq.write_table(
+        table.set_column(1, "wkb", pa.array(wkb)).replace_schema_metadata(metadata), cache
+    )
+    if digest:
+        cache.with_name(cache.name + ".sha256").write_text(sha256_file(cache))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda cache: cache.write_bytes(cache.read_bytes()[:-100]),  # cut short
+        lambda cache: _rewrite_cache(cache, digest=False),  # changed after it was written
+        lambda cache: _rewrite_cache(cache, key=b"another"),  # another file's or version's
+        lambda cache: cache.with_name(cache.name + ".sha256").unlink(),  # digest lost
+    ],
+)
+def test_a_damaged_cache_is_not_used_but_made_again(tmp_path, monkeypatch, damage):
+    path = _lsoa_file(tmp_path / "lsoa.gpkg")
+    fresh = lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0")
+    (cache,) = (tmp_path / "cache").glob("*.parquet")
+    good = cache.read_bytes()
+    damage(cache)
+    calls = []
+    clean = _shapes.lsoa_coverage
+    monkeypatch.setattr(_shapes, "lsoa_coverage", lambda s: calls.append(1) or clean(s))
+    assert _wkb(lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0")) == _wkb(fresh)
+    assert calls == [1] and cache.read_bytes() == good
+    assert lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0") is not None
+    assert calls == [1]  # made again: used from then on
+
+
+def test_lsoa_pieces_without_a_usable_cache_folder_still_clean(tmp_path):
+    path = _lsoa_file(tmp_path / "lsoa.gpkg")
+    (tmp_path / "file").write_text("not a folder")
+    shapes = lsoa_pieces(path, sha256_file(path), tmp_path / "file" / "cache", "1.0")
+    assert list(shapes.index) == ["E01000001", "E01000002"]
