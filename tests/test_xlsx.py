@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from iod_msoa import _xlsx
 from iod_msoa._xlsx import DATA_SHEET, NOTES_SHEET, write_xlsx
 
 WHEN = datetime(2025, 10, 30, 9, 30, tzinfo=UTC)
@@ -149,7 +150,11 @@ def awkward() -> pd.DataFrame:
     )
 
 
-def test_data_sheet_is_the_bytes_xlsxwriter_writes_cell_by_cell(tmp_path, awkward, dictionary):
+@pytest.mark.parametrize("block", [1000, 3, 1])  # rows made and compressed at a time
+def test_data_sheet_is_the_bytes_xlsxwriter_writes_cell_by_cell(
+    tmp_path, awkward, dictionary, monkeypatch, block
+):
+    monkeypatch.setattr(_xlsx, "_BLOCK_ROWS", block)
     notes = [("What", "A test table")]
     awkward.loc[len(awkward)] = [None, None, np.nan, np.nan, np.nan, pd.NA, 0]  # last row: one 0
     for table in (awkward, awkward.iloc[:0], awkward.iloc[:-1]):
