@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pandas as pd
 import pytest
 from werkzeug import Request, Response
@@ -430,7 +431,7 @@ def test_resolve_inputs_all_local_opens_no_http_client(tmp_path, monkeypatch):
     def no_client(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("an HTTP client was made for local inputs")
 
-    monkeypatch.setattr(_sources.httpx, "Client", no_client)
+    monkeypatch.setattr(httpx, "Client", no_client)
     local = tmp_path / "names.csv"
     local.write_bytes(b"msoa21cd\n")
     resolved = resolve_inputs(

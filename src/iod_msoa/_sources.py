@@ -22,10 +22,9 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import geopandas as gpd
-import httpx
 import pandas as pd
 from rich.console import Console
 from rich.progress import (
@@ -48,6 +47,9 @@ from ._manifest import ARCGIS_FORMATS, MANIFEST, Source
 from ._readers import read_lookup, read_names, read_ons_lookup
 from ._shapes import read_boundaries
 
+if TYPE_CHECKING:  # httpx is imported when something is downloaded: most builds read local files
+    import httpx
+
 Status = Literal["verified", "unpinned", "unverified"]
 Origin = Literal["download", "cache", "local"]
 T = TypeVar("T")
@@ -67,16 +69,16 @@ _CHECKS: dict[str, Callable[[Path], Any]] = {
 }
 
 
+@functools.cache
 def _user_agent() -> str:
     """Name the package in requests, so publishers can see who is downloading."""
+    import httpx
+
     try:
         version = metadata.version("iod-msoa")
     except metadata.PackageNotFoundError:
         version = "unknown"
     return f"iod-msoa/{version} (python-httpx/{httpx.__version__})"
-
-
-USER_AGENT = _user_agent()
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class Deadline:
 
     def timeout(self) -> httpx.Timeout:
         """Per-request limits: a stall ends a request, and none outlives the deadline."""
+        import httpx
+
         left = max(self.remaining(), 0.01)
         return httpx.Timeout(min(STALL_TIMEOUT, left), connect=min(CONNECT_TIMEOUT, left))
 
@@ -224,6 +228,8 @@ def _progress(show: bool, *columns: ProgressColumn | str) -> Progress:
 @contextmanager
 def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
     """Use the caller's client (left open) or a new one closed afterwards."""
+    import httpx
+
     if client is not None:
         yield client
         return
@@ -351,6 +357,8 @@ def _check_status(source: Source, response: httpx.Response) -> None:
 
 def _request_failed(source: Source, exc: httpx.RequestError) -> Exception:
     """A network failure: transient (retried) unless it cannot pass, like a redirect loop."""
+    import httpx
+
     if isinstance(exc, httpx.TooManyRedirects):
         return SourceError(
             f"Could not download {source.name} from {source.url}: the server redirects in a "
@@ -364,7 +372,9 @@ def _stream_to(
     http: httpx.Client, source: Source, tmp: Path, show: bool, deadline: Deadline
 ) -> None:
     """One download attempt into ``tmp``, with a progress bar; a cut-off body is transient."""
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    import httpx
+
+    headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
     try:
         with http.stream(
             "GET", source.url, headers=headers, follow_redirects=True, timeout=deadline.timeout()
@@ -409,11 +419,13 @@ def _get_page(
     http: httpx.Client, source: Source, query: Mapping[str, Any], deadline: Deadline
 ) -> dict[str, Any]:
     """One answer of an ArcGIS query; an error object in the answer is final, not retried."""
+    import httpx
+
     try:
         response = http.get(
             source.url,
             params=query,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": _user_agent()},
             follow_redirects=True,
             timeout=deadline.timeout(),
         )
