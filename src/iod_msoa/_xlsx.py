@@ -117,7 +117,7 @@ def _write_zip(path: Path, book: bytes, rows: Iterator[str]) -> None:
     its input is cut, so each block is compressed while the next is made."""
     with (
         zipfile.ZipFile(io.BytesIO(book)) as parts,
-        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as out,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=False) as out,  # as XlsxWriter
     ):
         for info in parts.infolist():
             content = parts.read(info)
