@@ -148,7 +148,7 @@ def _keep_coverage(cache: Path, key: str, shapes: gpd.GeoSeries) -> None:
     all; a cache that cannot be written only means the next build cleans again."""
     table = pa.table(
         {
-            "code": pa.array(shapes.index.astype(str), pa.string()),
+            "code": pa.array(shapes.index),  # a missing code stays missing
             "wkb": pa.array(shapely.to_wkb(shapes.to_numpy()), pa.binary()),
         },
         metadata={_CACHE_KEY: key.encode()},
