@@ -15,7 +15,7 @@ import pandas as pd
 from ._errors import SchemaError, listed, shown_code
 from ._geographies import CROSSWALKS, GEOGRAPHIES, ONS_LOOKUPS, Crosswalk, OnsLookup
 from ._problems import Problem, fail
-from ._readers import check_geographies, column_rows
+from ._readers import check_geographies, column_rows, is_in
 
 
 def _split(inner: pd.Series, outer: pd.Series) -> pd.Series:
@@ -53,7 +53,7 @@ def assemble_geographies(
             columns={spec.on: spec.file7, **spec.columns}
         )
         part = part.astype("string")
-        used = part[part[spec.file7].isin(base[spec.file7])]
+        used = part[is_in(part[spec.file7], base[spec.file7])]
         if spec.repeats:
             used = used.drop_duplicates()
         if (twice := used[spec.file7].duplicated(keep=False)).any():
@@ -67,7 +67,7 @@ def assemble_geographies(
             used = used.drop_duplicates(spec.file7)
         placed = base[[spec.file7]].merge(used, on=spec.file7, how="left")
         ours = list(spec.columns.values())
-        if (absent := ~placed[spec.file7].isin(used[spec.file7])).any():
+        if (absent := ~is_in(placed[spec.file7], used[spec.file7])).any():
             lost = placed.loc[absent, spec.file7]
             lsoas = f" ({absent.sum():,} LSOAs)" if spec.file7 != "lsoa21cd" else ""
             problems.append(
@@ -172,7 +172,7 @@ def _through(
                 )
             )
     codes = placed[crosswalk.on]
-    if (absent := codes.notna() & ~codes.isin(table[crosswalk.on])).any():
+    if (absent := codes.notna() & ~is_in(codes, table[crosswalk.on])).any():
         problems.append(
             Problem(
                 f"{where} has no row for {codes[absent].nunique():,} {crosswalk.on} code(s) "
@@ -210,14 +210,14 @@ def file7_problems(table: pd.DataFrame, lsoa: pd.DataFrame) -> list[Problem]:
     file7 = lsoa[["lsoa21cd", "lad24cd"]].astype("string").set_index("lsoa21cd")["lad24cd"]
     codes = table["lsoa21cd"].astype("string")
     problems = []
-    if (unknown := ~codes.isin(file7.index)).any():
+    if (unknown := ~is_in(codes, file7.index)).any():
         problems.append(
             Problem(
                 f"{unknown.sum():,} LSOA code(s) not in File 7 (2021 LSOAs in England): "
                 + listed(codes[unknown])
             )
         )
-    if (absent := ~file7.index.isin(codes)).any():
+    if (absent := ~is_in(file7.index, codes)).any():
         problems.append(
             Problem(
                 f"no row for {absent.sum():,} of File 7's LSOAs: "
