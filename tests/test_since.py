@@ -3,16 +3,26 @@ dictionary, readers, and the "Since 2019" page's helpers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from iod_msoa._change import APPORTIONED, EXACT, DecileKept, earlier_on_areas, lsoas_kept
+from iod_msoa._change import (
+    APPORTIONED,
+    EXACT,
+    DecileKept,
+    earlier_on_areas,
+    lsoa11_pieces,
+    lsoas_kept,
+)
 from iod_msoa._describe import CHANGE_NOTE, area_notes, data_dictionary
+from iod_msoa._edition_readers import read_lsoa11_lsoa21
 from iod_msoa._editions import EDITIONS
 from iod_msoa._errors import SchemaError
 from iod_msoa._plan import CHANGE, change_plan
-from iod_msoa._since import read_crosswalk, read_file7_2019
+from iod_msoa._since import read_earlier
 from iod_msoa._vocab import DENOMINATOR_SHORTS
 from iod_msoa.cli import main
 
@@ -48,13 +58,29 @@ def test_earlier_on_areas_counts_a_split_lsoa_in_each_msoa_by_its_share(make_lso
     rows.append({"lsoa21cd": "F", "lad24cd": "E06000001", "score": 5.0, "rank": 5, **pops})
     lsoa = make_lsoa_table(rows).rename(columns={"lsoa21cd": "lsoa11cd"})
     weights = pd.Series({"A": 1, "B1": 3, "B2": 1, "C1": 1, "C2": 1, "DF": 1})
-    from iod_msoa._change import lsoa11_pieces
-
-    pieces = lsoa11_pieces(CROSSWALK, AREAS, weights=weights)
-    table = earlier_on_areas(lsoa, pieces, DENOMINATOR_SHORTS, n_national=5).set_index("msoa21cd")
+    pieces = lsoa11_pieces(CROSSWALK, AREAS, weights)
+    tiny = replace(EDITIONS[2025], lsoa_key="lsoa11cd", expected_lsoas=5)
+    table = earlier_on_areas(lsoa, pieces, tiny).set_index("msoa21cd")
     assert table["pop_total"].to_dict() == {"m1": 175.0, "m2": 325.0}  # A + 3/4 B; the rest
     # m1: A (40, weight 100) and 3/4 of B (30, weight 75)
     assert table.loc["m1", "imd_score"] == pytest.approx((40 * 100 + 30 * 75) / 175)
+
+
+def test_earlier_on_areas_counts_a_split_lsoa_once_in_its_tie_group(make_lsoa_table):
+    """B (split in two pieces) ties with C at rank 2: a group of two LSOAs, mean rank 2.5,
+    averaged once (not once more by the engine, nor as a group of three pieces)."""
+    pops = dict(zip(DENOMINATOR_SHORTS, (100, 20, 30, 50), strict=True))
+    rows = [
+        {"lsoa21cd": c, "lad24cd": "E06000001", "score": s, "rank": r, **pops}
+        for c, s, r in (("A", 40.0, 1), ("B", 30.0, 2), ("C", 30.0, 2), ("D", 10.0, 4))
+    ]
+    rows.append({"lsoa21cd": "F", "lad24cd": "E06000001", "score": 5.0, "rank": 5, **pops})
+    lsoa = make_lsoa_table(rows).rename(columns={"lsoa21cd": "lsoa11cd"})
+    pieces = lsoa11_pieces(CROSSWALK, AREAS, pd.Series(1.0, index=AREAS["lsoa21cd"]))
+    tiny = replace(EDITIONS[2025], lsoa_key="lsoa11cd", expected_lsoas=5)
+    table = earlier_on_areas(lsoa, pieces, tiny).set_index("msoa21cd")
+    # m1: A (rank 1, weight 100) and half of B (rank 2.5, weight 50); reported as 6 - mean
+    assert table.loc["m1", "imd_average_rank"] == pytest.approx(6 - (1 * 100 + 2.5 * 50) / 150)
 
 
 def test_change_plan_reads_both_editions_into_its_own_folder(tmp_path):
@@ -87,34 +113,36 @@ def test_change_dictionary_describes_every_column_and_the_caveat():
     assert "ranks and deciles" in CHANGE_NOTE and "not scores" in CHANGE_NOTE
 
 
-def test_read_crosswalk_takes_ons_or_geographr_headers(tmp_path):
+def test_the_crosswalk_reader_takes_ons_or_geographr_headers(tmp_path):
     ons = tmp_path / "ons.csv"
     ons.write_text("LSOA11CD,LSOA21CD,CHGIND\nE01000001,E01000001,U\nW01000001,W01000001,U\n")
     geographr = tmp_path / "g.csv"
     geographr.write_text("lsoa11_code,lsoa21_code,change_code\nE01000001,E01000001,U\n")
     for path in (ons, geographr):
-        assert read_crosswalk(path)["lsoa11cd"].tolist() == ["E01000001"]  # England only
+        assert read_lsoa11_lsoa21(path)["lsoa11cd"].tolist() == ["E01000001"]  # England only
     bad = tmp_path / "bad.csv"
     bad.write_text("lsoa11cd,lsoa21cd\nE01000001,E01000001\n")
-    with pytest.raises(SchemaError, match=r"lacks column.*chgind"):
-        read_crosswalk(bad)
+    with pytest.raises(SchemaError, match=r"column\(s\) missing: 'chgind'"):
+        read_lsoa11_lsoa21(bad)
 
 
-def test_read_file7_2019_refuses_a_2025_file7_by_name(tiny_file7, write_file7, tmp_path):
+def test_the_change_reads_file7_2019_refusing_a_2025_file7_by_name(
+    tiny_file7, write_file7, tmp_path
+):
     path = write_file7(tiny_file7, tmp_path / "f7.csv")
     with pytest.raises(SchemaError, match="is the English Indices of Deprivation 2025 File 7"):
-        read_file7_2019(path)
+        read_earlier(path)
 
 
-def test_read_file7_2019_names_missing_columns_and_a_wrong_row_count(tmp_path):
+def test_the_change_reads_file7_2019_naming_missing_columns_and_a_wrong_row_count(tmp_path):
     e19 = EDITIONS[2019]
     path = tmp_path / "f7.csv"
     pd.DataFrame(columns=list(e19.distinctive)).to_csv(path, index=False)
-    with pytest.raises(SchemaError, match=r"lacks column.*Index of Multiple Deprivation"):
-        read_file7_2019(path)
+    with pytest.raises(SchemaError, match=r"column\(s\) missing: .Index of Multiple Deprivation"):
+        read_earlier(path)
     pd.DataFrame({c: [1, 2] for c in e19.file7_columns}).to_csv(path, index=False)
-    with pytest.raises(SchemaError, match=r"has 2 rows .*England has 32,844 LSOAs \(2011\)"):
-        read_file7_2019(path)
+    with pytest.raises(SchemaError, match=r"has 2 LSOA rows; the official file has 32,844"):
+        read_earlier(path)
 
 
 def test_cli_lists_the_change_command(capsys):

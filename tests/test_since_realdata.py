@@ -7,8 +7,13 @@ import json
 import pandas as pd
 import pytest
 
+from iod_msoa._build import Reporter, area_table, pieces_of, read_tables, resolve
 from iod_msoa._change import APPORTIONED, EXACT
 from iod_msoa._config import load_config
+from iod_msoa._editions import CHANGE_BY_SCORE, CHANGE_METRICS
+from iod_msoa._geographies import geographies_of
+from iod_msoa._plan import EARLIER, make_plan
+from iod_msoa._ranking import rank_most_deprived_first
 from iod_msoa._since import build_change, lsoas_still_most_deprived
 from iod_msoa.cli import main
 
@@ -76,3 +81,22 @@ def test_cli_change_reports_the_flags_and_the_82_percent(built, config, capsys):
         "Already current: 6,856 MSOAs in IoD2019 and IoD2025 (6,798 exact, 58 apportioned)" in out
     )
     assert "2,766 of 3,375 (81.96%; MHCLG: 82%)" in out
+
+
+def test_the_change_table_s_2019_positions_are_those_of_iod19_msoa21(built, config):
+    """One rule for a split 2011 LSOA: the change table's 2019 side is the 2019 build's."""
+    g = geographies_of(EARLIER)["msoa21"]
+    plan = make_plan(config.inputs, [g], edition=EARLIER)
+    reporter = Reporter(False)
+    resolved = resolve(config, plan.table_inputs, progress=False, reporter=reporter)
+    inputs = read_tables(resolved, reporter, plan.reading, plan.edition)
+    iod19 = area_table(g, *pieces_of(g, inputs)).set_index("msoa21cd")
+    change = built.table.set_index("msoa21cd")
+    assert change["comparability"].equals(iod19["comparability"].reindex(change.index))
+    for short in CHANGE_METRICS:
+        rank = (
+            iod19[f"{short}_rank"]
+            if short in CHANGE_BY_SCORE
+            else pd.Series(rank_most_deprived_first(iod19[f"{short}_average_rank"]), iod19.index)
+        )
+        assert (change[f"{short}_rank_19"] == rank.reindex(change.index)).all(), short
