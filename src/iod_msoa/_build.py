@@ -160,7 +160,7 @@ class Inputs:
     geographies: pd.DataFrame | None = None
     lsoa11_msoa11: pd.DataFrame | None = None
     crosswalk: pd.DataFrame | None = None
-    later: pd.DataFrame | None = None  # a later edition's File 7: 2021 LSOA populations
+    other_file7: pd.DataFrame | None = None  # another edition's: 2021 LSOA populations
     areas: pd.DataFrame | None = None  # a user's own areas: their members
     layer: gpd.GeoDataFrame | None = None  # and their polygons, when drawn
 
@@ -202,9 +202,9 @@ def read_tables(
     gap elsewhere does not stop a build); both, and the two together, are checked against
     File 7, and how the built areas nest with the table's others (``within``).
     """
-    own = edition_of(edition).file7_input  # another edition's File 7 is a ``later`` one
+    own = edition_of(edition).file7_input  # another edition's File 7: ``other_file7``
     tables = {
-        ("later" if attr == "lsoa" and name != own else attr): reader(resolved[name].path)
+        ("other_file7" if attr == "lsoa" and name != own else attr): reader(resolved[name].path)
         for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
@@ -348,7 +348,7 @@ def pieces_of(geography: Geography, inputs: Inputs) -> tuple[pd.DataFrame, pd.Da
     ``apportioned``)."""
     code, name = geography.code, geography.name
     areas = members(GEOGRAPHIES[geography.key], inputs)
-    pieces = lsoa11_pieces(inputs.crosswalk, areas, split_weights(inputs.later), area=code)
+    pieces = lsoa11_pieces(inputs.crosswalk, areas, split_weights(inputs.other_file7), area=code)
     shorts = [d.short for d in edition_of(geography.edition).denominators]
     lsoa = apportion(inputs.lsoa, pieces, shorts, area=code)
     of = lsoa[["piece", code]].merge(areas.drop_duplicates(code)[[code, name]], on=code)

@@ -8,6 +8,7 @@ geography's; its inputs are read by the editions' own readers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -34,14 +35,16 @@ from ._change import (
     split_weights,
 )
 from ._config import Config, load_config, project_root
-from ._edition_readers import read_lsoa11_lsoa21
+from ._edition_readers import read_lad_summaries, read_lsoa11_lsoa21
 from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS
 from ._folder import output_files
+from ._geographies import geographies_of
 from ._plan import CROSSWALK, EARLIER, FILE7_2019, PACKAGES, DatasetPlan, change_plan
 from ._readers import read_file7, read_lookup, read_names
 from ._shapes import align_boundaries, read_boundaries
 from ._sources import ResolvedInput
 from ._swap import output_folder, staged_output
+from ._validate import validate
 from ._writers import Dataset, write_dataset
 
 E19 = EDITIONS[EARLIER]
@@ -132,4 +135,33 @@ def lsoas_still_most_deprived(
     crosswalk = read_lsoa11_lsoa21(resolved[CROSSWALK].path)
     return lsoas_kept(
         crosswalk, lsoa19, lsoa25.set_index("lsoa21cd")["imd_decile"], E19.expected_lsoas
+    )
+
+
+@dataclass(frozen=True)
+class EarlierProof:
+    """File 10 (2019) against the engine (``validate --edition 2019``), with what explaining
+    each difference reads: File 7 (2019) and File 10 (2019) with MHCLG's own rank of each
+    average rank."""
+
+    table: pd.DataFrame
+    lsoa: pd.DataFrame
+    file10: pd.DataFrame
+    path: Path
+
+
+def earlier_proof(config: Config | None = None, out_dir: Path | str | None = None) -> EarlierProof:
+    """Validate the 2019 edition on its 317 districts (writing ``validation.csv``) and read
+    the two files the page's explanations rest on."""
+    config = config or load_config()
+    result = validate(config, out_dir, progress=False, edition=EARLIER)
+    summaries = geographies_of(EARLIER)[E19.lad_key.removesuffix("cd")].summaries
+    names = (FILE7_2019, summaries)
+    resolved = resolve(config, names, progress=False, reporter=Reporter(False))
+    ranks = [f"{m.published}_rank_of_average_rank" for m in E19.engine_metrics if m.published]
+    return EarlierProof(
+        table=result.table,
+        lsoa=read_earlier(resolved[FILE7_2019].path),
+        file10=read_lad_summaries(resolved[summaries].path, EARLIER, also=ranks),
+        path=result.path,
     )
