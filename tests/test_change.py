@@ -90,6 +90,8 @@ def test_pieces_share_by_the_2021_lsoas_mid_2022_population_from_file7_2025():
     later = pd.DataFrame({"lsoa21cd": list(EQUAL.index), SPLIT_WEIGHT: [1, 1, 3, 1, 1, 1]})
     pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS, split_weights(later))
     assert pieces.loc[pieces["lsoa11cd"] == "B", "share"].tolist() == [0.25, 0.75]
+    pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS, EQUAL)  # children alike
+    assert pieces.loc[pieces["lsoa11cd"] == "B", "share"].tolist() == [0.5, 0.5]
     assert "mid-2022 population" in SPLIT_RULE and SPLIT_WEIGHT == "pop_total"
 
 

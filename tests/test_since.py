@@ -284,7 +284,7 @@ def test_every_difference_gets_the_first_reason_that_fits():
     table = proof_table(proof)
     assert table.loc["imd_average_rank", "match"] == 1
     assert table.loc["idaopi_average_rank", "the others"] == (
-        f"1 {REASONS['weights']}; 1 {REASONS['outlier']}"
+        f"1 {REASONS['weights']}, 1 {REASONS['outlier']}"
     )
     groups = weight_groups(proof)
     assert groups.loc[E19_OLDER, "districts differing"] == 1  # the outlier left out

@@ -193,12 +193,16 @@ def share(part: int, whole: int) -> str:
 # File 10's figure is explained by the weights: File 10's populations differ slightly from
 # File 6's (the stand-in's) in some districts. One that needs more is an outlier.
 FEW_PEOPLE = 10
+# Each reason's word in the proof table (the page defines each): placeholder scores in the
+# stand-in; estimates MHCLG sums from numerators File 7 lacks; off by under one unit of
+# File 10's last decimal (3-dp LSOA values); weights (one LSOA's population up to
+# FEW_PEOPLE people different gives File 10's figure); an outlier, investigated.
 REASONS = {
-    "placeholder": "placeholder scores in the stand-in: not compared",
-    "estimate": "an estimate: MHCLG sums numerators File 7 does not give (3-dp rates)",
-    "decimals": "less than one unit of the last published decimal: 3-dp LSOA values",
-    "weights": f"weights: one LSOA's population up to {FEW_PEOPLE} people different gives it",
-    "outlier": "an outlier, investigated below",
+    "placeholder": "placeholders",
+    "estimate": "estimates",
+    "decimals": "decimals",
+    "weights": "weights",
+    "outlier": "outlier",
 }
 _KIND = (
     r"_(average_score|average_rank|proportion_most_deprived_10|extent|local_concentration|scale)$"
@@ -288,20 +292,25 @@ def differences(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
     return rows
 
 
+def _figure(value: float) -> str:
+    """A difference to six decimals without trailing zeros: 352.31, 0.000561."""
+    return f"{value:,.6f}".rstrip("0").rstrip(".")
+
+
 def proof_table(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
     """Per File 10 (2019) measure: districts compared, how many match at published
     rounding, the largest difference and why the rest differ."""
     t = proof.table
     diffs = differences(proof, edition)
     why = diffs.groupby("measure")["reason"].agg(
-        lambda r: "; ".join(f"{n} {REASONS[k]}" for k, n in r.value_counts().items())
+        lambda r: ", ".join(f"{n} {REASONS[k]}" for k, n in r.value_counts().items())
     )
     grouped = t.assign(abs_diff=t["diff"].abs()).groupby("measure", sort=False)
     table = pd.DataFrame(
         {
             "districts": grouped.size(),
             "match": grouped["matches_published_rounding"].sum(),
-            "largest difference": grouped["abs_diff"].max().map(lambda v: f"{v:,.6g}"),
+            "largest difference": grouped["abs_diff"].max().map(_figure),
         }
     )
     table["the others"] = why.reindex(table.index).fillna("")
