@@ -282,7 +282,8 @@ def test_every_difference_gets_the_first_reason_that_fits():
         ("D2", "imd_local_concentration"): "outlier",
     }
     table = proof_table(proof)
-    assert table.loc["imd_average_rank", "match"] == 1
+    assert table.loc["imd_average_rank", "districts matching"] == "1 of 1"
+    assert table.loc["imd_average_score", "districts matching"] == "0 of 2"
     assert table.loc["idaopi_average_rank", "the others"] == (
         f"1 {REASONS['weights']}, 1 {REASONS['outlier']}"
     )

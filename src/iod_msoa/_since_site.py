@@ -306,14 +306,12 @@ def proof_table(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
         lambda r: ", ".join(f"{n} {REASONS[k]}" for k, n in r.value_counts().items())
     )
     grouped = t.assign(abs_diff=t["diff"].abs()).groupby("measure", sort=False)
-    table = pd.DataFrame(
-        {
-            "districts": grouped.size(),
-            "match": grouped["matches_published_rounding"].sum(),
-            "largest difference": grouped["abs_diff"].max().map(_figure),
-        }
+    matching = grouped["matches_published_rounding"].sum()
+    table = pd.DataFrame(  # narrow, so that a phone shows the reasons without scrolling
+        {"districts matching": matching.astype(str) + " of " + grouped.size().astype(str)}
     )
     table["the others"] = why.reindex(table.index).fillna("")
+    table["largest difference"] = grouped["abs_diff"].max().map(_figure)
     return table.rename_axis("measure")
 
 
