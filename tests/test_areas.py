@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from iod_msoa import SchemaError, UnmatchedAreaError
+from iod_msoa import ConfigError, SchemaError, UnmatchedAreaError
 from iod_msoa._areas import (
     BNG,
     assign_by_centroid,
@@ -22,7 +22,9 @@ from iod_msoa._areas import (
     read_area_table,
     read_centroids,
 )
+from iod_msoa._geographies import GEOGRAPHIES, own_areas, parents_for
 from iod_msoa._manifest import MANIFEST
+from iod_msoa._plan import make_plan
 
 LSOAS = [f"E0100000{i}" for i in range(1, 10)]
 RETIRED = "E01000010"  # a 2011 LSOA that ONS split for 2021
@@ -451,3 +453,52 @@ def test_centroid_source_is_a_manifest_entry() -> None:
     source = MANIFEST["lsoa_centroids"]
     assert source.kind == "arcgis" and source.params["out_sr"] == BNG
     assert "LLSOA_Dec_2021_PWC_for_England_and_Wales_2022/FeatureServer/0/query" in source.url
+
+
+# --- ranks within a parent: areas must nest in it ------------------------------------
+
+PLANNED = {"file7", "geographies", "lookup", "names", "boundaries", "lsoa_boundaries"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "within", "expected"),
+    [
+        (["msoa21"], "icb24", "MSOAs (msoa21) do not each lie in one ICB (they nest in: lad24, "),
+        (["lrf24"], "icb24", "(lrf24) do not each lie in one ICB (they nest in: rgn24)"),
+        (["utla24", "lad24", "icb24"], "lad24", "(utla24) do not each lie in one"),
+        (["sicbl24"], "rgn24", "(sicbl24) do not each lie in one region (they nest in: icb24)"),
+    ],
+)
+def test_within_a_parent_the_areas_straddle_is_refused_when_planned(keys, within, expected):
+    """Nesting is data (geographies.toml): refused before any input is read, in one line
+    naming every geography that straddles the parent."""
+    with pytest.raises(ConfigError) as info:
+        make_plan(PLANNED, [GEOGRAPHIES[k] for k in keys], within=within)
+    message = str(info.value)
+    assert expected in message and len(message.splitlines()) == 1
+    assert message.endswith("; choose a parent they nest in")
+    if len(keys) == 3:
+        assert "(icb24)" in message and "(lad24)" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "parents"),
+    [
+        ("msoa21", ["lad24", "utla24", "rgn24"]),
+        ("lad24", ["lad24", "utla24", "rgn24"]),
+        ("utla24", ["utla24", "rgn24"]),
+        ("sicbl24", ["icb24"]),
+        ("lrf24", ["rgn24"]),
+        ("pcon24", ["rgn24"]),
+        ("wd25", ["lad24", "utla24", "rgn24"]),
+        ("icb24", ["icb24"]),
+    ],
+)
+def test_parents_follow_the_declared_nesting(key, parents):
+    assert parents_for(GEOGRAPHIES[key]) == parents
+    make_plan(PLANNED, [GEOGRAPHIES[key]], within=parents[-1])  # allowed
+
+
+def test_own_areas_are_checked_for_nesting_once_read():
+    plan = make_plan({"areas"}, [own_areas("x", layer=False)], within="icb24")
+    assert plan.datasets[0].within == "icb24"
