@@ -498,3 +498,21 @@ def test_own_areas_straddling_the_within_parent_are_named_before_anything_is_wri
     assert "1 area(s) lie in more than one lad24cd" in err
     assert f"MIX (E08000001, {BURY})" in err and "BU" not in err.split("lad24cd")[1]
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_load_inputs_places_a_layers_lsoas_as_a_build_does(tmp_path: Path) -> None:
+    """`load_inputs` with a polygon layer among the names reads the LSOA shapes itself (a
+    build hands over those it is reading) and places LSOAs by the same rule."""
+    drawn = gpd.GeoDataFrame(
+        {"area_code": ["BURY-CENTRE"], "area_name": ["Bury town centre"]},
+        geometry=[shapely.box(379_500, 409_800, 381_500, 411_800)],
+        crs=BNG,
+    )
+    drawn.to_file(tmp_path / "drawn.gpkg")
+    config = iod_msoa.load_config(
+        write_config(tmp_path, lsoa_centroids=CENTROIDS, areas=tmp_path / "drawn.gpkg")
+    )
+    names = ["file7", "areas", "lsoa_centroids", "lsoa_boundaries"]
+    inputs = iod_msoa.load_inputs(config, names, progress=False)
+    assert list(inputs.areas.columns) == ["lsoa21cd", "area_code", "area_name", "placed_by"]
+    assert len(inputs.areas) == 7 and inputs.layer is not None
