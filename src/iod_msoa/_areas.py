@@ -41,8 +41,8 @@ STRADDLE_SHARE = 0.10
 EDGE_M = 20.0
 # Polygons clipped to the coastline leave a few centroids offshore: 5 of ONS's MSOA polygons
 # (up to 61 m out) and 7 of the districts drawn from LSOA shapes (up to 81 m out); their LSOAs
-# lie at least 80.7% in the polygon. Less than 80% of an LSOA in its own MSOA polygon is rare
-# (327 of 33,755, the LSOA shapes being generalised to 200 m).
+# lie at least 80.7% in the polygon. An LSOA with over 20% of it in another MSOA's polygon or
+# outside all is rare (327 of 33,755; the LSOA shapes are generalised to 200 m).
 COAST_M = 100.0
 WHOLLY = 0.80
 PLACED_BY = "placed_by"  # how a polygon's LSOA was placed: by its centroid, or near an edge
