@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from iod_msoa import ConfigError, SchemaError, UnmatchedAreaError
+from iod_msoa import ConfigError, SchemaError, UnmatchedAreaError, _site
 from iod_msoa._areas import (
     BNG,
     assign_by_centroid,
@@ -502,3 +503,21 @@ def test_parents_follow_the_declared_nesting(key, parents):
 def test_own_areas_are_checked_for_nesting_once_read():
     plan = make_plan({"areas"}, [own_areas("x", layer=False)], within="icb24")
     assert plan.datasets[0].within == "icb24"
+
+
+def test_the_site_shows_the_fit_file_with_short_headings(tmp_path: Path) -> None:
+    fit = tmp_path / "iod25_x_fit.csv"
+    fit.write_text(
+        "area_code,area_name,n_lsoa,population,n_by_shape,polygon_km2,covered_share,"
+        "n_straddling\nB,Box,7,13860,1,4.04,0.6937,11\n"
+    )
+    shown = _site.fit_table(SimpleNamespace(paths={"fit": fit}))
+    assert shown.index.name == "area"
+    assert shown.loc["Box"].to_dict() == {
+        "LSOAs": 7,
+        "people": "13,860",
+        "by shape": 1,
+        "km²": 4.0,
+        "covered": "69%",
+        "straddling": 11,
+    }
