@@ -516,3 +516,24 @@ def test_load_inputs_places_a_layers_lsoas_as_a_build_does(tmp_path: Path) -> No
     inputs = iod_msoa.load_inputs(config, names, progress=False)
     assert list(inputs.areas.columns) == ["lsoa21cd", "area_code", "area_name", "placed_by"]
     assert len(inputs.areas) == 7 and inputs.layer is not None
+
+
+def test_cli_polygon_build_says_how_the_lsoas_were_placed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two town-centre boxes of the "Your area" page, from the command line: one line
+    says how many LSOAs were placed, how many by their shape, and how many straddle."""
+    boxes = [(379_500, 409_800, 381_500, 411_800), (377_500, 406_200, 379_500, 408_200)]
+    gpd.GeoDataFrame(
+        {"area_code": ["BURY", "RADCLIFFE"], "area_name": ["Bury", "Radcliffe"]},
+        geometry=[shapely.box(*b) for b in boxes],
+        crs=BNG,
+    ).to_file(tmp_path / "drawn.gpkg")
+    config = str(write_config(tmp_path, lsoa_centroids=CENTROIDS))
+    argv = ["build", "--config", config, "--areas", str(tmp_path / "drawn.gpkg")]
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 0
+    said = " ".join(capsys.readouterr().err.split())  # as one line, however it wrapped
+    assert (
+        "2 areas, 16 LSOAs placed (0 by their shape: centroid within 20 m of a shared edge, or "
+        "offshore), 21 straddle a boundary (see iod25_drawn_fit.csv)"
+    ) in said
