@@ -112,9 +112,14 @@
     }).addTo(map);
   }
 
+  // One number format per number of digits: toLocaleString with options makes a new one at
+  // every call, which costs more than the rest of a table page.
+  var formats = {};
   function format(value, digits) {
     if (value === null || value === undefined) return "n/a";
-    return value.toLocaleString("en-GB", { maximumFractionDigits: digits });
+    formats[digits] = formats[digits] ||
+      new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits });
+    return formats[digits].format(value);
   }
 
   function present(value) { return value !== null && value !== undefined; }
