@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from iod_msoa import SchemaError, UnmatchedAreaError
+from iod_msoa import ConfigError, SchemaError, UnmatchedAreaError, _site
 from iod_msoa._areas import (
     BNG,
     assign_by_centroid,
@@ -22,7 +23,9 @@ from iod_msoa._areas import (
     read_area_table,
     read_centroids,
 )
+from iod_msoa._geographies import GEOGRAPHIES, own_areas, parents_for
 from iod_msoa._manifest import MANIFEST
+from iod_msoa._plan import make_plan
 
 LSOAS = [f"E0100000{i}" for i in range(1, 10)]
 RETIRED = "E01000010"  # a 2011 LSOA that ONS split for 2021
@@ -181,6 +184,9 @@ def two_areas(crs: int | None = BNG) -> gpd.GeoDataFrame:
     return frame
 
 
+SHAPES = gpd.GeoSeries([square(i, 0) for i in range(9)], index=LSOAS, crs=BNG)  # 1 km each
+
+
 def centroids_of(points: dict[str, tuple[float, float]]) -> gpd.GeoSeries:
     xy = np.array(list(points.values()))
     return gpd.GeoSeries(
@@ -211,19 +217,70 @@ def test_layers_of_each_format_assign_by_centroid(tmp_path: Path, suffix: str) -
     assert is_layer(path)
     layer = read_area_layer(path)
     assert layer.crs.to_epsg() == BNG and list(layer["area_code"]) == ["E", "W"]
-    members = assign_by_centroid(layer, centroids_of(CENTROIDS), LSOAS[:4])
+    members = assign_by_centroid(layer, centroids_of(CENTROIDS), LSOAS[:4], SHAPES)
     assert members.to_dict("list") == {
         "lsoa21cd": LSOAS[:3],
         "area_code": ["W", "W", "E"],
         "area_name": ["West", "West", "East"],
+        "placed_by": ["centroid"] * 3,
     }
 
 
 def test_a_centroid_on_a_shared_edge_goes_to_the_lower_code(tmp_path: Path) -> None:
+    """LSOA 1 lies half in West, half in East, its centroid on their shared edge."""
     layer = read_area_layer(layer_file(tmp_path / "a.gpkg", two_areas()))
     on_edge = {LSOAS[0]: (X0 + 2000, Y0 + 500), LSOAS[1]: (X0 + 500, Y0 + 500)}
-    members = assign_by_centroid(layer, centroids_of(on_edge), LSOAS[:2])
+    halves = SHAPES.copy()
+    halves[LSOAS[0]] = shapely.box(X0 + 1500, Y0, X0 + 2500, Y0 + 1000)
+    members = assign_by_centroid(layer, centroids_of(on_edge), LSOAS[:2], halves)
     assert list(members["area_code"]) == ["E", "W"]
+    assert list(members["placed_by"]) == ["centroid", "centroid"]
+
+
+EDGE_X = X0 + 2000  # West and East share the edge x = EDGE_X
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [(-19, ("E", "edge")), (-21, ("W", "centroid")), (19, ("E", "centroid"))],
+)
+def test_a_centroid_within_20_m_of_a_shared_edge_goes_where_most_of_the_lsoa_lies(
+    tmp_path: Path, offset: float, expected: tuple[str, str]
+) -> None:
+    """LSOA 1 lies 90% in East: a centroid 19 m inside West is within a generalised
+    polygon's precision of the edge, so the LSOA's shape decides; 21 m inside, the centroid."""
+    layer = read_area_layer(layer_file(tmp_path / "a.gpkg", two_areas()))
+    shapes = SHAPES.copy()
+    shapes[LSOAS[0]] = shapely.box(EDGE_X - 100, Y0, EDGE_X + 900, Y0 + 1000)
+    points = {LSOAS[0]: (EDGE_X + offset, Y0 + 500), **dict(list(CENTROIDS.items())[1:3])}
+    members = assign_by_centroid(layer, centroids_of(points), LSOAS[:3], shapes)
+    first = members.iloc[0]
+    assert (first["area_code"], first["placed_by"]) == expected
+    per_area, _ = fit_report(layer, members, shapes, pd.Series(1, index=LSOAS[:3]))
+    by_shape = per_area.set_index("area_code")["n_by_shape"].to_dict()
+    assert by_shape == {"E": int(expected[1] == "edge"), "W": 0}
+
+
+@pytest.mark.parametrize(
+    ("beyond", "inside", "expected"),
+    [(90, 0.85, ("E", "coast")), (110, 0.85, None), (90, 0.75, None)],
+)
+def test_a_centroid_just_off_a_clipped_coast_goes_where_the_lsoa_lies_almost_wholly(
+    tmp_path: Path, beyond: float, inside: float, expected: tuple[str, str] | None
+) -> None:
+    """East's eastern edge is a coastline: an LSOA whose centroid lies ``beyond`` metres
+    offshore is East's if East holds at least 80% of its shape and it is within 100 m."""
+    layer = read_area_layer(layer_file(tmp_path / "a.gpkg", two_areas()))
+    coast = X0 + 3000
+    shapes = SHAPES.copy()
+    shapes[LSOAS[0]] = shapely.box(
+        coast - 1000 * inside, Y0, coast + 1000 * (1 - inside), Y0 + 1000
+    )
+    points = {LSOAS[0]: (coast + beyond, Y0 + 500), **dict(list(CENTROIDS.items())[1:3])}
+    members = assign_by_centroid(layer, centroids_of(points), LSOAS[:3], shapes)
+    east = members[members["lsoa21cd"] == LSOAS[0]]
+    placed = None if east.empty else (east["area_code"].iloc[0], east["placed_by"].iloc[0])
+    assert placed == expected
 
 
 def test_features_sharing_a_code_are_one_area(tmp_path: Path) -> None:
@@ -287,7 +344,7 @@ def test_a_layer_with_no_england_is_an_error(tmp_path: Path) -> None:
     frame.geometry = frame.geometry.scale(1e-5, 1e-5, origin=(0, 0))
     layer = read_area_layer(layer_file(tmp_path / "far.gpkg", frame))
     with pytest.raises(SchemaError, match="no LSOA of England has its population-weighted"):
-        assign_by_centroid(layer, centroids_of(CENTROIDS), LSOAS[:4])
+        assign_by_centroid(layer, centroids_of(CENTROIDS), LSOAS[:4], SHAPES)
 
 
 def test_an_area_with_no_lsoa_is_an_error(tmp_path: Path) -> None:
@@ -296,13 +353,13 @@ def test_an_area_with_no_lsoa_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(
         SchemaError, match=r"1 area\(s\) hold no LSOA's population-weighted centroid .*: E"
     ):
-        assign_by_centroid(layer, centroids_of(west_only), list(west_only))
+        assign_by_centroid(layer, centroids_of(west_only), list(west_only), SHAPES)
 
 
 def test_every_lsoa_needs_a_centroid(tmp_path: Path) -> None:
     layer = read_area_layer(layer_file(tmp_path / "a.gpkg", two_areas()))
     with pytest.raises(SchemaError, match="1 LSOA\\(s\\) of England have no centroid: E01000009"):
-        assign_by_centroid(layer, centroids_of(CENTROIDS), [*LSOAS[:4], LSOAS[8]])
+        assign_by_centroid(layer, centroids_of(CENTROIDS), [*LSOAS[:4], LSOAS[8]], SHAPES)
 
 
 def test_centroids_from_csv_and_layer_agree(tmp_path: Path) -> None:
@@ -343,7 +400,9 @@ def test_fit_report_counts_people_cover_and_straddlers(tmp_path: Path) -> None:
         )
     )
     shapes = gpd.GeoSeries([square(0, 0), square(1, 0), square(2, 0)], index=LSOAS[:3], crs=BNG)
-    members = assign_by_centroid(layer, centroids_of(dict(list(CENTROIDS.items())[:3])), LSOAS[:3])
+    members = assign_by_centroid(
+        layer, centroids_of(dict(list(CENTROIDS.items())[:3])), LSOAS[:3], SHAPES
+    )
     people = pd.Series([1000, 1500, 2000], index=LSOAS[:3])
     per_area, straddling = fit_report(layer, members, shapes.to_crs(4326), people)
     per_area = per_area.set_index("area_code")
@@ -372,7 +431,9 @@ def test_an_lsoa_partly_outside_every_polygon_straddles(tmp_path: Path) -> None:
         )
     )
     shapes = gpd.GeoSeries([square(0, 0)], index=LSOAS[:1], crs=BNG)
-    members = assign_by_centroid(layer, centroids_of({LSOAS[0]: (X0 + 400, Y0 + 500)}), LSOAS[:1])
+    members = assign_by_centroid(
+        layer, centroids_of({LSOAS[0]: (X0 + 400, Y0 + 500)}), LSOAS[:1], SHAPES
+    )
     _, straddling = fit_report(layer, members, shapes, pd.Series([5], index=LSOAS[:1]))
     assert straddling["share_outside"].iloc[0] == pytest.approx(0.2, rel=1e-6)
 
@@ -393,3 +454,70 @@ def test_centroid_source_is_a_manifest_entry() -> None:
     source = MANIFEST["lsoa_centroids"]
     assert source.kind == "arcgis" and source.params["out_sr"] == BNG
     assert "LLSOA_Dec_2021_PWC_for_England_and_Wales_2022/FeatureServer/0/query" in source.url
+
+
+# --- ranks within a parent: areas must nest in it ------------------------------------
+
+PLANNED = {"file7", "geographies", "lookup", "names", "boundaries", "lsoa_boundaries"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "within", "expected"),
+    [
+        (["msoa21"], "icb24", "MSOAs (msoa21) do not each lie in one ICB (they nest in: lad24, "),
+        (["lrf24"], "icb24", "(lrf24) do not each lie in one ICB (they nest in: rgn24)"),
+        (["utla24", "lad24", "icb24"], "lad24", "(utla24) do not each lie in one"),
+        (["sicbl24"], "rgn24", "(sicbl24) do not each lie in one region (they nest in: icb24)"),
+    ],
+)
+def test_within_a_parent_the_areas_straddle_is_refused_when_planned(keys, within, expected):
+    """Nesting is data (geographies.toml): refused before any input is read, in one line
+    naming every geography that straddles the parent."""
+    with pytest.raises(ConfigError) as info:
+        make_plan(PLANNED, [GEOGRAPHIES[k] for k in keys], within=within)
+    message = str(info.value)
+    assert expected in message and len(message.splitlines()) == 1
+    assert message.endswith("; choose a parent they nest in")
+    if len(keys) == 3:
+        assert "(icb24)" in message and "(lad24)" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "parents"),
+    [
+        ("msoa21", ["lad24", "utla24", "rgn24"]),
+        ("lad24", ["lad24", "utla24", "rgn24"]),
+        ("utla24", ["utla24", "rgn24"]),
+        ("sicbl24", ["icb24"]),
+        ("lrf24", ["rgn24"]),
+        ("pcon24", ["rgn24"]),
+        ("wd25", ["lad24", "utla24", "rgn24"]),
+        ("icb24", ["icb24"]),
+    ],
+)
+def test_parents_follow_the_declared_nesting(key, parents):
+    assert parents_for(GEOGRAPHIES[key]) == parents
+    make_plan(PLANNED, [GEOGRAPHIES[key]], within=parents[-1])  # allowed
+
+
+def test_own_areas_are_checked_for_nesting_once_read():
+    plan = make_plan({"areas"}, [own_areas("x", layer=False)], within="icb24")
+    assert plan.datasets[0].within == "icb24"
+
+
+def test_the_site_shows_the_fit_file_with_short_headings(tmp_path: Path) -> None:
+    fit = tmp_path / "iod25_x_fit.csv"
+    fit.write_text(
+        "area_code,area_name,n_lsoa,population,n_by_shape,polygon_km2,covered_share,"
+        "n_straddling\nB,Box,7,13860,1,4.04,0.6937,11\n"
+    )
+    shown = _site.fit_table(SimpleNamespace(paths={"fit": fit}))
+    assert shown.index.name == "area"
+    assert shown.loc["Box"].to_dict() == {
+        "LSOAs": 7,
+        "people": "13,860",
+        "by shape": 1,
+        "km²": 4.0,
+        "covered": "69%",
+        "straddling": 11,
+    }

@@ -23,7 +23,9 @@ from iod_msoa._areas import (
     read_area_table,
     read_centroids,
 )
+from iod_msoa._geographies import GEOGRAPHIES, PARENTS, parents_for
 from iod_msoa._ranking import ranks_within
+from iod_msoa._shapes import lsoa_coverage, read_lsoa_boundaries
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS
 from tests.realdata import FILES, INPUTS, needs_inputs, write_config
 
@@ -175,41 +177,47 @@ def centroids() -> gpd.GeoSeries:
     return read_centroids(CENTROIDS)
 
 
+@pytest.fixture(scope="module")
+def lsoa_shapes() -> gpd.GeoSeries:
+    """The LSOA shapes a build reads (BSC, made a clean coverage)."""
+    return lsoa_coverage(read_lsoa_boundaries(INPUTS / FILES["lsoa_boundaries"]))
+
+
 def test_msoa_polygons_assign_lsoas_as_the_lookup_does(
-    lsoa: pd.DataFrame, centroids: gpd.GeoSeries, tmp_path: Path
+    lsoa: pd.DataFrame, centroids: gpd.GeoSeries, lsoa_shapes: gpd.GeoSeries, tmp_path: Path
 ) -> None:
-    """ONS's MSOA polygons (BGC, generalised to 20 m) as a user's layer: 33,750 LSOAs are
-    placed and 33,688 as the exact-fit lookup places them. The 67 others have a centroid
-    within metres of a generalised edge (62 across it, 5 beyond the clipped coast)."""
+    """ONS's MSOA polygons (BGC, generalised to 20 m) as a user's layer place every LSOA as
+    the exact-fit lookup does. By the centroid alone, 33,688 are placed so: 62 centroids lie
+    across a generalised edge (each within 20 m of it) and 5 beyond the clipped coast; their
+    shapes place those 67. So the areas' table is the MSOA table, ranks and deciles too."""
     shapes = gpd.read_file(INPUTS / FILES["boundaries"], engine="pyogrio")
     shapes = shapes[shapes["MSOA21CD"].str.startswith("E")]
     shapes.rename(columns={"MSOA21CD": "area_code", "MSOA21NM": "area_name"}).to_file(
         tmp_path / "msoa.gpkg"
     )
     members = assign_by_centroid(
-        read_area_layer(tmp_path / "msoa.gpkg"), centroids, lsoa["lsoa21cd"]
+        read_area_layer(tmp_path / "msoa.gpkg"), centroids, lsoa["lsoa21cd"], lsoa_shapes
     )
     lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
-    official = lookup.set_index("lsoa21cd")["msoa21cd"].reindex(lsoa["lsoa21cd"])
-    placed = official.reindex(members["lsoa21cd"]).to_numpy() == members["area_code"].to_numpy()
-    assert (len(members), int(placed.sum())) == (33_750, 33_688)
-    # Areas that got exactly the lookup's LSOAs have exactly the lookup's measures (their
-    # ranks among all MSOAs move with the others' scores, so those are left out).
-    lost = official[~official.index.isin(members.loc[placed, "lsoa21cd"])]
-    moved = pd.Index(pd.concat([members.loc[~placed, "area_code"], lost]).unique())
+    official = lookup.set_index("lsoa21cd")["msoa21cd"].reindex(members["lsoa21cd"])
+    assert len(members) == 33_755
+    assert (official.to_numpy() == members["area_code"].to_numpy()).all()
+    assert members["placed_by"].value_counts().to_dict() == {
+        "centroid": 33_688,
+        "edge": 62,
+        "coast": 5,
+    }
     mine = engine_table(lsoa, members).set_index("area_code")
     ons = iod_msoa.aggregate(lsoa, lookup[["lsoa21cd", "msoa21cd"]]).set_index("msoa21cd")
-    same = mine.index.difference(moved)
-    assert (len(mine), len(moved), len(same)) == (6_856, 125, 6_731)
-    kept = [c for c in mine.columns if not c.endswith(("_rank", "_decile"))]
-    pd.testing.assert_frame_equal(mine.loc[same, kept], ons.loc[same, kept], check_names=False)
+    pd.testing.assert_frame_equal(mine, ons.loc[mine.index], check_names=False)
 
 
 def test_lad_polygons_from_lsoa_shapes_assign_as_file7(
-    lsoa: pd.DataFrame, centroids: gpd.GeoSeries, tmp_path: Path
+    lsoa: pd.DataFrame, centroids: gpd.GeoSeries, lsoa_shapes: gpd.GeoSeries, tmp_path: Path
 ) -> None:
-    """LAD polygons dissolved from the super-generalised LSOA shapes: 33,748 LSOAs placed,
-    3 in a neighbouring district; 7 centroids lie beyond the generalised coast."""
+    """LAD polygons dissolved from the super-generalised LSOA shapes: every LSOA in its
+    File 7 district. By the centroid alone, 3 would go to a neighbouring district (within
+    20 m of the edge) and 7 centroids lie beyond the generalised coast."""
     pieces = gpd.read_file(INPUTS / FILES["lsoa_boundaries"], engine="pyogrio")
     pieces = pieces.rename(columns=str.lower).rename(columns={"lsoa21_code": "lsoa21cd"})
     lads = pieces.merge(lsoa[["lsoa21cd", "lad24cd", "lad24nm"]], on="lsoa21cd")
@@ -218,10 +226,15 @@ def test_lad_polygons_from_lsoa_shapes_assign_as_file7(
         ["area_code", "area_name", "geometry"]
     ].to_file(tmp_path / "lad.gpkg")
     members = assign_by_centroid(
-        read_area_layer(tmp_path / "lad.gpkg"), centroids, lsoa["lsoa21cd"]
+        read_area_layer(tmp_path / "lad.gpkg"), centroids, lsoa["lsoa21cd"], lsoa_shapes
     )
     official = lsoa.set_index("lsoa21cd")["lad24cd"].reindex(members["lsoa21cd"]).to_numpy()
-    assert (len(members), int((official != members["area_code"].to_numpy()).sum())) == (33_748, 3)
+    assert (len(members), int((official != members["area_code"].to_numpy()).sum())) == (33_755, 0)
+    assert members["placed_by"].value_counts().to_dict() == {
+        "centroid": 33_745,
+        "coast": 7,
+        "edge": 3,
+    }
 
 
 def test_within_lad_ranks_agree_with_ranking_each_district_by_hand(lsoa: pd.DataFrame) -> None:
@@ -326,37 +339,43 @@ def test_api_grouping_within_one_district_matches_recomputation(
     assert again.skipped
 
 
-def test_msoa_polygons_through_the_api_reproduce_the_msoa_table_where_the_fit_is_exact(
-    lsoa: pd.DataFrame, tmp_path: Path
+@pytest.mark.parametrize("key", ["lad24", "msoa21"])
+def test_the_packages_own_polygons_as_a_layer_reproduce_its_table_exactly(
+    built_all: dict[str, iod_msoa.BuildResult], key: str, tmp_path: Path
 ) -> None:
-    """`build_areas(GeoDataFrame)` of ONS's generalised MSOA polygons: the 6,731 MSOAs whose
-    best-fit LSOAs are the lookup's have the MSOA table's measures exactly (ranks move with
-    the 125 others); the fit report is in the package and described there."""
-    shapes = gpd.read_file(INPUTS / FILES["boundaries"], engine="pyogrio")
-    shapes = shapes[shapes["MSOA21CD"].str.startswith("E")]
-    layer = shapes.rename(columns={"MSOA21CD": "area_code", "MSOA21NM": "area_name"})
+    """`build_areas(GeoDataFrame)` of a package's own GeoPackage (districts drawn from the
+    LSOA shapes; ONS's generalised MSOA polygons): every measure, rank and decile of every
+    area is the package's, exactly. The fit report is in the package and described there."""
+    package = built_all[key]
+    g = package.geography
+    layer = gpd.read_file(package.paths["gpkg"], engine="pyogrio")
+    layer = layer.rename(columns={g.code: "area_code", g.name: "area_name"})
     config = iod_msoa.load_config(write_config(tmp_path, lsoa_centroids=CENTROIDS)).with_overrides(
         cache_dir=tmp_path / "cache"
     )
     result = iod_msoa.build_areas(
         layer[["area_code", "area_name", "geometry"]],
-        name="msoa_drawn",
+        name=f"{key}_drawn",
         config=config,
         out_dir=tmp_path / "out",
         progress=False,
     )
-    mine = _built(tmp_path / "out", "msoa_drawn").set_index("area_code")
-    lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
-    ons = iod_msoa.aggregate(lsoa, lookup[["lsoa21cd", "msoa21cd"]]).set_index("msoa21cd")
+    mine = _built(tmp_path / "out", f"{key}_drawn").set_index("area_code")
+    theirs = package.table.set_index(g.code).rename_axis("area_code")
+    theirs = theirs.rename(columns={g.name: "area_name"})[mine.columns]
+    theirs["area_name"] = theirs["area_name"].astype(mine["area_name"].dtype)  # NA vs NaN
+    pd.testing.assert_frame_equal(mine, theirs.loc[mine.index], check_exact=True)
+    assert len(mine) == g.areas
     fit = pd.read_csv(result.paths["fit"]).set_index("area_code")
-    kept = [c for c in ons.columns if not c.endswith(("_rank", "_decile"))]
-    differ = (mine.loc[:, kept] != ons.reindex(mine.index)[kept]).any(axis=1)
-    assert (len(mine), int(differ.sum())) == (6_856, 125)
     assert (fit["n_lsoa"] == mine["n_lsoa"].reindex(fit.index)).all()
-    package = json.loads(result.paths["datapackage"].read_text())
-    described = {r["path"]: r for r in package["resources"]}
-    assert {"iod25_msoa_drawn_fit.csv", "iod25_msoa_drawn_straddling.csv"} <= described.keys()
-    assert described["iod25_msoa_drawn_fit.csv"]["schema"]["fields"][5]["name"] == "covered_share"
+    by_shape = {"lad24": 10, "msoa21": 67}[key]  # edge and coast, as the tests above count
+    assert fit["n_by_shape"].sum() == by_shape
+    package_json = json.loads(result.paths["datapackage"].read_text())
+    described = {r["path"]: r for r in package_json["resources"]}
+    fit_file, straddling_file = (f"iod25_{key}_drawn_{s}.csv" for s in ("fit", "straddling"))
+    assert {fit_file, straddling_file} <= described.keys()
+    fields = [f["name"] for f in described[fit_file]["schema"]["fields"]]
+    assert fields[4:7] == ["n_by_shape", "polygon_km2", "covered_share"]
 
 
 def test_cli_within_lad_ranks_agree_with_ranking_the_msoa_table_by_hand(
@@ -444,3 +463,77 @@ def test_a_built_in_name_and_validate_are_refused_in_one_line(
         status = cli.main([*argv, "--config", config, "--areas", str(tmp_path / "a.csv")])
         err = capsys.readouterr().err.strip()
         assert status == 1 and len(err.splitlines()) == 1 and expected in err, err
+
+
+def test_the_declared_nesting_is_the_development_tables(lsoa: pd.DataFrame) -> None:
+    """``--within P`` is refused when planned for a geography geographies.toml does not nest
+    in P: on the development table (and MSOA lookup), exactly those have areas in two Ps."""
+    table = pd.read_csv(INPUTS / FILES["geographies"], dtype=str)
+    lookup = iod_msoa.read_lookup(INPUTS / FILES["lookup"]).drop_duplicates("lsoa21cd")
+    table = table.merge(lookup[["lsoa21cd", "msoa21cd"]], on="lsoa21cd")
+    spans = {
+        (g.key, p): bool(table.groupby(g.code)[f"{p}cd"].nunique().gt(1).any())
+        for g in GEOGRAPHIES.values()
+        for p in PARENTS
+    }
+    assert {k for k, apart in spans.items() if not apart} == {
+        (g.key, p) for g in GEOGRAPHIES.values() for p in parents_for(g)
+    }
+    assert spans[("msoa21", "icb24")] and spans[("sicbl24", "rgn24")]
+
+
+def test_own_areas_straddling_the_within_parent_are_named_before_anything_is_written(
+    lsoa: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Own areas are known to nest only once read: an area with LSOAs in Bury and Bolton,
+    ranked within districts, is one line naming it and its districts; no file is written."""
+    bolton = lsoa.loc[lsoa["lad24cd"] == "E08000001", "lsoa21cd"].head(3)
+    bury = lsoa.loc[lsoa["lad24cd"] == BURY, "lsoa21cd"].head(3)
+    rows = [f"{c},MIX,Mixed" for c in [*bolton, *bury[:1]]] + [f"{c},BU,Bury" for c in bury[1:]]
+    (tmp_path / "mixed.csv").write_text("lsoa21cd,area_code,area_name\n" + "\n".join(rows))
+    argv = ["build", "--quiet", "--config", str(write_config(tmp_path)), "--within", "lad24"]
+    status = cli.main([*argv, "--areas", str(tmp_path / "mixed.csv"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and len(err.splitlines()) == 1, err
+    assert "1 area(s) lie in more than one lad24cd" in err
+    assert f"MIX (E08000001, {BURY})" in err and "BU" not in err.split("lad24cd")[1]
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_load_inputs_places_a_layers_lsoas_as_a_build_does(tmp_path: Path) -> None:
+    """`load_inputs` with a polygon layer among the names reads the LSOA shapes itself (a
+    build hands over those it is reading) and places LSOAs by the same rule."""
+    drawn = gpd.GeoDataFrame(
+        {"area_code": ["BURY-CENTRE"], "area_name": ["Bury town centre"]},
+        geometry=[shapely.box(379_500, 409_800, 381_500, 411_800)],
+        crs=BNG,
+    )
+    drawn.to_file(tmp_path / "drawn.gpkg")
+    config = iod_msoa.load_config(
+        write_config(tmp_path, lsoa_centroids=CENTROIDS, areas=tmp_path / "drawn.gpkg")
+    )
+    names = ["file7", "areas", "lsoa_centroids", "lsoa_boundaries"]
+    inputs = iod_msoa.load_inputs(config, names, progress=False)
+    assert list(inputs.areas.columns) == ["lsoa21cd", "area_code", "area_name", "placed_by"]
+    assert len(inputs.areas) == 7 and inputs.layer is not None
+
+
+def test_cli_polygon_build_says_how_the_lsoas_were_placed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two town-centre boxes of the "Your area" page, from the command line: one line
+    says how many LSOAs were placed, how many by their shape, and how many straddle."""
+    boxes = [(379_500, 409_800, 381_500, 411_800), (377_500, 406_200, 379_500, 408_200)]
+    gpd.GeoDataFrame(
+        {"area_code": ["BURY", "RADCLIFFE"], "area_name": ["Bury", "Radcliffe"]},
+        geometry=[shapely.box(*b) for b in boxes],
+        crs=BNG,
+    ).to_file(tmp_path / "drawn.gpkg")
+    config = str(write_config(tmp_path, lsoa_centroids=CENTROIDS))
+    argv = ["build", "--config", config, "--areas", str(tmp_path / "drawn.gpkg")]
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 0
+    said = " ".join(capsys.readouterr().err.split())  # as one line, however it wrapped
+    assert (
+        "2 areas, 16 LSOAs placed (0 by their shape: centroid within 20 m of a shared edge, or "
+        "offshore), 21 straddle a boundary (see iod25_drawn_fit.csv)"
+    ) in said

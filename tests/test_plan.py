@@ -360,9 +360,11 @@ def test_within_a_district_needs_nothing_more_than_file7():
 
 
 def test_within_another_parent_reads_its_columns_from_the_table_or_its_lookup():
-    plan = make_plan(DEVELOPMENT, [GEOGRAPHIES["msoa21"]], within="icb24")
+    plan = make_plan(DEVELOPMENT, [GEOGRAPHIES["msoa21"]], within="utla24")
     assert "geographies" in plan.datasets[0].inputs
-    assert plan.reading.from_table == (GEOGRAPHIES["icb24"],)
+    assert plan.reading.from_table == (GEOGRAPHIES["utla24"],)
+    icb = make_plan(DEVELOPMENT, [GEOGRAPHIES["sicbl24"]], within="icb24")
+    assert icb.reading.from_table == (GEOGRAPHIES["sicbl24"], GEOGRAPHIES["icb24"])
     assembled = make_plan({"file7", "areas"}, [own_areas("x", layer=False)], within="rgn24")
     assert assembled.datasets[0].inputs[-1] == members_input(GEOGRAPHIES["rgn24"], ())
     assert assembled.reading.lookups == ("lad_rgn",) and assembled.reading.from_table == ()

@@ -34,6 +34,19 @@ OVERLAP_M2 = 1.0  # polygons sharing more than this (m²) overlap; touching edge
 # smaller: the LSOA shapes are generalised, so even an exact-fit MSOA layer shows 22,533 of
 # 33,755 LSOAs over 1% outside their MSOA's polygon, 9,706 over 5%, 3,432 over 10%.
 STRADDLE_SHARE = 0.10
+# Best fit at the precision of generalised polygons (see place_near_edges). ONS generalises
+# its BGC boundaries to 20 m: a centroid this near two polygons may lie on either side of
+# the true edge. Placed by the centroid, ONS's own MSOA (BGC) polygons put 62 LSOAs in a
+# neighbour, every one of them within 16.5 m of the shared edge.
+EDGE_M = 20.0
+# Polygons clipped to the coastline leave a few centroids offshore: 5 of ONS's MSOA polygons
+# (up to 61 m out) and 7 of the districts drawn from LSOA shapes (up to 81 m out); their LSOAs
+# lie at least 80.7% in the polygon. An LSOA with over 20% of it in another MSOA's polygon or
+# outside all is rare (327 of 33,755; the LSOA shapes are generalised to 200 m).
+COAST_M = 100.0
+WHOLLY = 0.80
+PLACED_BY = "placed_by"  # how a polygon's LSOA was placed: by its centroid, or near an edge
+CENTROID, EDGE, COAST = "centroid", "edge", "coast"
 EXAMPLES = 3  # examples one problem lists before counting the rest
 FIRST_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 WELSH_LSOA = r"^W01[0-9]{6}$"
@@ -369,10 +382,16 @@ def read_centroids(path: Path | str) -> gpd.GeoSeries:
 
 
 def assign_by_centroid(
-    layer: gpd.GeoDataFrame, centroids: gpd.GeoSeries, lsoa_codes: Iterable[str]
+    layer: gpd.GeoDataFrame,
+    centroids: gpd.GeoSeries,
+    lsoa_codes: Iterable[str],
+    lsoa_shapes: gpd.GeoSeries,
 ) -> pd.DataFrame:
     """Members by ONS's best-fit rule: each LSOA of ``lsoa_codes`` is in the polygon holding
-    its population-weighted centroid (one on a shared edge goes to the lower area code).
+    its population-weighted centroid (one on a shared edge goes to the lower area code),
+    read at the precision of generalised polygons with the LSOAs' own shapes
+    (``lsoa_shapes``, indexed by code) as :func:`place_near_edges` says; ``placed_by``
+    tells how each LSOA was placed.
 
     Fails if no LSOA of England falls in the layer, or if some area gets none.
     """
@@ -384,14 +403,23 @@ def assign_by_centroid(
             f"LSOA centroids: {len(lacking)} LSOA(s) of England have no centroid: "
             + _examples(pd.Series(lacking))
         )
-    points = gpd.GeoDataFrame(geometry=centroids.loc[lsoa_codes].to_crs(layer.crs))
-    joined = gpd.sjoin(points, layer, predicate="intersects", how="inner")
-    members = (
-        joined.rename_axis("lsoa21cd")
-        .reset_index()[list(KEYS)]
-        .sort_values(["lsoa21cd", AREA_CODE])
-        .drop_duplicates("lsoa21cd")
-    )
+    points = centroids.loc[lsoa_codes].to_crs(layer.crs).to_numpy()
+    areas = layer[AREA_CODE].to_numpy()
+    tree = shapely.STRtree(layer.geometry.to_numpy())
+    at, of = tree.query(points, predicate="intersects")
+    held = pd.DataFrame({"at": at, AREA_CODE: areas[of]}).sort_values(["at", AREA_CODE])
+    placed = held.drop_duplicates("at").set_index("at")[AREA_CODE].reindex(range(len(points)))
+    how = pd.Series(CENTROID, index=placed.index).where(placed.notna())
+    placed, how = place_near_edges(layer, tree, points, placed, how, lsoa_shapes, lsoa_codes)
+    kept = placed.notna().to_numpy()
+    members = pd.DataFrame(
+        {
+            "lsoa21cd": lsoa_codes[kept],
+            AREA_CODE: placed[kept].to_numpy(),
+            PLACED_BY: how[kept].to_numpy(),
+        }
+    ).merge(layer[[AREA_CODE, AREA_NAME]], on=AREA_CODE)[[*KEYS, PLACED_BY]]
+    members = members.sort_values("lsoa21cd")
     if members.empty:
         west, south, east, north = layer.to_crs(4326).total_bounds
         raise SchemaError(
@@ -408,6 +436,58 @@ def assign_by_centroid(
     return members.reset_index(drop=True).astype("string")
 
 
+def place_near_edges(
+    layer: gpd.GeoDataFrame,
+    tree: shapely.STRtree,
+    points: np.ndarray,
+    placed: pd.Series,
+    how: pd.Series,
+    lsoa_shapes: gpd.GeoSeries,
+    lsoa_codes: pd.Index,
+) -> tuple[pd.Series, pd.Series]:
+    """Best fit at the precision of generalised polygons, where a centroid alone cannot say.
+
+    ONS places LSOAs with full-resolution boundaries that reach the low-water mark; users
+    mostly hold generalised ones (ONS's BGC: to 20 m) clipped to the coastline, and there a
+    centroid near an edge may lie on the wrong side of it. So, by position (``placed`` and
+    ``how`` are indexed like ``points``):
+
+    - a centroid within ``EDGE_M`` of two or more polygons goes to the one of them holding
+      most of the LSOA's own shape (``how`` = ``edge``);
+    - a centroid in no polygon goes to one within ``COAST_M`` that holds at least
+      ``WHOLLY`` of the LSOA's shape (``how`` = ``coast``); else it stays in none.
+    """
+    areas = layer[AREA_CODE].to_numpy()
+    near, near_of = tree.query(points, predicate="dwithin", distance=EDGE_M)
+    shared = np.bincount(near, minlength=len(points))[near] > 1
+    outside = placed.isna().to_numpy()
+    off, off_of = tree.query(points[outside], predicate="dwithin", distance=COAST_M)
+    pairs = pd.DataFrame(
+        {
+            "at": np.concatenate([near[shared], np.flatnonzero(outside)[off]]),
+            "of": np.concatenate([near_of[shared], off_of]),
+            "how": [EDGE] * int(shared.sum()) + [COAST] * len(off),
+        }
+    )
+    shapes = lsoa_shapes.reindex(lsoa_codes[pairs["at"]]).to_crs(layer.crs).to_numpy()
+    polygons = layer.geometry.to_numpy()[pairs["of"]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = shapely.area(shapely.intersection(shapes, polygons)) / shapely.area(shapes)
+    pairs = pairs.assign(
+        **{AREA_CODE: areas[pairs["of"]], "share": np.nan_to_num(share)},
+        holds=lambda p: p[AREA_CODE].to_numpy() == placed.reindex(p["at"]).to_numpy(),
+    )
+    pairs = pairs[(pairs["how"] == EDGE) | (pairs["share"] >= WHOLLY)]
+    best = pairs.sort_values(
+        ["at", "share", "holds", AREA_CODE], ascending=[True, False, False, True]
+    ).drop_duplicates("at")
+    best = best[~best["holds"]].set_index("at")
+    placed, how = placed.copy(), how.copy()
+    placed[best.index] = best[AREA_CODE]
+    how[best.index] = best["how"]
+    return placed, how
+
+
 def fit_report(
     layer: gpd.GeoDataFrame,
     members: pd.DataFrame,
@@ -417,10 +497,11 @@ def fit_report(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """How well best-fit LSOAs match the polygons a user drew.
 
-    Per area: LSOAs and people it got, the polygon's area, the share of it its LSOAs
-    cover, and how many LSOAs straddle its edge. Per straddling LSOA (over ``tolerance``
-    of it in one polygon and over that share in another or outside all):
-    its area, the share of it in that area's polygon, outside every polygon, and the areas
+    Per area: LSOAs and people it got, how many of them by their shape rather than their
+    centroid (``placed_by``, see :func:`place_near_edges`), the polygon's area, the share of
+    it its LSOAs cover, and how many LSOAs straddle its edge. Per straddling LSOA (over
+    ``tolerance`` of it in one polygon and over that share in another or outside all): its
+    area, the share of it in that area's polygon, outside every polygon, and the areas
     it overlaps. ``lsoa_shapes`` and ``population`` are indexed by LSOA code.
     """
     shapes = lsoa_shapes.to_crs(BNG)
@@ -463,6 +544,11 @@ def fit_report(
             "n_lsoa": got.groupby(AREA_CODE).size().reindex(codes, fill_value=0).to_numpy(),
             "population": got.groupby(AREA_CODE)["people"]
             .sum()
+            .reindex(codes, fill_value=0)
+            .to_numpy(),
+            "n_by_shape": got[got[PLACED_BY] != CENTROID]
+            .groupby(AREA_CODE)
+            .size()
             .reindex(codes, fill_value=0)
             .to_numpy(),
             "polygon_km2": shapely.area(area_geoms) / 1e6,

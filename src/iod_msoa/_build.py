@@ -27,6 +27,7 @@ from rich.text import Text
 from ._aggregate import aggregate, area_columns, with_ranks_within
 from ._areas import (
     AREA_CODE,
+    EDGE_M,
     assign_by_centroid,
     fit_report,
     is_layer,
@@ -94,8 +95,10 @@ from ._readers import (
 from ._shapes import (
     align_boundaries,
     area_shapes,
+    lsoa_coverage,
     lsoa_pieces,
     read_boundaries,
+    read_lsoa_boundaries,
 )
 from ._sources import ResolvedInput, input_names, resolve_inputs
 from ._swap import output_folder, staged_output
@@ -115,11 +118,12 @@ _TABLE_READERS = {
     "lsoa11_msoa11": ("lsoa11_msoa11", read_lsoa11_msoa11),
     "lsoa11_lsoa21": ("crosswalk", read_lsoa11_lsoa21),
 }
+LSOA_SHAPES = "lsoa_boundaries"  # the LSOA polygons other areas are drawn from
 # Polygon inputs: input name -> reader (of the input and the cache folder) giving polygons
 # indexed by area code; LSOAs made a clean coverage once per file and version, then cached.
 _SHAPE_READERS: dict[str, Callable[[ResolvedInput, Path], gpd.GeoSeries]] = {
     "boundaries": lambda given, _: read_boundaries(given.path),
-    "lsoa_boundaries": lambda given, cache: lsoa_pieces(given.path, given.sha256, cache, version()),
+    LSOA_SHAPES: lambda given, cache: lsoa_pieces(given.path, given.sha256, cache, version()),
 }
 
 
@@ -194,6 +198,7 @@ def read_tables(
     reporter: Reporter,
     reading: Reading | None = None,
     edition: int = EDITION,
+    lsoa_shapes: Future[gpd.GeoSeries] | None = None,
 ) -> Inputs:
     """Read and check the tabular inputs among ``resolved``, and put the LSOA geographies
     table together as the plan's ``reading`` says (none without one).
@@ -213,7 +218,7 @@ def read_tables(
         tables["geographies"] = table
     layer = None
     if AREAS in resolved:
-        tables["areas"], layer = own_members(resolved, tables["lsoa"]["lsoa21cd"])
+        tables["areas"], layer = own_members(resolved, tables["lsoa"]["lsoa21cd"], lsoa_shapes)
     reporter.step(
         "Read and checked " + ", ".join(f"{k} ({len(v):,} rows)" for k, v in tables.items())
     )
@@ -221,16 +226,24 @@ def read_tables(
 
 
 def own_members(
-    resolved: dict[str, ResolvedInput], lsoa_codes: pd.Series
+    resolved: dict[str, ResolvedInput],
+    lsoa_codes: pd.Series,
+    lsoa_shapes: Future[gpd.GeoSeries] | None = None,
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
     """A user's areas as members of England's ``lsoa_codes``: from a grouping table, or by
-    best fit from a polygon layer (then the layer too, to report the fit)."""
+    best fit from a polygon layer (then the layer too, to report the fit). Best fit near a
+    generalised edge needs the LSOAs' shapes: ``lsoa_shapes`` if being read, else read here."""
     path = resolved[AREAS].path
     if not is_layer(path):
         return read_area_table(path, lsoa_codes), None
     layer = read_area_layer(path)
     centroids = read_centroids(resolved[CENTROIDS].path)
-    return assign_by_centroid(layer, centroids, lsoa_codes), layer
+    shapes = (
+        lsoa_shapes.result()
+        if lsoa_shapes is not None
+        else lsoa_coverage(read_lsoa_boundaries(resolved[LSOA_SHAPES].path))
+    )
+    return assign_by_centroid(layer, centroids, lsoa_codes, shapes), layer
 
 
 def _geographies_table(
@@ -736,7 +749,7 @@ def _build_datasets(
         for n, read in _SHAPE_READERS.items()
         if n in wanted
     }
-    inputs = read_tables(wanted, reporter, plan.reading, plan.edition)
+    inputs = read_tables(wanted, reporter, plan.reading, plan.edition, shapes.get(LSOA_SHAPES))
     shapes[plan.datasets[0].shapes].result()
     reporter.step("Read boundaries")
     return {
@@ -775,7 +788,7 @@ def _build_one(
         )
         written = len(output_files(g.dataset))
         if g.members == AREAS and inputs.layer is not None:
-            written += _write_fit(staging, g, inputs, of, shapes, reporter)
+            written += _write_fit(staging, g, inputs, shapes, reporter)
         _keep_validation(earlier, folder, staging)
     _settle_validation(earlier, folder, g, reporter)
     if (legacy := legacy_provenance(folder)) is not None:
@@ -808,7 +821,6 @@ def _write_fit(
     staging: Path,
     geography: Geography,
     inputs: Inputs,
-    of: pd.DataFrame,
     shapes: dict[str, Future[gpd.GeoSeries]],
     reporter: Reporter,
 ) -> int:
@@ -817,16 +829,18 @@ def _write_fit(
     the number of files written."""
     population = inputs.lsoa.set_index("lsoa21cd")["pop_total"]
     per_area, straddling = fit_report(
-        inputs.layer, of, shapes["lsoa_boundaries"].result(), population
+        inputs.layer, inputs.areas, shapes[LSOA_SHAPES].result(), population
     )
     files = fit_files(geography.dataset)
     about = fit_resources(geography)
     for key, frame in (("fit", per_area), ("straddling", straddling)):
         frame.to_csv(staging / files[key], index=False, float_format="%.6f", lineterminator="\n")
         register_file(staging, files[key], about[key])
+    by_shape = int(per_area["n_by_shape"].sum())
     reporter.step(
-        f"{len(per_area):,} areas, {len(of):,} LSOAs placed, {len(straddling):,} straddle a "
-        f"boundary (see {files['fit']})"
+        f"{len(per_area):,} areas, {len(inputs.areas):,} LSOAs placed ({by_shape:,} by their "
+        f"shape: centroid within {EDGE_M:g} m of a shared edge, or offshore), "
+        f"{len(straddling):,} straddle a boundary (see {files['fit']})"
     )
     return len(files)
 

@@ -528,8 +528,12 @@ def xlsx_notes(
 _FIT_FIELDS = {
     "area_code": "Area code, as given",
     "area_name": "Area name, as given",
-    "n_lsoa": "Number of LSOAs (2021) whose population-weighted centroid lies in the polygon",
+    "n_lsoa": "Number of LSOAs (2021) placed in the polygon by best fit: their"
+    " population-weighted centroid lies in it (but see n_by_shape)",
     "population": "Total population (File 7) of those LSOAs",
+    "n_by_shape": "Of those, LSOAs placed by their shape rather than their centroid: a"
+    " centroid within 20 m of two polygons goes to the one holding most of the LSOA, and one"
+    " in no polygon to a polygon within 100 m holding at least 80% of it",
     "polygon_km2": "Area of the polygon as drawn, in square kilometres",
     "covered_share": "Share of the polygon's area covered by its LSOAs' (generalised) shapes",
     "n_straddling": "Number of LSOAs straddling the polygon's edge (see the straddling file)",
@@ -551,6 +555,7 @@ def fit_resources(geography: Geography) -> dict[str, dict[str, Any]]:
                 "area_name",
                 "n_lsoa",
                 "population",
+                "n_by_shape",
                 "polygon_km2",
                 "covered_share",
                 "n_straddling",

@@ -310,6 +310,26 @@ def nesting_partners(built: Iterable[Geography]) -> list[Geography]:
 
 AREAS = "areas"  # the input holding a user's own areas (a grouping table or a polygon layer)
 PARENTS = ("lad24", "utla24", "icb24", "rgn24")  # what areas can be ranked within
+LAD = "lad24"  # the districts areas ``nests_in_lad`` lie in, and ``whole_lads`` are made of
+
+
+def nests_in(geography: Geography, parent: str) -> bool:
+    """Whether each area of ``geography`` lies in one area of ``parent``, as geographies.toml
+    declares it: its own ``within`` (and theirs), a district for ``nests_in_lad``, and any
+    geography made of whole districts for those that lie in one. Ranks within a parent
+    need it; a user's areas are only known to nest once read."""
+    if geography.key == parent or parent in geography.within:
+        return True
+    if parent == LAD:
+        return geography.nests_in_lad
+    if GEOGRAPHIES[parent].whole_lads and nests_in(geography, LAD):
+        return True
+    return any(nests_in(GEOGRAPHIES[w], parent) for w in geography.within)
+
+
+def parents_for(geography: Geography) -> list[str]:
+    """The ``PARENTS`` ``geography``'s areas can be ranked within."""
+    return [p for p in PARENTS if nests_in(geography, p)]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ._geographies import (
     Geography,
     geographies_of,
     nesting_partners,
+    parents_for,
     select,
 )
 
@@ -196,6 +197,19 @@ def make_plan(
         )
     if within and within not in PARENTS:
         raise ConfigError(f"--within {within!r}: choose one of {', '.join(PARENTS)}")
+    if within and (
+        apart := [g for g in geographies if g.members != AREAS and within not in parents_for(g)]
+    ):
+        parent = GEOGRAPHIES[within]
+        raise ConfigError(
+            f"--within {within}: "
+            + "; ".join(
+                f"{g.nouns} ({g.key}) do not each lie in one {parent.noun} (they nest in: "
+                f"{', '.join(parents_for(g)) or 'none of ' + ', '.join(PARENTS)})"
+                for g in apart
+            )
+            + "; choose a parent they nest in"
+        )
     local = frozenset(local)
     datasets = tuple(
         _dataset(g, folder, local, edition, within)

@@ -682,6 +682,23 @@ def msoa_grouping(
     return grouping.assign(area_code=area_code)[["lsoa21cd", "area_code", "area_name"]]
 
 
+def fit_table(result: BuildResult) -> pd.DataFrame:
+    """How well LSOAs fit a user's polygons, from the package's fit file, one row per area:
+    LSOAs and people placed, how many by their shape, the polygon's size, the share of it
+    its LSOAs cover and the LSOAs straddling its edge (headings short enough for a phone)."""
+    fit = pd.read_csv(result.paths["fit"]).set_index("area_name").rename_axis("area")
+    return pd.DataFrame(
+        {
+            "LSOAs": fit["n_lsoa"],
+            "people": fit["population"].map("{:,}".format),
+            "by shape": fit["n_by_shape"],
+            "km²": fit["polygon_km2"].round(1),
+            "covered": fit["covered_share"].map("{:.0%}".format),
+            "straddling": fit["n_straddling"],
+        }
+    )
+
+
 def own_areas_table(table: pd.DataFrame, metric: str = "imd") -> pd.DataFrame:
     """A user's areas, most deprived first: LSOAs, people, score, rank among them and the
     share of their LSOAs in England's most deprived 10%."""
