@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +26,7 @@ from iod_msoa._folder import (
     output_files,
     stale_files,
 )
-from iod_msoa._geographies import GEOGRAPHIES
+from iod_msoa._geographies import GEOGRAPHIES, own_areas
 
 from .built import copy_of, listed
 from .hostile import assert_one_line, needs_data, snapshot
@@ -279,3 +281,42 @@ def test_validate_of_2019_refuses_a_2025_package(capsys, real_config, copy):
         capsys, real_config, copy, "--edition", "2019", "--lad-summaries-2019", str(summaries)
     )
     assert f"{copy} holds the iod25_msoa package, not built from the File 7 of the 2019" in err
+
+
+def test_own_areas_may_not_take_the_change_packages_name():
+    """``--areas-name msoa_change`` wrote its package over the change since 2019's (the
+    default folders are the same), and ``iod-msoa change`` then wrote back over it."""
+    with pytest.raises(ConfigError, match=r"would name the package of `iod-msoa change`"):
+        own_areas("msoa_change", layer=False)
+    assert own_areas("msoa_changes", layer=False).dataset == "iod25_msoa_changes"
+
+
+def test_a_fifo_in_the_output_folder_is_not_read(tmp_path):
+    """A FIFO named datapackage.json or provenance.json made every build wait for ever (it
+    was read as JSON); now it is no package, so the build replaces it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in (FILES["datapackage"], FILES["provenance"]):
+        os.mkfifo(out / name)
+    code = (
+        "import sys; from pathlib import Path; from iod_msoa._folder import Package, package_in; "
+        "out = Path(sys.argv[1]); print(Package.read(out), package_in(out))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout == "None None\n", done.stderr
+
+
+@needs_data
+def test_validate_never_mixes_editions_in_a_folder_without_a_package(capsys, real_config, tmp_path):
+    out = tmp_path / "out"
+    summaries = (
+        INPUTS / "../iod2019/File_10_IoD2019_Local_Authority_District_Summaries_lower-tier.xlsx"
+    )
+    args = ("--quiet", "--edition", "2019", "--lad-summaries-2019", str(summaries))
+    assert _validate(capsys, real_config, out, *args)[0] == 0
+    capsys.readouterr()
+    err = _refused(capsys, real_config, out)
+    assert "has rows for lad19 that validating lad24 alone would drop" in err
+    assert "give each edition its own --out or move the file away" in err

@@ -58,7 +58,10 @@ def write_json(path: Path, data: object) -> None:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from ``path``, or None when it is missing, unreadable or not an object."""
+    """A JSON object from ``path``, or None when it is missing, unreadable or not an object
+    (or not a regular file: reading a FIFO would wait for ever)."""
+    if not path.is_file():
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

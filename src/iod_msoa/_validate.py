@@ -63,6 +63,7 @@ VALIDATION_COLUMNS = [
 ]
 # Every geography validate compares, of every edition, in the order validation.csv lists them.
 VALIDATED_ALL = tuple(k for e in EDITION_GEOGRAPHIES.values() for k, g in e.items() if g.summaries)
+EDITION_OF = {k: year for year, e in EDITION_GEOGRAPHIES.items() for k in e}
 # The packages of ours a folder may hold (validation.csv may be listed in them).
 OUR_DATASETS = frozenset(g.dataset for e in EDITION_GEOGRAPHIES.values() for g in e.values())
 DEFAULT_VALIDATION = ("lad24",)
@@ -277,11 +278,13 @@ def _package_here(
 
 def _geographies_in(path: Path) -> set[str]:
     """The geographies of a validation.csv validate wrote; refused if it is not one."""
+    header, found = [], set()
     try:
-        header = list(pd.read_csv(path, nrows=0).columns)
-        found = set(pd.read_csv(path, usecols=["geography"], dtype=str)["geography"])
+        if path.is_file():  # not a folder, nor a FIFO that reading would wait on for ever
+            header = list(pd.read_csv(path, nrows=0).columns)
+            found = set(pd.read_csv(path, usecols=["geography"], dtype=str)["geography"])
     except (OSError, ValueError):
-        header, found = [], set()
+        header = []
     if header != [*VALIDATION_COLUMNS, "note"] or not found <= set(VALIDATED_ALL):
         raise ConfigError(
             f"{path} is not a {VALIDATION_FILE} that `iod-msoa validate` wrote, and validate "
@@ -316,13 +319,19 @@ def _kept_rows(
     if not os.path.lexists(path):
         return None
     others = sorted(_geographies_in(path) - set(used), key=VALIDATED_ALL.index)
+    editions = {EDITION_OF[k] for k in [*used, *others]}
+    how = (
+        "give each edition its own --out"
+        if len(editions) > 1
+        else "validate them in the same run ("
+        + " ".join(f"--geography {k}" for k in [*used, *others])
+        + ")"
+    )
     if others:
         raise ConfigError(
             f"{path} has rows for {', '.join(others)} that validating {', '.join(used)} "
-            "alone would drop, and no package there records what they were made from; "
-            "validate them in the same run ("
-            + " ".join(f"--geography {k}" for k in [*used, *others])
-            + ") or move the file away"
+            f"alone would drop, and no package there records what they were made from; {how} "
+            "or move the file away"
         )
     return None
 
