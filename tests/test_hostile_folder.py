@@ -169,6 +169,13 @@ def test_a_validation_of_the_2019_edition_is_not_stale_beside_its_package(tmp_pa
     assert earlier.entry is not None and earlier.dropped == () and not earlier.stale
 
 
+@pytest.mark.parametrize("geographies", [{"lad24": "text"}, {"lad24": None}, {"lad24": [1]}])
+def test_a_record_whose_geographies_are_not_tables_is_not_kept(tmp_path, geographies):
+    """A hand-edited record: its rows' inputs are unknown (it was a traceback in validate)."""
+    folder = with_validation(package_folder(tmp_path / "out"), record(geographies=geographies))
+    assert earlier_validation(folder, {"file7": FILE7}, "1.0") == EarlierValidation()
+
+
 def _made_from_another_file7(out: Path, key: str) -> None:
     """Record ``key``'s rows of ``out``'s validation.csv as made from another File 7."""
     path = out / FILES["datapackage"]

@@ -149,10 +149,13 @@ class MadeFrom:
         if not (isinstance(made_from, dict) and isinstance(made_from.get("inputs", {}), dict)):
             return None
         geographies = made_from.get("geographies")
+        per_geography = isinstance(geographies, dict) and all(
+            isinstance(used, dict) for used in geographies.values()
+        )
         return cls(
             made_from.get("version"),
             made_from.get("inputs", {}),
-            geographies if isinstance(geographies, dict) else None,
+            geographies if per_geography else None,
         )
 
 

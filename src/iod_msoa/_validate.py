@@ -305,6 +305,7 @@ def _kept_rows(
     """
     path = out_dir / VALIDATION_FILE
     if earlier.entry is not None:
+        _geographies_in(path)  # listed and unchanged, but checked all the same: it is read
         kept = pd.read_csv(path, dtype={"area_code": str})
         gone = [k for k in earlier.dropped if k not in used]
         if gone:
