@@ -201,6 +201,29 @@ def test_a_rebuild_drops_the_rows_made_from_other_inputs_and_says_so(
 
 
 @needs_data
+def test_a_rebuild_from_another_geographies_table_removes_its_validation(
+    capsys, real_config, built_all, tmp_path
+):
+    """The issue's case: 40 LSOAs moved to another ICB, the package rebuilt; its ICB scores
+    moved (25.948 against 25.813), and validation.csv stayed, listed, with the old ones."""
+    table = pd.read_csv(INPUTS / INPUT_FILES["geographies"], dtype=str, keep_default_na=False)
+    columns = [c for c in table.columns if c.startswith(("sicbl24", "icb24"))]
+    first = table["icb24cd"] == table["icb24cd"].iloc[0]
+    table.loc[table.index[first][:40], columns] = table.loc[~first, columns].iloc[0].to_numpy()
+    moved = tmp_path / "geographies.csv"
+    table.to_csv(moved, index=False)
+    out = copy_of(built_all["icb24"].out_dir, tmp_path)
+    assert _validate(capsys, real_config, out, "--quiet", "--geography", "icb24")[0] == 0
+    args = ["build", "--config", str(real_config), "--out", str(out), "--geography", "icb24"]
+    assert cli.main([*args, "--geographies", str(moved)]) == 0
+    assert "icb24: removed validation.csv, made from another File 7 or version, or from " in (
+        capsys.readouterr().err
+    )
+    assert not (out / VALIDATION_FILE).exists()
+    assert VALIDATION_FILE not in listed(out)
+
+
+@needs_data
 def test_validate_drops_the_other_rows_made_from_other_inputs_and_says_so(
     capsys, real_config, copy
 ):

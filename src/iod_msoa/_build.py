@@ -571,8 +571,9 @@ def _settle_validation(
     if earlier.stale:
         here.unlink(missing_ok=True)
         reporter.step(
-            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
-            "(run `iod-msoa validate` to make it again)"
+            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version, "
+            "or from another copy of an input of these outputs (run `iod-msoa validate` to "
+            "make it again)"
         )
 
 

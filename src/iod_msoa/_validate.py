@@ -245,7 +245,7 @@ def _check_same_inputs(
         raise ConfigError(
             f"{out_dir} holds outputs built from another {what} (sha256 {built.sha256[:12]}…) "
             f"than {ours.path.name} (sha256 {ours.sha256[:12]}…): run `iod-msoa build` with the "
-            "same inputs first, or give validate another --out"
+            "same inputs first, or give validate another --out folder"
         )
 
 
