@@ -160,6 +160,13 @@ def test_only_the_geographies_made_from_other_inputs_are_dropped(tmp_path):
     assert earlier_validation(folder, {"file7": "0" * 64}, "1.0") == EarlierValidation(stale=True)
 
 
+def test_a_record_whose_inputs_contradict_every_geographys_rows_is_stale(tmp_path):
+    """Which rows came from the other File 7 is not known: none of them is kept."""
+    made = record(file7="0" * 64, geographies={"lad24": {"file7": FILE7}})
+    folder = with_validation(package_folder(tmp_path / "out"), made)
+    assert earlier_validation(folder, {"file7": FILE7}, "1.0") == EarlierValidation(stale=True)
+
+
 def test_a_validation_of_the_2019_edition_is_not_stale_beside_its_package(tmp_path):
     """Its File 7 is the input file7_2019: a rebuild removed it as if from another File 7."""
     lad19 = {"file7_2019": FILE7, "lad_summaries_2019": "1" * 64}

@@ -338,8 +338,10 @@ def earlier_validation(folder: Path, inputs: Mapping[str, str], version: str) ->
         return EarlierValidation()
     every = made_from.geographies or {}
     dropped = tuple(k for k, used in every.items() if _contradicts(used, inputs))
+    # Made from other inputs as a whole: every geography's rows, or (the record not
+    # saying which) none of them.
     if made_from.version != version or (
-        _contradicts(made_from.inputs, inputs) and len(dropped) == len(every)
+        _contradicts(made_from.inputs, inputs) and len(dropped) in (0, len(every))
     ):
         return EarlierValidation(stale=True)
     if made_from.geographies is None or not _unchanged(folder, VALIDATION_FILE, entry):
