@@ -396,7 +396,7 @@ def validate(
             made_from = {n: r.sha256 for n, r in resolved.items()}
             earlier = earlier_validation(out_dir, made_from, version())
         kept = _kept_rows(out_dir, earlier, used, reporter)
-        inputs = read_tables(resolved, reporter, plan.reading)
+        inputs = read_tables(resolved, reporter, plan.reading, plan.edition)
         table = _compare(chosen, inputs, reporter)
         written = table
         if kept is not None:  # other geographies' rows stay; these ones' are replaced
