@@ -7,7 +7,6 @@ import functools
 import hashlib
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -49,6 +48,7 @@ from ._folder import (
     EarlierValidation,
     InputRecord,
     Provenance,
+    check_inputs_not_outputs,
     current,
     earlier_validation,
     legacy_provenance,
@@ -563,9 +563,8 @@ def _keep_validation(earlier: EarlierValidation, folder: Path, staging: Path) ->
     """Carry a validation.csv that still holds for the new outputs into the new package."""
     if earlier.entry is None:
         return
-    shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
-    about = {k: v for k, v in earlier.entry.items() if k not in ("bytes", "hash")}
-    register_file(staging, VALIDATION_FILE, about)
+    earlier.copy_kept(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
+    register_file(staging, VALIDATION_FILE, earlier.about())
 
 
 def _settle_validation(
@@ -579,11 +578,18 @@ def _settle_validation(
             f"{geography.key}: left {VALIDATION_FILE} as it is and out of the package: no "
             "earlier package here lists it (`iod-msoa validate` makes one that it lists)"
         )
+    if earlier.dropped:
+        reporter.step(
+            f"{geography.key}: dropped the {', '.join(earlier.dropped)} rows of "
+            f"{VALIDATION_FILE}, made from other inputs than these outputs (run `iod-msoa "
+            "validate` to make them again)"
+        )
     if earlier.stale:
         here.unlink(missing_ok=True)
         reporter.step(
-            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
-            "(run `iod-msoa validate` to make it again)"
+            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version, "
+            "or from another copy of an input of these outputs (run `iod-msoa validate` to "
+            "make it again)"
         )
 
 
@@ -656,6 +662,10 @@ def build_many(
     )
     reporter = Reporter(progress)
     check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
+    check_inputs_not_outputs(
+        {n: config.inputs[n] for n in plan.inputs if n in config.inputs},
+        [d.folder / n for d in plan.datasets for n in package_files(d.geography.dataset)],
+    )
     check_geography_columns(plan, config.inputs)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for d in plan.datasets:
@@ -774,7 +784,8 @@ def _build_one(
     geometry = _geometry(g, shapes, of, table, inputs.crosswalk)
     when = (stamp.created, stamp.created_from)
     provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
-    earlier = earlier_validation(folder, inputs.resolved[dataset.file7].sha256, version())
+    made_from = {n: r.sha256 for n, r in stamp.inputs.items()}
+    earlier = earlier_validation(folder, made_from, version())
     with staged_output(folder) as staging:
         write_dataset(
             staging,
@@ -805,6 +816,11 @@ def parents(
     placed = of.loc[of["lsoa21cd"].isin(inputs.lsoa["lsoa21cd"]), ["lsoa21cd", geography.code]]
     found = parents_of(placed.rename(columns={geography.code: AREA_CODE}), lsoa_parents, column)
     return found.reindex(table[geography.code].to_numpy())
+
+
+def package_files(dataset: str) -> list[str]:
+    """Every file a build may write into a dataset's folder (or remove from it)."""
+    return [*output_files(dataset).values(), *fit_files(dataset).values(), VALIDATION_FILE]
 
 
 def fit_files(dataset: str) -> dict[str, str]:
