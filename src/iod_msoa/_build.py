@@ -9,7 +9,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -593,6 +593,16 @@ def _settle_validation(
         )
 
 
+def check_output_folders(datasets: Sequence[DatasetPlan], given: Mapping[str, Path]) -> None:
+    """Before anything is read: no dataset's folder holds another package, and no input
+    ``given`` locally lives under the name of a file these datasets write."""
+    check_not_another_package([d.geography for d in datasets], [d.folder for d in datasets])
+    check_inputs_not_outputs(
+        {n: given[n] for d in datasets for n in d.inputs if n in given},
+        [d.folder / n for d in datasets for n in package_files(d.geography.dataset)],
+    )
+
+
 def check_not_another_package(geographies: list[Geography], folders: list[Path]) -> None:
     """Refuse to write one geography's package over another's: its datapackage.json and
     provenance.json would be replaced and its data files left in the folder undescribed."""
@@ -602,15 +612,15 @@ def check_not_another_package(geographies: list[Geography], folders: list[Path])
         dataset = None if found is None else found.replace("-", "_")  # package names use "-"
         if dataset is None or dataset == g.dataset:
             continue
-        if (other := datasets.get(dataset)) is not None:
+        other, built_in = datasets.get(dataset), g.dataset in datasets
+        what = f"a package named {found!r}" if other is None else f"the {other.dataset} package"
+        hint = "; give another --out"
+        if other is not None and built_in:
             both = f"--geography {other.key} --geography {g.key} --out DIR"
-            what = f"the {other.dataset} package"
-            hint = f"; give another --out, or {both} to build each into a sub-folder of DIR"
-        else:
-            what, hint = f"a package named {found!r}", "; give another --out"
+            hint += f", or {both} to build each into a sub-folder of DIR"
         raise ConfigError(
             f"{folder} holds {what} (datapackage.json, provenance.json), which building "
-            f"{g.key} there would replace{hint}"
+            f"{g.key if built_in else g.dataset} there would replace{hint}"
         )
 
 
@@ -661,11 +671,7 @@ def build_many(
         within=within,
     )
     reporter = Reporter(progress)
-    check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
-    check_inputs_not_outputs(
-        {n: config.inputs[n] for n in plan.inputs if n in config.inputs},
-        [d.folder / n for d in plan.datasets for n in package_files(d.geography.dataset)],
-    )
+    check_output_folders(plan.datasets, config.inputs)
     check_geography_columns(plan, config.inputs)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for d in plan.datasets:
