@@ -108,7 +108,7 @@ def compare_with_published(
     published = published.set_index(code)
     frames = []
     for metric in edition.engine_metrics:
-        for pm in edition.vocab_published:
+        for pm in edition.published_measures:
             if not pm.applies_to(metric) or pm.published_column(metric) not in published:
                 continue
             pub = published[pm.published_column(metric)]
