@@ -197,7 +197,7 @@ def record(version: str = "1.0", file7: str = FILE7, **more: object) -> dict[str
 def test_a_validation_made_from_these_inputs_is_kept(tmp_path):
     lad = {"lad24": {"file7": FILE7, "lad_summaries": "1" * 64}}
     folder = with_validation(package_folder(tmp_path / "out"), record(geographies=lad))
-    earlier = earlier_validation(folder, FILE7, "1.0")
+    earlier = earlier_validation(folder, {"file7": FILE7}, "1.0")
     assert earlier.entry == listed_resource(folder, VALIDATION_FILE) and not earlier.stale
     assert earlier.geographies == lad
     earlier.geographies["icb24"] = {}  # a copy: the caller adds its own geographies
@@ -208,7 +208,7 @@ def test_a_validation_made_from_these_inputs_is_kept(tmp_path):
 @pytest.mark.parametrize("other", [record(version="0.9"), record(file7="0" * 64)])
 def test_a_validation_made_from_another_file7_or_version_is_stale(tmp_path, other):
     folder = with_validation(package_folder(tmp_path / "out"), other)
-    assert earlier_validation(folder, FILE7, "1.0") == EarlierValidation(stale=True)
+    assert earlier_validation(folder, {"file7": FILE7}, "1.0") == EarlierValidation(stale=True)
 
 
 @pytest.mark.parametrize(
@@ -216,16 +216,16 @@ def test_a_validation_made_from_another_file7_or_version_is_stale(tmp_path, othe
 )
 def test_a_validation_without_a_readable_record_is_neither_kept_nor_stale(tmp_path, entry):
     folder = with_validation(package_folder(tmp_path / "out"), entry)
-    assert earlier_validation(folder, FILE7, "1.0") == EarlierValidation()
+    assert earlier_validation(folder, {"file7": FILE7}, "1.0") == EarlierValidation()
 
 
 def test_an_edited_or_missing_validation_is_neither_kept_nor_stale(tmp_path):
     folder = with_validation(package_folder(tmp_path / "out"), record())
     (folder / VALIDATION_FILE).write_text("edited\n")
-    assert earlier_validation(folder, FILE7, "1.0") == EarlierValidation()
+    assert earlier_validation(folder, {"file7": FILE7}, "1.0") == EarlierValidation()
     (folder / VALIDATION_FILE).unlink()
-    assert earlier_validation(folder, FILE7, "1.0") == EarlierValidation()
-    assert earlier_validation(tmp_path / "none", FILE7, "1.0") == EarlierValidation()
+    assert earlier_validation(folder, {"file7": FILE7}, "1.0") == EarlierValidation()
+    assert earlier_validation(tmp_path / "none", {"file7": FILE7}, "1.0") == EarlierValidation()
 
 
 def test_json_text_is_indented_with_one_final_newline():

@@ -149,3 +149,15 @@ def test_rushmoor_idaopi_is_file10s_own_figure_on_other_older_populations(proof)
         == "E01023097 (Rushmoor 004B): 273 instead of 401"
     )
     assert fact["or the most deprived decile's populations times"] == "1.0545 (+148 people)"
+
+
+def test_the_change_package_is_not_written_over_the_msoa_package(config, tmp_path, capsys):
+    """``iod-msoa change --out`` at an MSOA package would replace its datapackage.json."""
+    described = {"name": "iod25-msoa", "resources": [{"name": "x", "path": "iod25_msoa.csv"}]}
+    (tmp_path / "datapackage.json").write_text(json.dumps(described))
+    before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
+    assert main(["change", "--config", str(config.source), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path} holds the iod25_msoa package (datapackage.json" in err
+    assert err.strip().endswith("give another --out") and "Traceback" not in err
+    assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before

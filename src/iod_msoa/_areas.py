@@ -173,26 +173,27 @@ def _lsoa_problems(table: pd.DataFrame, lsoa_codes: Iterable[str]) -> list[Probl
     return problems
 
 
+def _flagged(count: int, what: str, examples: pd.Series) -> list[Problem]:
+    """One problem, "<count> <what>: <examples>", or none when nothing was flagged."""
+    return [Problem(f"{count} {what}: " + _examples(examples))] if count else []
+
+
 def _blank_problems(table: pd.DataFrame) -> list[Problem]:
     """Rows with a blank area code, or an area code without a name."""
     no_code = table[AREA_CODE].isna()
     no_name = table[AREA_NAME].isna() & ~no_code
-    problems = []
-    if no_code.any():
-        problems.append(
-            Problem(
-                f"{no_code.sum()} row(s) with a blank area_code: "
-                + _examples(_row_labels(table[no_code], AREA_NAME))
-            )
-        )
-    if no_name.any():
-        problems.append(
-            Problem(
-                f"{no_name.sum()} row(s) with a blank area_name: "
-                + _examples(_row_labels(table[no_name], AREA_CODE))
-            )
-        )
-    return problems
+    return [
+        *_flagged(
+            no_code.sum(),
+            "row(s) with a blank area_code",
+            _row_labels(table[no_code], AREA_NAME),
+        ),
+        *_flagged(
+            no_name.sum(),
+            "row(s) with a blank area_name",
+            _row_labels(table[no_name], AREA_CODE),
+        ),
+    ]
 
 
 def _unplaced_problems(table: pd.DataFrame) -> list[Problem]:
@@ -200,22 +201,18 @@ def _unplaced_problems(table: pd.DataFrame) -> list[Problem]:
     coded = table[AREA_CODE].notna()
     empty = coded & ~table[AREA_CODE].isin(table.loc[table["lsoa21cd"].notna(), AREA_CODE])
     no_lsoa = table["lsoa21cd"].isna() & coded & ~empty
-    problems = []
-    if no_lsoa.any():
-        problems.append(
-            Problem(
-                f"{no_lsoa.sum()} row(s) with a blank lsoa21cd: "
-                + _examples(_row_labels(table[no_lsoa], AREA_CODE))
-            )
-        )
-    if empty.any():
-        problems.append(
-            Problem(
-                f"{table.loc[empty, AREA_CODE].nunique()} empty area(s), with no LSOA: "
-                + _examples(table.loc[empty, AREA_CODE])
-            )
-        )
-    return problems
+    return [
+        *_flagged(
+            no_lsoa.sum(),
+            "row(s) with a blank lsoa21cd",
+            _row_labels(table[no_lsoa], AREA_CODE),
+        ),
+        *_flagged(
+            table.loc[empty, AREA_CODE].nunique(),
+            "empty area(s), with no LSOA",
+            table.loc[empty, AREA_CODE],
+        ),
+    ]
 
 
 def _split_problems(table: pd.DataFrame) -> list[Problem]:

@@ -7,10 +7,9 @@ import functools
 import hashlib
 import json
 import os
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from ._folder import (
     EarlierValidation,
     InputRecord,
     Provenance,
+    check_inputs_not_outputs,
     current,
     earlier_validation,
     legacy_provenance,
@@ -566,9 +566,8 @@ def _keep_validation(earlier: EarlierValidation, folder: Path, staging: Path) ->
     """Carry a validation.csv that still holds for the new outputs into the new package."""
     if earlier.entry is None:
         return
-    shutil.copyfile(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
-    about = {k: v for k, v in earlier.entry.items() if k not in ("bytes", "hash")}
-    register_file(staging, VALIDATION_FILE, about)
+    earlier.copy_kept(folder / VALIDATION_FILE, staging / VALIDATION_FILE)
+    register_file(staging, VALIDATION_FILE, earlier.about())
 
 
 def _settle_validation(
@@ -582,12 +581,29 @@ def _settle_validation(
             f"{geography.key}: left {VALIDATION_FILE} as it is and out of the package: no "
             "earlier package here lists it (`iod-msoa validate` makes one that it lists)"
         )
+    if earlier.dropped:
+        reporter.step(
+            f"{geography.key}: dropped the {', '.join(earlier.dropped)} rows of "
+            f"{VALIDATION_FILE}, made from other inputs than these outputs (run `iod-msoa "
+            "validate` to make them again)"
+        )
     if earlier.stale:
         here.unlink(missing_ok=True)
         reporter.step(
-            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version "
-            "(run `iod-msoa validate` to make it again)"
+            f"{geography.key}: removed {VALIDATION_FILE}, made from another File 7 or version, "
+            "or from another copy of an input of these outputs (run `iod-msoa validate` to "
+            "make it again)"
         )
+
+
+def check_output_folders(datasets: Sequence[DatasetPlan], given: Mapping[str, Path]) -> None:
+    """Before anything is read: no dataset's folder holds another package, and no input
+    ``given`` locally lives under the name of a file these datasets write."""
+    check_not_another_package([d.geography for d in datasets], [d.folder for d in datasets])
+    check_inputs_not_outputs(
+        {n: given[n] for d in datasets for n in d.inputs if n in given},
+        [d.folder / n for d in datasets for n in package_files(d.geography.dataset)],
+    )
 
 
 def check_not_another_package(geographies: list[Geography], folders: list[Path]) -> None:
@@ -599,15 +615,15 @@ def check_not_another_package(geographies: list[Geography], folders: list[Path])
         dataset = None if found is None else found.replace("-", "_")  # package names use "-"
         if dataset is None or dataset == g.dataset:
             continue
-        if (other := datasets.get(dataset)) is not None:
+        other, built_in = datasets.get(dataset), g.dataset in datasets
+        what = f"a package named {found!r}" if other is None else f"the {other.dataset} package"
+        hint = "; give another --out"
+        if other is not None and built_in:
             both = f"--geography {other.key} --geography {g.key} --out DIR"
-            what = f"the {other.dataset} package"
-            hint = f"; give another --out, or {both} to build each into a sub-folder of DIR"
-        else:
-            what, hint = f"a package named {found!r}", "; give another --out"
+            hint += f", or {both} to build each into a sub-folder of DIR"
         raise ConfigError(
             f"{folder} holds {what} (datapackage.json, provenance.json), which building "
-            f"{g.key} there would replace{hint}"
+            f"{g.key if built_in else g.dataset} there would replace{hint}"
         )
 
 
@@ -658,7 +674,7 @@ def build_many(
         within=within,
     )
     reporter = Reporter(progress)
-    check_not_another_package(plan.geographies, [d.folder for d in plan.datasets])
+    check_output_folders(plan.datasets, config.inputs)
     check_geography_columns(plan, config.inputs)
     with ExitStack() as locks:  # each folder locked for the run, always in the same order
         for d in plan.datasets:
@@ -779,7 +795,8 @@ def _build_one(
     geometry = _geometry(g, shapes, of, table, inputs.crosswalk)
     when = (stamp.created, stamp.created_from)
     provenance = _provenance(g, stamp.inputs, when, stamp.fingerprint, len(table), config)
-    earlier = earlier_validation(folder, inputs.resolved[dataset.file7].sha256, version())
+    made_from = {n: r.sha256 for n, r in stamp.inputs.items()}
+    earlier = earlier_validation(folder, made_from, version())
     with staged_output(folder) as staging:
         write_dataset(
             staging,
@@ -810,6 +827,11 @@ def parents(
     placed = of.loc[is_in(of["lsoa21cd"], inputs.lsoa["lsoa21cd"]), ["lsoa21cd", geography.code]]
     found = parents_of(placed.rename(columns={geography.code: AREA_CODE}), lsoa_parents, column)
     return found.reindex(table[geography.code].to_numpy())
+
+
+def package_files(dataset: str) -> list[str]:
+    """Every file a build may write into a dataset's folder (or remove from it)."""
+    return [*output_files(dataset).values(), *fit_files(dataset).values(), VALIDATION_FILE]
 
 
 def fit_files(dataset: str) -> dict[str, str]:

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from ._change import check_crosswalk
-from ._editions import EDITIONS, Edition, EditionPublished, edition_of
+from ._editions import EDITIONS, Edition, edition_of
 from ._errors import SchemaError, listed
 from ._problems import Problem, fail
 from ._readers import _read_csv, check_codes, check_columns, shown_rows
-from ._vocab import METRICS, Metric
+from ._vocab import METRICS
 
 NOTES_SHEET = "notes"
 
@@ -35,21 +35,13 @@ def clean_header(header: str, year: int) -> str:
     return re.sub(rf"_{year}_", f"{year % 100:02d}_", text)
 
 
-def _applies(pm: EditionPublished, metric: Metric) -> bool:
-    if not metric.published:
-        return False
-    if pm.only == "extent":
-        return metric.extent
-    return not pm.only or pm.only == metric.short
-
-
 def published_columns(edition: Edition) -> list[str]:
     """MHCLG's names of every measure the edition's File 10 publishes, metric by metric."""
     return [
-        pm.column.format(p=m.published)
+        pm.published_column(m)
         for m in METRICS
         for pm in edition.published_measures
-        if _applies(pm, m)
+        if pm.applies_to(m)
     ]
 
 

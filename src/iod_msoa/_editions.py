@@ -32,18 +32,6 @@ class EditionMetric:
 
 
 @dataclass(frozen=True)
-class EditionPublished:
-    """How an edition's File 10 names and rounds one summary measure (as in schema.toml)."""
-
-    measure: str
-    ours: str
-    column: str
-    decimals: int
-    only: str = ""
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class Edition:
     """Everything that differs between IoD releases; the engine takes it and never branches."""
 
@@ -65,7 +53,7 @@ class Edition:
     identifiers: dict[str, str]
     denominators: tuple[Denominator, ...]
     metrics: tuple[EditionMetric, ...]
-    published_measures: tuple[EditionPublished, ...]
+    published_measures: tuple[PublishedMeasure, ...]
 
     @property
     def file7_columns(self) -> dict[str, str]:
@@ -105,11 +93,6 @@ class Edition:
         )
 
     @property
-    def vocab_published(self) -> tuple[PublishedMeasure, ...]:
-        """The edition's File 10 measures as the comparison reads them."""
-        return tuple(PublishedMeasure(**vars(p)) for p in self.published_measures)
-
-    @property
     def lad_name(self) -> str:
         """The LAD name column of File 7 (``lad19nm``)."""
         return self.lad_key.removesuffix("cd") + "nm"
@@ -137,7 +120,7 @@ def _edition(table: dict[str, Any], about: dict[str, Any]) -> Edition:
         identifiers=dict(table["identifiers"]),
         denominators=tuple(Denominator(**d) for d in table["denominators"]),
         metrics=tuple(EditionMetric(**{k: m[k] for k in _METRIC_FIELDS}) for m in table["metrics"]),
-        published_measures=tuple(EditionPublished(**p) for p in table["published_measures"]),
+        published_measures=tuple(PublishedMeasure(**p) for p in table["published_measures"]),
     )
 
 

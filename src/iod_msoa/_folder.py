@@ -9,10 +9,15 @@ passes for a current one.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from ._errors import ConfigError
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES
 from ._sources import sha256_file
 
@@ -53,7 +58,10 @@ def write_json(path: Path, data: object) -> None:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from ``path``, or None when it is missing, unreadable or not an object."""
+    """A JSON object from ``path``, or None when it is missing, unreadable or not an object
+    (or not a regular file: reading a FIFO would wait for ever)."""
+    if not path.is_file():
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -141,10 +149,13 @@ class MadeFrom:
         if not (isinstance(made_from, dict) and isinstance(made_from.get("inputs", {}), dict)):
             return None
         geographies = made_from.get("geographies")
+        per_geography = isinstance(geographies, dict) and all(
+            isinstance(used, dict) for used in geographies.values()
+        )
         return cls(
             made_from.get("version"),
             made_from.get("inputs", {}),
-            geographies if isinstance(geographies, dict) else None,
+            geographies if per_geography else None,
         )
 
 
@@ -232,36 +243,107 @@ def package_in(folder: Path) -> str | None:
     return None if package is None else package.name
 
 
+def _is_entry(path: Path, entry: Path) -> bool:
+    """Whether the file at ``path`` is the folder entry ``entry`` (through links, or in
+    another case on a file system that ignores case): replacing the entry replaces it. A
+    second hard link is not: the file lives on under its other name."""
+    try:
+        if not entry.is_file():  # nothing there to lose
+            return False
+        if path.resolve() == entry.parent.resolve() / entry.name:
+            return True
+        return not entry.is_symlink() and entry.stat().st_nlink == 1 and path.samefile(entry)
+    except (OSError, RuntimeError):  # a missing input or a link loop: reported when read
+        return False
+
+
+def check_inputs_not_outputs(given: Mapping[str, Path], outputs: Iterable[Path]) -> None:
+    """Refuse, before anything is written, a run that would write an output over one of
+    its own inputs (File 7 kept as ``OUT/iod25_msoa.csv``, say): the input would be lost."""
+    outputs = list(outputs)
+    for name, path in given.items():
+        for entry in outputs:
+            if _is_entry(Path(path), entry):
+                raise ConfigError(
+                    f"the {name} input {path} is {entry}, an output this run would write "
+                    "over; move the input out of that folder, or give another --out"
+                )
+
+
 @dataclass(frozen=True)
 class EarlierValidation:
     """What to do with a ``validation.csv`` already in a folder.
 
-    ``entry`` is its datapackage.json entry when the package lists it as made from this
-    File 7 by this version, per geography, unchanged since: it still holds for new outputs,
-    and its other geographies' rows for a new validation. ``stale`` is true when the package
-    lists it as made from another File 7 or version: that one must not pass for these
-    outputs. A file no package of ours lists (the user's own, or one ``validate`` wrote
-    before any build) is neither.
+    ``entry`` is its datapackage.json entry when the package lists it as made by this
+    version, per geography, unchanged since: the rows of its geographies not ``dropped``
+    still hold for new outputs, and for a new validation of other geographies. ``dropped``:
+    the geographies whose rows were made from another copy of an input these outputs read
+    (another geographies table, say), so would contradict them. ``stale`` is true when the
+    package lists it as made by another version, or wholly from other inputs: it must not
+    pass for these outputs. A file no package of ours lists (the user's own, or one
+    ``validate`` wrote before any build) is neither.
     """
 
     entry: dict[str, Any] | None = None
     stale: bool = False
+    dropped: tuple[str, ...] = ()
 
     @property
     def geographies(self) -> dict[str, dict[str, str]]:
         """The inputs each kept geography's rows were made from (none when none is kept)."""
         made_from = None if self.entry is None else MadeFrom.of(self.entry)
-        return dict(made_from.geographies or {}) if made_from is not None else {}
+        every = dict(made_from.geographies or {}) if made_from is not None else {}
+        return {k: used for k, used in every.items() if k not in self.dropped}
+
+    def about(self) -> dict[str, Any]:
+        """The kept file's entry for a new package: as it was, but for the dropped rows."""
+        about = {k: v for k, v in (self.entry or {}).items() if k not in ("bytes", "hash")}
+        if not self.dropped:
+            return about
+        return about | {
+            "iod_msoa": made_from_record(about["iod_msoa"]["version"], self.geographies)
+        }
+
+    def copy_kept(self, source: Path, target: Path) -> None:
+        """Copy the kept file to ``target``, without the rows of the dropped geographies."""
+        if not self.dropped:
+            shutil.copyfile(source, target)
+            return
+        rows = pd.read_csv(source, dtype=str, keep_default_na=False)
+        rows[~rows["geography"].isin(self.dropped)].to_csv(target, index=False)
 
 
-def earlier_validation(folder: Path, file7_sha256: str, version: str) -> EarlierValidation:
-    """The one decision on an earlier validation.csv, for build and validate alike."""
+def made_from_record(version: str, geographies: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A validation.csv's ``iod_msoa`` record: the version, and the sha256 of the inputs
+    each geography's rows were made from (all of them together, and per geography)."""
+    return {
+        "version": version,
+        "inputs": {n: sha for used in geographies.values() for n, sha in sorted(used.items())},
+        "geographies": dict(sorted(geographies.items())),
+    }
+
+
+def _contradicts(recorded: dict[str, Any], inputs: Mapping[str, str]) -> bool:
+    """Whether any input ``recorded`` (name -> sha256) is one of ``inputs`` in another copy."""
+    return any(name in inputs and inputs[name] != sha for name, sha in recorded.items())
+
+
+def earlier_validation(folder: Path, inputs: Mapping[str, str], version: str) -> EarlierValidation:
+    """The one decision on an earlier validation.csv, for build and validate alike, given
+    the sha256 of each input (by name) of the outputs it would now stand beside."""
     package = Package.read(folder)
     entry = None if package is None else package.entry(VALIDATION_FILE)
     made_from = None if entry is None else MadeFrom.of(entry)
     if made_from is None or not (folder / VALIDATION_FILE).is_file():
         return EarlierValidation()
-    if made_from.version != version or made_from.inputs.get("file7") != file7_sha256:
+    every = made_from.geographies or {}
+    dropped = tuple(k for k, used in every.items() if _contradicts(used, inputs))
+    # Made from other inputs as a whole: every geography's rows, or (the record not
+    # saying which) none of them.
+    if made_from.version != version or (
+        _contradicts(made_from.inputs, inputs) and len(dropped) in (0, len(every))
+    ):
         return EarlierValidation(stale=True)
-    kept = made_from.geographies is not None and _unchanged(folder, VALIDATION_FILE, entry)
-    return EarlierValidation(entry if kept else None)
+    if made_from.geographies is None or not _unchanged(folder, VALIDATION_FILE, entry):
+        return EarlierValidation()
+    return EarlierValidation(entry, dropped=dropped)

@@ -308,6 +308,7 @@ def nesting_partners(built: Iterable[Geography]) -> list[Geography]:
     ]
 
 
+CHANGE_DATASET = "iod25_msoa_change"  # the change since 2019's package (``iod-msoa change``)
 AREAS = "areas"  # the input holding a user's own areas (a grouping table or a polygon layer)
 PARENTS = ("lad24", "utla24", "icb24", "rgn24")  # what areas can be ranked within
 LAD = "lad24"  # the districts areas ``nests_in_lad`` lie in, and ``whole_lads`` are made of
@@ -366,6 +367,11 @@ def own_areas(name: str, *, layer: bool) -> Geography:
         raise ConfigError(
             f"--areas-name {name!r} would name the built-in {clash} geography's package "
             f"({GEOGRAPHIES[clash].dataset}): choose another"
+        )
+    if f"iod25_{name}" == CHANGE_DATASET:
+        raise ConfigError(
+            f"--areas-name {name!r} would name the package of `iod-msoa change` "
+            f"({CHANGE_DATASET}): choose another"
         )
     return OwnAreas(
         key=name,

@@ -15,6 +15,7 @@ from ._editions import DEFAULT_EDITION, edition_of
 from ._errors import ConfigError
 from ._geographies import (
     AREAS,
+    CHANGE_DATASET,
     DEFAULT_GEOGRAPHY,
     GEOGRAPHIES,
     ONS_LOOKUPS,
@@ -289,7 +290,7 @@ EARLIER = 2019
 FILE7_2019, CROSSWALK = "file7_2019", "lsoa11_lsoa21"
 CHANGE = replace(
     GEOGRAPHIES[DEFAULT_GEOGRAPHY],
-    dataset="iod25_msoa_change",
+    dataset=CHANGE_DATASET,
     title="MSOAs (2021): rank and decile in IoD2019 and IoD2025",
 )
 

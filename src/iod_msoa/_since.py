@@ -23,6 +23,7 @@ from ._build import (
     _stamp,
     area_table,
     check_area_count,
+    check_output_folders,
     resolve,
 )
 from ._change import (
@@ -90,6 +91,7 @@ def build_change(
     config = config or load_config()
     dataset = change_plan(config.inputs, out_dir, packages=project_root() / PACKAGES)
     reporter = Reporter(progress)
+    check_output_folders([dataset], config.inputs)
     with output_folder(dataset.folder, reporter.step):
         resolved = resolve(config, dataset.inputs, progress=progress, reporter=reporter)
         stamp = _stamp(dataset, resolved)

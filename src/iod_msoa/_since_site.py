@@ -214,7 +214,7 @@ def _decimals(table: pd.DataFrame, edition: Edition) -> pd.Series:
     places = {
         f"{m.short}_{pm.measure}": pm.decimals
         for m in edition.engine_metrics
-        for pm in edition.vocab_published
+        for pm in edition.published_measures
         if pm.applies_to(m)
     }
     return table["measure"].map(places)

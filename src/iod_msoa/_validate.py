@@ -3,6 +3,7 @@ MHCLG's own summaries (File 10 for LADs, 11 upper-tier LAs, 13 ICBs, 14 LRFs).""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,13 +32,23 @@ from ._folder import (
     VALIDATION_FILE,
     EarlierValidation,
     Package,
+    Provenance,
+    check_inputs_not_outputs,
     earlier_validation,
+    made_from_record,
     read_provenance,
 )
-from ._geographies import DEFAULT_GEOGRAPHY, Geography, geographies_of, select
+from ._geographies import (
+    DEFAULT_GEOGRAPHY,
+    EDITION_GEOGRAPHIES,
+    Geography,
+    geographies_of,
+    select,
+)
 from ._plan import make_plan
 from ._problems import Problem, render
 from ._readers import read_summaries
+from ._sources import ResolvedInput
 from ._swap import output_folder, staged_output
 
 VALIDATION_COLUMNS = [
@@ -50,6 +61,11 @@ VALIDATION_COLUMNS = [
     "diff",
     "matches_published_rounding",
 ]
+# Every geography validate compares, of every edition, in the order validation.csv lists them.
+VALIDATED_ALL = tuple(k for e in EDITION_GEOGRAPHIES.values() for k, g in e.items() if g.summaries)
+EDITION_OF = {k: year for year, e in EDITION_GEOGRAPHIES.items() for k in e}
+# The packages of ours a folder may hold (validation.csv may be listed in them).
+OUR_DATASETS = frozenset(g.dataset for e in EDITION_GEOGRAPHIES.values() for g in e.values())
 DEFAULT_VALIDATION = ("lad24",)
 DEFAULT_VALIDATIONS = {2025: DEFAULT_VALIDATION, 2019: ("lad19",)}
 # MHCLG publishes File 7 scores to 3 decimals: a score column with more is not MHCLG's (the
@@ -92,7 +108,7 @@ def compare_with_published(
     published = published.set_index(code)
     frames = []
     for metric in edition.engine_metrics:
-        for pm in edition.vocab_published:
+        for pm in edition.published_measures:
             if not pm.applies_to(metric) or pm.published_column(metric) not in published:
                 continue
             pub = published[pm.published_column(metric)]
@@ -202,28 +218,143 @@ def _about(
         "mediatype": "text/csv",
         "description": "The same engine from LSOAs to MHCLG's summary geographies, compared "
         "with MHCLG's published summaries: one row per geography, area and measure",
-        "iod_msoa": {
-            "version": version(),
-            "inputs": {n: sha for used in made_from.values() for n, sha in sorted(used.items())},
-            "geographies": dict(sorted(made_from.items())),
-        },
+        "iod_msoa": made_from_record(version(), made_from),
     }
 
 
-def _check_same_file7(out_dir: Path, inputs: Inputs, file7: str = "file7") -> None:
-    """Refuse to put a validation of one File 7 (the input ``file7``) beside outputs built
-    from another."""
-    provenance = read_provenance(out_dir)
-    if provenance is None or file7 not in provenance.inputs:
-        return  # no build of ours there: nothing to contradict
-    built_from = provenance.inputs[file7].sha256
-    ours = inputs.resolved[file7]
-    if built_from != ours.sha256:
+def _check_same_inputs(
+    out_dir: Path,
+    provenance: Provenance,
+    resolved: dict[str, ResolvedInput],
+    file7: str,
+    edition: int,
+) -> None:
+    """Refuse to put a validation of one File 7 (the input ``file7``), or of any other input
+    (another geographies table, say), beside outputs built from another, or from another
+    edition."""
+    if file7 not in provenance.inputs:
         raise ConfigError(
-            f"{out_dir} holds outputs built from another File 7 (sha256 {built_from[:12]}…) "
+            f"{out_dir} holds the {provenance.dataset} package, not built from the File 7 of "
+            f"the {edition} edition that this validation compares; give validate another --out"
+        )
+    for name, ours in resolved.items():
+        built = provenance.inputs.get(name)
+        if built is None or built.sha256 == ours.sha256:
+            continue
+        what = "File 7" if name == file7 else f"{name} input"
+        raise ConfigError(
+            f"{out_dir} holds outputs built from another {what} (sha256 {built.sha256[:12]}…) "
             f"than {ours.path.name} (sha256 {ours.sha256[:12]}…): run `iod-msoa build` with the "
             "same inputs first, or give validate another --out folder"
         )
+
+
+def _package_here(
+    out_dir: Path, resolved: dict[str, ResolvedInput], file7: str, edition: int
+) -> bool:
+    """Whether ``out_dir`` holds a package of ours to list validation.csv in, made from the
+    same inputs; a damaged datapackage.json, or another project's, is refused untouched."""
+    path = out_dir / "datapackage.json"
+    if not os.path.lexists(path):
+        return False
+    found = Package.read(out_dir)
+    if found is None or found.resources is None:
+        raise ConfigError(
+            f"{path} is not a data package validate can list {VALIDATION_FILE} in (damaged, or "
+            f"not a JSON object with a list of files); rebuild the package there with "
+            f"`iod-msoa build --out {out_dir}`, or give validate another --out"
+        )
+    provenance = read_provenance(out_dir)
+    if provenance is None and str(found.name).replace("-", "_") not in OUR_DATASETS:
+        what = f"a package named {found.name!r}" if found.name else "another project's package"
+        raise ConfigError(
+            f"{out_dir} holds {what} (datapackage.json), which validating there would add "
+            f"{VALIDATION_FILE} to; give another --out"
+        )
+    if provenance is not None:
+        _check_same_inputs(out_dir, provenance, resolved, file7, edition)
+    return True
+
+
+def _geographies_in(path: Path) -> set[str]:
+    """The geographies of a validation.csv validate wrote; refused if it is not one."""
+    header, found = [], set()
+    try:
+        if path.is_file():  # not a folder, nor a FIFO that reading would wait on for ever
+            header = list(pd.read_csv(path, nrows=0).columns)
+            found = set(pd.read_csv(path, usecols=["geography"], dtype=str)["geography"])
+    except (OSError, ValueError):
+        header = []
+    if header != [*VALIDATION_COLUMNS, "note"] or not found <= set(VALIDATED_ALL):
+        raise ConfigError(
+            f"{path} is not a {VALIDATION_FILE} that `iod-msoa validate` wrote, and validate "
+            "would write over it; move it away or give another --out"
+        )
+    return found
+
+
+def _kept_rows(
+    out_dir: Path, earlier: EarlierValidation, used: Iterable[str], reporter: Reporter
+) -> pd.DataFrame | None:
+    """The rows of an earlier validation.csv to keep beside this one's: those of other
+    geographies its package records as made from these inputs (None when none is listed).
+
+    Rows the package records as made from other inputs are dropped, and said so; rows
+    nothing records the making of (no package here, or an edited file) would be lost or
+    mixed in unrecorded, so validate refuses to drop them.
+    """
+    path = out_dir / VALIDATION_FILE
+    if earlier.entry is not None:
+        _geographies_in(path)  # listed and unchanged, but checked all the same: it is read
+        kept = pd.read_csv(path, dtype={"area_code": str})
+        gone = [k for k in earlier.dropped if k not in used]
+        if gone:
+            reporter.step(
+                f"Dropped the {', '.join(gone)} rows of {path}, made from other inputs than "
+                "these (validate them again to have them back)"
+            )
+        return kept[~kept["geography"].isin([*used, *earlier.dropped])]
+    if earlier.stale:
+        reporter.step(f"Replaced {path}, made by another version or from other inputs")
+        return None
+    if not os.path.lexists(path):
+        return None
+    others = sorted(_geographies_in(path) - set(used), key=VALIDATED_ALL.index)
+    editions = {EDITION_OF[k] for k in [*used, *others]}
+    how = (
+        "give each edition its own --out"
+        if len(editions) > 1
+        else "validate them in the same run ("
+        + " ".join(f"--geography {k}" for k in [*used, *others])
+        + ")"
+    )
+    if others:
+        raise ConfigError(
+            f"{path} has rows for {', '.join(others)} that validating {', '.join(used)} "
+            f"alone would drop, and no package there records what they were made from; {how} "
+            "or move the file away"
+        )
+    return None
+
+
+def _compare(chosen: list[Geography], inputs: Inputs, reporter: Reporter) -> pd.DataFrame:
+    """Each chosen geography built from File 7 and compared with its summary file."""
+    frames = []
+    placeholders = placeholder_scores(inputs.lsoa)
+    for g in chosen:
+        ours = area_table(g, inputs.lsoa, members(g, inputs))
+        source = inputs.resolved[g.summaries].path
+        if g.edition == DEFAULT_EDITION:
+            published = read_summaries(source, g)
+        else:
+            published = read_lad_summaries(source, g.edition)
+        check_same_areas(ours[g.code], published[g.code], g, source)
+        frames.append(compare_with_published(ours, published, g, placeholders))
+        reporter.step(
+            f"Compared {len(ours)} {g.nouns} with {g.summary_file} on "
+            f"{frames[-1]['measure'].nunique()} measures"
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def validate(
@@ -252,38 +383,25 @@ def validate(
     plan = make_plan(config.inputs, chosen, edition=edition)
     file7 = edition_of(edition).file7_input
     used = {d.key: d.validation for d in plan.datasets}
-    resolved = resolve(config, plan.validation_inputs, progress=progress, reporter=reporter)
-    inputs = read_tables(resolved, reporter, plan.reading, plan.edition)
-    frames = []
-    placeholders = placeholder_scores(inputs.lsoa)
-    for g in chosen:
-        ours = area_table(g, inputs.lsoa, members(g, inputs))
-        source = inputs.resolved[g.summaries].path
-        if g.edition == DEFAULT_EDITION:
-            published = read_summaries(source, g)
-        else:
-            published = read_lad_summaries(source, g.edition)
-        check_same_areas(ours[g.code], published[g.code], g, source)
-        frames.append(compare_with_published(ours, published, g, placeholders))
-        reporter.step(
-            f"Compared {len(ours)} {g.nouns} with {g.summary_file} on "
-            f"{frames[-1]['measure'].nunique()} measures"
-        )
-    table = pd.concat(frames, ignore_index=True)
-    with output_folder(out_dir, reporter.step):
+    check_inputs_not_outputs(
+        {n: config.inputs[n] for n in plan.validation_inputs if n in config.inputs},
+        [out_dir / VALIDATION_FILE, out_dir / "datapackage.json"],
+    )
+    with output_folder(out_dir, reporter.step):  # every refusal comes before the reading
+        resolved = resolve(config, plan.validation_inputs, progress=progress, reporter=reporter)
         package = out_dir / "datapackage.json"
-        found = Package.read(out_dir)
-        listing = found is not None and found.resources is not None  # the build's package
+        listing = _package_here(out_dir, resolved, file7, edition)
         earlier = EarlierValidation()
         if listing:
-            _check_same_file7(out_dir, inputs, file7)
-            earlier = earlier_validation(out_dir, inputs.resolved[file7].sha256, version())
+            made_from = {n: r.sha256 for n, r in resolved.items()}
+            earlier = earlier_validation(out_dir, made_from, version())
+        kept = _kept_rows(out_dir, earlier, used, reporter)
+        inputs = read_tables(resolved, reporter, plan.reading, plan.edition)
+        table = _compare(chosen, inputs, reporter)
         written = table
-        if earlier.entry is not None:  # other geographies' rows stay; these ones' are replaced
-            kept = pd.read_csv(out_dir / VALIDATION_FILE, dtype={"area_code": str})
-            kept = kept[~kept["geography"].isin(used)]
+        if kept is not None:  # other geographies' rows stay; these ones' are replaced
             written = pd.concat([kept, table], ignore_index=True).sort_values(
-                "geography", key=lambda key: key.map(among.index), kind="stable"
+                "geography", key=lambda key: key.map(VALIDATED_ALL.index), kind="stable"
             )
         with staged_output(out_dir) as staging:
             written.to_csv(staging / VALIDATION_FILE, index=False)
