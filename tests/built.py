@@ -56,9 +56,9 @@ def tree_snapshot(folder: Path) -> dict[str, str]:
     }
 
 
-def copy_of(folder: Path, parent: Path) -> Path:
-    """A copy of an output ``folder`` under ``parent`` (as ``out``), for a test to change."""
-    return Path(shutil.copytree(folder, parent / "out"))
+def copy_of(folder: Path, parent: Path, name: str = "out") -> Path:
+    """A copy of an output ``folder`` under ``parent`` (as ``name``), for a test to change."""
+    return Path(shutil.copytree(folder, parent / name))
 
 
 def listed(out: Path) -> dict[str, dict]:
