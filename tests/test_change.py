@@ -9,12 +9,15 @@ import pytest
 from iod_msoa._change import (
     APPORTIONED,
     EXACT,
+    SPLIT_RULE,
+    SPLIT_WEIGHT,
     apportion,
     change_table,
     check_crosswalk,
     comparability,
     lsoa11_pieces,
     lsoa21_ranks,
+    split_weights,
     still_in_decile,
 )
 from iod_msoa._errors import SchemaError
@@ -34,6 +37,8 @@ AREAS = pd.DataFrame(
         "msoa21cd": ["m1", "m1", "m2", "m2", "m2", "m2"],
     }
 )
+# Every 2021 LSOA of the same mid-2022 population: a split LSOA shared equally.
+EQUAL = pd.Series(1.0, index=AREAS["lsoa21cd"])
 
 
 def test_check_crosswalk_keeps_one_row_per_pair_sorted():
@@ -69,7 +74,7 @@ def test_check_crosswalk_names_a_split_child_with_two_parents():
 
 def test_pieces_split_an_lsoa_across_msoas_by_its_children_weights():
     weights = pd.Series({"A": 10, "B1": 30, "B2": 10, "C1": 5, "C2": 5, "DF": 40})
-    pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS, weights=weights)
+    pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS, weights)
     shares = pieces.set_index(["lsoa11cd", "msoa21cd"])["share"]
     assert shares.to_dict() == {
         ("A", "m1"): 1.0,
@@ -81,25 +86,30 @@ def test_pieces_split_an_lsoa_across_msoas_by_its_children_weights():
     }
 
 
-def test_pieces_without_weights_count_each_child_the_same():
-    pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS)
+def test_pieces_share_by_the_2021_lsoas_mid_2022_population_from_file7_2025():
+    later = pd.DataFrame({"lsoa21cd": list(EQUAL.index), SPLIT_WEIGHT: [1, 1, 3, 1, 1, 1]})
+    pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS, split_weights(later))
+    assert pieces.loc[pieces["lsoa11cd"] == "B", "share"].tolist() == [0.25, 0.75]
+    pieces = lsoa11_pieces(check_crosswalk(CROSSWALK), AREAS, EQUAL)  # children alike
     assert pieces.loc[pieces["lsoa11cd"] == "B", "share"].tolist() == [0.5, 0.5]
+    assert "mid-2022 population" in SPLIT_RULE and SPLIT_WEIGHT == "pop_total"
 
 
 def test_pieces_name_a_child_without_an_msoa_or_weight():
     with pytest.raises(SchemaError, match=r"1 LSOA.* have no msoa21cd: C2"):
-        lsoa11_pieces(CROSSWALK, AREAS[AREAS["lsoa21cd"] != "C2"])
+        lsoa11_pieces(CROSSWALK, AREAS[AREAS["lsoa21cd"] != "C2"], EQUAL)
     with pytest.raises(SchemaError, match="have no weight: DF"):
-        lsoa11_pieces(
-            CROSSWALK, AREAS, weights=pd.Series({"A": 1, "B1": 1, "B2": 1, "C1": 1, "C2": 1})
-        )
+        lsoa11_pieces(CROSSWALK, AREAS, pd.Series({"A": 1, "B1": 1, "B2": 1, "C1": 1, "C2": 1}))
 
 
 def test_an_msoa_with_a_piece_of_a_split_lsoa_is_apportioned():
-    flags = comparability(lsoa11_pieces(CROSSWALK, AREAS))
+    flags = comparability(lsoa11_pieces(CROSSWALK, AREAS, EQUAL))
     assert flags.to_dict() == {"m1": APPORTIONED, "m2": APPORTIONED}
     whole = AREAS.assign(msoa21cd=["m1", "m1", "m1", "m2", "m2", "m2"])
-    assert comparability(lsoa11_pieces(CROSSWALK, whole)).to_dict() == {"m1": EXACT, "m2": EXACT}
+    assert comparability(lsoa11_pieces(CROSSWALK, whole, EQUAL)).to_dict() == {
+        "m1": EXACT,
+        "m2": EXACT,
+    }
 
 
 def test_apportion_keeps_ranks_and_scales_populations():
@@ -110,7 +120,7 @@ def test_apportion_keeps_ranks_and_scales_populations():
             "pop_total": [100.0, 200.0, 300.0, 400.0, 500.0],
         }
     )
-    pieces = lsoa11_pieces(CROSSWALK, AREAS)
+    pieces = lsoa11_pieces(CROSSWALK, AREAS, EQUAL)
     table = apportion(lsoa, pieces, ["pop_total"])
     b = table[table["lsoa11cd"] == "B"]
     assert b["piece"].tolist() == ["B/m1", "B/m2"]
@@ -122,7 +132,7 @@ def test_apportion_keeps_ranks_and_scales_populations():
 def test_apportion_names_an_lsoa_missing_from_file7():
     lsoa = pd.DataFrame({"lsoa11cd": ["A"], "pop_total": [1.0]})
     with pytest.raises(SchemaError, match=r"4 LSOA.* not in File 7 \(2019\): B, C, D, F"):
-        apportion(lsoa, lsoa11_pieces(CROSSWALK, AREAS), ["pop_total"])
+        apportion(lsoa, lsoa11_pieces(CROSSWALK, AREAS, EQUAL), ["pop_total"])
 
 
 def test_lsoa21_ranks_give_a_merged_lsoa_its_parents_weighted_mean_rank():

@@ -23,6 +23,7 @@ from iod_msoa._change import (
     comparability,
     lsoa11_pieces,
     lsoa21_ranks,
+    split_weights,
     still_in_decile,
 )
 from iod_msoa._edition_readers import read_lad_summaries
@@ -147,7 +148,7 @@ def msoa_pieces() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     lookup = read_lookup(INPUTS / FILES["lookup"])
     lookup = lookup[lookup["lsoa21cd"].str.startswith("E")]
     file7 = read_file7(INPUTS / FILES["file7"])
-    pieces = lsoa11_pieces(crosswalk, lookup, weights=file7.set_index("lsoa21cd")["pop_total"])
+    pieces = lsoa11_pieces(crosswalk, lookup, split_weights(file7))
     return crosswalk, pieces, file7
 
 

@@ -42,6 +42,32 @@ def test_simplify_coverage_keeps_neighbours_touching():
     assert union.area == pytest.approx(2.0, rel=1e-3)  # no gaps
 
 
+def test_simplified_shapes_are_read_back_from_the_cache(tmp_path, monkeypatch, areas):
+    monkeypatch.setenv(_mapdata.SHAPE_CACHE_ENV, str(tmp_path / "shapes"))
+    first = _mapdata.simplify_coverage(areas.geometry, tolerance=0.1)
+    assert len(list((tmp_path / "shapes").glob("*.npz"))) == 1
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("simplified again")
+
+    monkeypatch.setattr(_mapdata.shapely, "coverage_simplify", not_again)
+    again = _mapdata.simplify_coverage(areas.geometry, tolerance=0.1)
+    assert list(shapely.to_wkb(again.to_numpy())) == list(shapely.to_wkb(first.to_numpy()))
+    assert list(again.index) == list(areas.index) and again.crs == areas.crs
+    with pytest.raises(AssertionError, match="simplified again"):  # other shapes: not cached
+        _mapdata.simplify_coverage(areas.geometry.translate(1, 0), tolerance=0.1)
+
+
+def test_the_shape_cache_is_the_projects_and_nowhere_outside_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(_mapdata.SHAPE_CACHE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert _mapdata.shape_cache() is None
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\n")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert _mapdata.shape_cache() == tmp_path / "data" / "cache" / "shapes"
+
+
 def test_with_geometry_reads_a_boundaries_file(tmp_path, areas):
     path = tmp_path / "boundaries.gpkg"
     shapes = areas[["msoa21cd", "geometry"]].rename(columns={"msoa21cd": "MSOA21CD"})

@@ -272,17 +272,27 @@ def test_the_2019_edition_plans_its_own_geographies_and_inputs():
         ("msoa21", "lsoa11_lsoa21", "iod19_msoa21"),
     ]
     # areas drawn from 2021 LSOAs read the crosswalk; MSOAs 2021 go through the 2021 lookup
+    # and share a split 2011 LSOA by its 2021 LSOAs' populations in File 7 (2025)
     assert plan.datasets[0].inputs == ("file7_2019", "lsoa11_lsoa21", "lsoa_boundaries")
     assert plan.datasets[2].inputs == (
         "file7_2019",
         "lsoa11_lsoa21",
         "lookup",
+        "file7",
         "names",
         "boundaries",
     )
-    assert plan.table_inputs == ("file7_2019", "lsoa11_lsoa21", "lsoa11_msoa11", "lookup")
+    assert plan.datasets[2].also == ("lookup", "file7")
+    assert plan.table_inputs == (
+        "file7_2019",
+        "lsoa11_lsoa21",
+        "lsoa11_msoa11",
+        "lookup",
+        "file7",
+    )
     assert plan.datasets[0].validation == ("file7_2019", "lsoa11_lsoa21", "lad_summaries_2019")
-    assert "file7" not in plan.inputs
+    # only the areas holding pieces of split LSOAs read the 2025 File 7
+    assert "file7" not in make_plan((), chosen(["lad19", "msoa11"], 2019), edition=2019).inputs
 
 
 def test_geography_names_are_the_editions():

@@ -97,3 +97,37 @@ def test_icon_font_and_stylesheet_keep_only_the_icons_named(site):
     from fontTools.ttLib import TTFont
 
     assert set(TTFont(str(font)).getBestCmap()) == {codes["bi-check2"]}
+
+
+THEME_CSS = (
+    "/*! Bootstrap (MIT licence) */:root{--bs-blue: #2780e3}"
+    ".navbar-toggler,.carousel-item{padding:0}.carousel{display:block}"
+    '.callout:not(.no-icon) .callout-icon::before{content:"!"}'
+    "@media (min-width: 992px){.navbar-toggler{display:none}.offcanvas{top:0}}"
+    "@media print{.modal{display:none}}"
+    "@keyframes spinner-grow{0%{transform:scale(0)}}"
+    '[data-bs-theme=dark]{color-scheme:dark}a[href="#top"]{color:red}'
+)
+
+
+def test_theme_stylesheet_keeps_only_rules_some_page_or_script_can_use(site):
+    (site / "page.html").write_text(
+        PAGE.replace('class="logo"', 'class="logo callout"'), encoding="utf-8"
+    )
+    (site / "site_libs" / "quarto-html" / "quarto.js").write_text(
+        'el.classList.add("callout-icon")'
+    )
+    css = site / "site_libs" / "bootstrap" / "bootstrap-0123abcd.min.css"
+    css.write_text(THEME_CSS, encoding="utf-8")
+    postrender.main(site)
+    kept = css.read_text(encoding="utf-8")
+    assert kept == (
+        "/*! Bootstrap (MIT licence) */:root{--bs-blue: #2780e3}"
+        ".navbar-toggler{padding:0}"  # the unused selector of the two goes
+        '.callout:not(.no-icon) .callout-icon::before{content:"!"}'  # :not needs no use
+        "@media (min-width: 992px){.navbar-toggler{display:none}}"  # an empty @media goes
+        "@keyframes spinner-grow{0%{transform:scale(0)}}"
+        '[data-bs-theme=dark]{color-scheme:dark}a[href="#top"]{color:red}'
+    )
+    postrender.main(site)
+    assert css.read_text(encoding="utf-8") == kept  # a second run: no change

@@ -408,7 +408,9 @@ def test_navbar_links_every_page():
 
 
 def test_outputs_are_site_resources():
-    resources = QUARTO["project"]["resources"]
+    # Each from the project's folder (a leading /): without, Quarto looks in every folder.
+    assert all(r.startswith("/") for r in QUARTO["project"]["resources"])
+    resources = [r.removeprefix("/") for r in QUARTO["project"]["resources"]]
     assert sorted(r for r in resources if r.startswith(OUTPUT_PREFIX)) == sorted(
         OUTPUT_PREFIX + name for name in [*FILES.values(), VALIDATION_FILE]
     )

@@ -29,7 +29,7 @@ _WHERE = {
         "_build",
     ),
     **dict.fromkeys(("Config", "load_config"), "_config"),
-    **dict.fromkeys(("build_change", "lsoas_still_most_deprived"), "_since"),
+    **dict.fromkeys(("build_change", "earlier_proof", "lsoas_still_most_deprived"), "_since"),
     "DecileKept": "_change",
     **dict.fromkeys(
         (

@@ -35,7 +35,7 @@ from ._areas import (
     read_area_table,
     read_centroids,
 )
-from ._change import apportion, comparability, lsoa11_pieces
+from ._change import apportion, comparability, lsoa11_pieces, split_weights
 from ._config import Config, load_config, project_root
 from ._console import plain_console
 from ._describe import fit_resources, register_file
@@ -160,6 +160,7 @@ class Inputs:
     geographies: pd.DataFrame | None = None
     lsoa11_msoa11: pd.DataFrame | None = None
     crosswalk: pd.DataFrame | None = None
+    other_file7: pd.DataFrame | None = None  # another edition's: 2021 LSOA populations
     areas: pd.DataFrame | None = None  # a user's own areas: their members
     layer: gpd.GeoDataFrame | None = None  # and their polygons, when drawn
 
@@ -188,7 +189,10 @@ def resolve(
 
 
 def read_tables(
-    resolved: dict[str, ResolvedInput], reporter: Reporter, reading: Reading | None = None
+    resolved: dict[str, ResolvedInput],
+    reporter: Reporter,
+    reading: Reading | None = None,
+    edition: int = EDITION,
 ) -> Inputs:
     """Read and check the tabular inputs among ``resolved``, and put the LSOA geographies
     table together as the plan's ``reading`` says (none without one).
@@ -198,8 +202,9 @@ def read_tables(
     gap elsewhere does not stop a build); both, and the two together, are checked against
     File 7, and how the built areas nest with the table's others (``within``).
     """
+    own = edition_of(edition).file7_input  # another edition's File 7: ``other_file7``
     tables = {
-        attr: reader(resolved[name].path)
+        ("other_file7" if attr == "lsoa" and name != own else attr): reader(resolved[name].path)
         for name, (attr, reader) in _TABLE_READERS.items()
         if name in resolved
     }
@@ -337,13 +342,13 @@ def members(geography: Geography, inputs: Inputs) -> pd.DataFrame:
 
 def pieces_of(geography: Geography, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     """An earlier edition's LSOAs placed in 2021 areas through ONS's LSOA 2011 -> 2021
-    lookup: the pieces of each 2011 LSOA (``_change.apportion``: its populations shared
-    equally between its 2021 children, as no population of the children is an input of
-    the edition) as the LSOA table, and the members placing each ``piece`` in an area, with
-    its ``comparability`` (``exact`` or ``apportioned``)."""
+    lookup: the pieces of each 2011 LSOA (``_change.apportion``: its populations shared as
+    ``_change.SPLIT_RULE`` says, by a later edition's File 7) as the LSOA table, and the
+    members placing each ``piece`` in an area, with its ``comparability`` (``exact`` or
+    ``apportioned``)."""
     code, name = geography.code, geography.name
     areas = members(GEOGRAPHIES[geography.key], inputs)
-    pieces = lsoa11_pieces(inputs.crosswalk, areas, area=code)
+    pieces = lsoa11_pieces(inputs.crosswalk, areas, split_weights(inputs.other_file7), area=code)
     shorts = [d.short for d in edition_of(geography.edition).denominators]
     lsoa = apportion(inputs.lsoa, pieces, shorts, area=code)
     of = lsoa[["piece", code]].merge(areas.drop_duplicates(code)[[code, name]], on=code)
@@ -728,7 +733,7 @@ def _build_datasets(
     shapes = {
         n: in_background(read, wanted[n].path) for n, read in _SHAPE_READERS.items() if n in wanted
     }
-    inputs = read_tables(wanted, reporter, plan.reading)
+    inputs = read_tables(wanted, reporter, plan.reading, plan.edition)
     shapes[plan.datasets[0].shapes].result()
     reporter.step("Read boundaries")
     return {

@@ -9,8 +9,8 @@ several 2021 LSOAs (S), merged with others into one (M), or redrawn irregularly 
   is *exact*: the engine gives it the same values as if MHCLG had published it.
 - **apportioned**: a 2011 LSOA whose children lie in several MSOAs counts in each of them
   as a *piece* with its own scores and ranks, and its populations multiplied by the
-  piece's share; the share is the piece's children's share of the LSOA's 2021 weight
-  (their 2021 population when given, else equal per child). Such MSOAs are flagged.
+  piece's share (:data:`SPLIT_RULE`, the one rule for every table: IoD2019 on 2021 MSOAs
+  and the change table alike). Such MSOAs are flagged.
 
 Rank-based comparisons (ranks and deciles among the 6,856 MSOAs) are what MHCLG calls
 comparable between editions; scores are not (indicators and denominators changed). Pure:
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._aggregate import aggregate
+from ._editions import Edition
 from ._errors import SchemaError, listed
 from ._ranking import decile_from_rank, rank_most_deprived_first
 
@@ -34,6 +35,17 @@ EXACT, APPORTIONED = "exact", "apportioned"
 # MHCLG's IoD2025 release: "82% of the LSOAs in the most deprived decile in IMD2025 were also
 # in the most deprived decile in IMD2019" (a whole percentage).
 MHCLG_KEPT_PERCENT = 82
+# How a 2011 LSOA split between areas is shared, said once for every dictionary: by where
+# its people live now (the 2021 children's mid-2022 population, File 7 (2025)'s
+# ``SPLIT_WEIGHT``), as no population of the children at mid-2015 is published.
+SPLIT_RULE = "its 2021 LSOAs' share of its mid-2022 population"
+SPLIT_WEIGHT = "pop_total"
+
+
+def split_weights(later: pd.DataFrame) -> pd.Series:
+    """The weight of each 2021 LSOA (by ``lsoa21cd``) in :data:`SPLIT_RULE`, from the
+    IoD2025 File 7 (``read_file7``)."""
+    return later.set_index("lsoa21cd")[SPLIT_WEIGHT]
 
 
 def check_crosswalk(lookup: pd.DataFrame, source: str = "LSOA 2011 -> 2021 lookup") -> pd.DataFrame:
@@ -75,23 +87,19 @@ def check_crosswalk(lookup: pd.DataFrame, source: str = "LSOA 2011 -> 2021 looku
 def lsoa11_pieces(
     crosswalk: pd.DataFrame,
     lsoa21_areas: pd.DataFrame,
+    weights: pd.Series,
     area: str = "msoa21cd",
-    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Each 2011 LSOA's piece in each area (``lsoa11cd, <area>, share``), shares summing to 1.
 
-    ``lsoa21_areas`` places each 2021 LSOA (``lsoa21cd``) in an ``area``. ``weights`` (by
-    2021 LSOA code, e.g. its mid-2022 population) splits a 2011 LSOA between areas; without
-    it, each 2021 child weighs the same. A child without an area or a weight is an error.
+    ``lsoa21_areas`` places each 2021 LSOA (``lsoa21cd``) in an ``area``; ``weights`` (by
+    2021 LSOA code: :func:`split_weights`) split a 2011 LSOA between areas as
+    :data:`SPLIT_RULE` says. A child without an area or a weight is an error.
     """
     places = lsoa21_areas.drop_duplicates("lsoa21cd").set_index("lsoa21cd")[area]
     pairs = crosswalk[["lsoa11cd", "lsoa21cd"]].copy()
     pairs[area] = pairs["lsoa21cd"].map(places)
-    child_weight = (
-        pd.Series(1.0, index=pairs.index)
-        if weights is None
-        else pairs["lsoa21cd"].map(weights).astype("float64")
-    )
+    child_weight = pairs["lsoa21cd"].map(weights).astype("float64")
     for missing, what in ((pairs[area].isna(), f"no {area}"), (child_weight.isna(), "no weight")):
         if missing.any():
             raise SchemaError(
@@ -202,17 +210,21 @@ def lsoas_kept(
 
 
 def earlier_on_areas(
-    lsoa: pd.DataFrame,
-    pieces: pd.DataFrame,
-    populations: Sequence[str],
-    n_national: int,
-    area: str = "msoa21cd",
+    lsoa: pd.DataFrame, pieces: pd.DataFrame, edition: Edition, area: str = "msoa21cd"
 ) -> pd.DataFrame:
-    """The engine's table of the earlier edition on 2021 ``area``s: each 2011 LSOA counts
-    through its pieces (:func:`apportion`), its national ranks kept, out of ``n_national``."""
-    pieced = apportion(lsoa, pieces, populations, area).drop(columns="lsoa11cd")
-    pieced = pieced.rename(columns={"piece": "lsoa21cd"})
-    return aggregate(pieced, pieced[["lsoa21cd", area]], area=area, n_national=n_national)
+    """The engine's table of an earlier ``edition`` on 2021 ``area``s, as its own build
+    makes it: each 2011 LSOA counts through its pieces (:func:`apportion`), its national
+    ranks kept (a split LSOA counted once in its tie group)."""
+    shorts = [d.short for d in edition.denominators]
+    pieced = apportion(lsoa, pieces, shorts, area)
+    return aggregate(
+        pieced,
+        pieced[["piece", area]],
+        area=area,
+        n_national=edition.expected_lsoas,
+        edition=edition,
+        key="piece",
+    )
 
 
 def _positions(table: pd.DataFrame, short: str, by_score: bool) -> tuple[pd.Series, pd.Series]:

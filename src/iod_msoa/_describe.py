@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._change import APPORTIONED, EXACT
+from ._change import APPORTIONED, EXACT, SPLIT_RULE
 from ._editions import CHANGE_BY_SCORE, edition_of
 from ._folder import Provenance, file_resource, output_files, write_json
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
@@ -82,7 +82,7 @@ _COMPARABILITY = (
     "exact: the {noun} is made of whole LSOAs (2011), so its values are those MHCLG's method "
     "gives it; apportioned: it holds part of an LSOA (2011) split between {noun}s by ONS's "
     "LSOA 2011 -> 2021 lookup, counted with the LSOA's ranks and scores and its populations "
-    "shared equally between its LSOAs (2021)"
+    f"shared by {SPLIT_RULE}"
 )
 
 
@@ -179,8 +179,8 @@ _CHANGE_BASIS = {
 }
 _CHANGE_COMPARABILITY = (
     f"How the {EARLIER} values were made: {EXACT} (every 2011 LSOA in the {{noun}} lies wholly "
-    f"inside it) or {APPORTIONED} (a 2011 LSOA split across {{nouns}} counts in each by its "
-    "2021 LSOAs' share of its mid-2022 population)",
+    f"inside it) or {APPORTIONED} (a 2011 LSOA split across {{nouns}} counts in each by "
+    f"{SPLIT_RULE})",
     f"text ({EXACT}, {APPORTIONED})",
 )
 CHANGE_NOTE = (

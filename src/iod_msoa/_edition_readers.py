@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -52,9 +53,10 @@ def published_columns(edition: Edition) -> list[str]:
     ]
 
 
-def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
+def read_lad_summaries(path: Path | str, year: int, also: Sequence[str] = ()) -> pd.DataFrame:
     """Read an edition's File 10 xlsx (a Notes sheet, then one sheet per index) as one row
-    per local authority: ``<lad_key>``, its name column and the published measures.
+    per local authority: ``<lad_key>``, its name column and the published measures (and
+    the columns named in ``also``, e.g. MHCLG's ``idaopi_rank_of_average_rank``).
 
     A File 10 of another edition (its code column names another LAD vintage) is refused by
     name; so are a file that is not an xlsx, a sheet without the code column, a district
@@ -103,7 +105,7 @@ def read_lad_summaries(path: Path | str, year: int) -> pd.DataFrame:
     table = table.loc[:, ~table.columns.duplicated()]
     table.insert(0, name, names)
     table = table.rename_axis(code).reset_index()
-    wanted = published_columns(edition)
+    wanted = [*published_columns(edition), *also]
     check_columns(table, wanted, source)
     problems = []
     for column in wanted:

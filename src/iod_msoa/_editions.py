@@ -58,6 +58,7 @@ class Edition:
     summary_ranks: str
     file7_input: str
     lsoa_crosswalk: str
+    split_populations: str
     expected_lsoas: int
     lsoa_code_pattern: str
     lad_code_pattern: str
@@ -156,6 +157,7 @@ _FACTS_2025 = {
     "summary_ranks": "mean",
     "file7_input": "file7",
     "lsoa_crosswalk": "",
+    "split_populations": "",
 }
 
 

@@ -10,7 +10,9 @@ measure, and inlines Leaflet, its script and styles, so a map works from any fil
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -24,6 +26,7 @@ import pandas as pd
 import shapely
 import xyzservices
 
+from ._config import project_root
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._shapes import align_boundaries, read_boundaries
 from ._vocab import METRICS
@@ -38,6 +41,7 @@ FRAME_KEYS = ("key", "noun", "nouns", "n", "tiles", "bounds")
 # Each measure's values in an area_map_script as integers: scores carry 3 decimals.
 MEASURE_SCALES = {"score": 1000, "rank": 1, "decile": 1}
 MISSING_COLOUR = "#d9d9d9"  # as "missing" in the package's assets/palette/deciles.json
+SHAPE_CACHE_ENV = "IOD_MSOA_SHAPE_CACHE"  # a folder for simplified shapes (see shape_cache)
 
 __all__ = [  # what ``iod_msoa.maps`` offers from here
     "COORD_DECIMALS",
@@ -52,6 +56,7 @@ __all__ = [  # what ``iod_msoa.maps`` offers from here
     "explore_map_html",
     "explore_table_html",
     "map_frame",
+    "shape_cache",
     "simplify_coverage",
     "tile_provider",
     "with_geometry",
@@ -67,11 +72,63 @@ def asset(*parts: str) -> Traversable:
     return resources.files("iod_msoa").joinpath("assets", *parts)
 
 
+def shape_cache() -> Path | None:
+    """Where simplified shapes are kept for the next page: ``$IOD_MSOA_SHAPE_CACHE``, else
+    ``data/cache/shapes`` in the Quarto project being rendered; outside one, nowhere.
+
+    Five pages draw the same 6,856 MSOAs and the areas page nine geographies, each a few
+    seconds of simplification; every page runs in its own kernel, so they share it on disk.
+    """
+    if os.environ.get(SHAPE_CACHE_ENV):
+        return Path(os.environ[SHAPE_CACHE_ENV])
+    root = project_root()
+    return root / "data" / "cache" / "shapes" if (root / "_quarto.yml").is_file() else None
+
+
+def _cache_key(wkb: np.ndarray, tolerance: float) -> str:
+    """A name for these exact shapes simplified at ``tolerance`` by this GEOS."""
+    digest = hashlib.sha256(repr((tolerance, shapely.geos_version_string)).encode())
+    digest.update(np.array([len(w) for w in wkb], dtype=np.int64).tobytes())
+    digest.update(b"".join(wkb))
+    return digest.hexdigest()
+
+
+def _read_shapes(path: Path) -> np.ndarray:
+    with np.load(path) as saved:
+        wkb, ends = saved["wkb"].tobytes(), saved["ends"]
+    starts = np.r_[0, ends[:-1]]
+    return shapely.from_wkb([wkb[a:b] for a, b in zip(starts, ends, strict=True)])
+
+
+def _write_shapes(path: Path, shapes: np.ndarray) -> None:
+    """Written whole or not at all: another page may be reading the folder."""
+    wkb = shapely.to_wkb(shapes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
+    ends = np.cumsum([len(w) for w in wkb], dtype=np.int64)
+    np.savez(partial, wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), ends=ends)
+    partial.replace(path)
+
+
 def simplify_coverage(
     geometry: gpd.GeoSeries, tolerance: float = SIMPLIFY_TOLERANCE
 ) -> gpd.GeoSeries:
-    """Simplify polygons that tile the country without opening gaps between neighbours."""
-    simplified = shapely.coverage_simplify(geometry.to_numpy(), tolerance)
+    """Simplify polygons that tile the country without opening gaps between neighbours.
+
+    Kept in :func:`shape_cache` (when there is one) under a hash of the exact shapes, so a
+    page asking for shapes another page has simplified reads them back bit for bit.
+    """
+    shapes = geometry.to_numpy()
+    folder = shape_cache()
+    if folder is None or shapely.is_missing(shapes).any():
+        simplified = shapely.coverage_simplify(shapes, tolerance)
+    else:
+        path = folder / f"{_cache_key(shapely.to_wkb(shapes), tolerance)}.npz"
+        if path.is_file():
+            simplified = _read_shapes(path)
+        else:
+            simplified = shapely.coverage_simplify(shapes, tolerance)
+            _write_shapes(path, simplified)
     return gpd.GeoSeries(simplified, index=geometry.index, crs=geometry.crs)
 
 

@@ -208,13 +208,16 @@ def _dataset(
     geography: Geography, folder: Path, local: frozenset[str], edition: int, within: str = ""
 ) -> DatasetPlan:
     """One dataset's inputs: its edition's File 7, members, names, shapes; an earlier
-    edition's areas reached through a 2021 lookup read it too, and areas drawn from 2021
-    LSOA polygons read the edition's LSOA crosswalk to place them; a user's polygons read
-    the LSOA centroids, and a ``within`` parent the input placing LSOAs in it."""
-    file7, crosswalk = edition_of(edition).file7_input, edition_of(edition).lsoa_crosswalk
+        edition's areas reached through a 2021 lookup read it too (and the populations sharing
+    its split LSOAs), and areas drawn from 2021
+        LSOA polygons read the edition's LSOA crosswalk to place them; a user's polygons read
+        the LSOA centroids, and a ``within`` parent the input placing LSOAs in it."""
+    ed = edition_of(edition)
+    file7, crosswalk = ed.file7_input, ed.lsoa_crosswalk
     members = members_input(geography, local)
     drawn = crosswalk if geography.shapes == "lsoa_boundaries" else ""
-    also = tuple(dict.fromkeys(n for n in (geography.through, drawn) if n and n != members))
+    split = ed.split_populations if geography.through else ""  # pieces of split LSOAs
+    also = tuple(dict.fromkeys(n for n in (geography.through, split, drawn) if n and n != members))
     centroids = CENTROIDS if members == AREAS and geography.best_fit else ""
     parent = parent_input(within, local)
     wanted = (file7, members, *also, geography.names, geography.shapes, centroids, parent)

@@ -3,11 +3,12 @@
 Both editions on the 6,856 MSOAs (2021): 2025 through the engine as for ``iod25_msoa``;
 2019 from the 2011 LSOAs inside each MSOA (``_change``). The dataset is planned
 (``_plan.change_plan``) and written by the same writers, swap and provenance as every
-geography's. The 2019 File 7 is read here until the readers take an edition.
+geography's; its inputs are read by the editions' own readers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -27,81 +28,41 @@ from ._build import (
 from ._change import (
     DecileKept,
     change_table,
-    check_crosswalk,
     comparability,
     earlier_on_areas,
     lsoa11_pieces,
     lsoas_kept,
+    split_weights,
 )
 from ._config import Config, load_config, project_root
-from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS, check_edition
-from ._errors import SchemaError, listed
+from ._edition_readers import read_lad_summaries, read_lsoa11_lsoa21
+from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS, EDITIONS
 from ._folder import output_files
+from ._geographies import geographies_of
 from ._plan import CROSSWALK, EARLIER, FILE7_2019, PACKAGES, DatasetPlan, change_plan
 from ._readers import read_file7, read_lookup, read_names
 from ._shapes import align_boundaries, read_boundaries
 from ._sources import ResolvedInput
 from ._swap import output_folder, staged_output
-from ._ties import summary_ranks
-from ._vocab import METRICS
+from ._validate import validate
 from ._writers import Dataset, write_dataset
 
 E19 = EDITIONS[EARLIER]
-# File 7 (2019)'s working-age population sits in the engine's working-age slot.
-_ENGINE_NAMES = {"pop_working_age_18_59_64": "pop_working_age_18_66"}
-# The lookup's columns in the geographr copy (ONS's, lower-cased, are ours already).
-_CROSSWALK_NAMES = {
-    "lsoa11_code": "lsoa11cd",
-    "lsoa21_code": "lsoa21cd",
-    "change_code": "chgind",
-}
 
 
-def read_file7_2019(path: Path | str) -> pd.DataFrame:
-    """File 7 (2019) under the engine's names (``lsoa11cd`` kept as the key): one row per
-    2011 LSOA, its ranks and deciles as published."""
-    source = f"File 7 (2019) ({path})"
-    header = pd.read_csv(path, nrows=0).columns
-    check_edition(header, EARLIER, source)
-    columns = E19.file7_columns
-    if missing := [c for c in columns if c not in header]:
-        raise SchemaError(f"{source}: lacks column(s) {listed(pd.Series(missing))}")
-    table = pd.read_csv(path, usecols=list(columns)).rename(columns=columns)
-    table = table.rename(columns=_ENGINE_NAMES)
-    if len(table) != E19.expected_lsoas or not table["lsoa11cd"].is_unique:
-        raise SchemaError(
-            f"{source}: has {len(table):,} rows ({table['lsoa11cd'].nunique():,} LSOA codes); "
-            f"England has {E19.expected_lsoas:,} LSOAs (2011)"
-        )
-    return table
-
-
-def read_crosswalk(path: Path | str) -> pd.DataFrame:
-    """ONS's LSOA 2011 -> 2021 lookup for England, checked (``check_crosswalk``)."""
-    raw = pd.read_csv(path, dtype="string")
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    raw = raw.rename(columns=_CROSSWALK_NAMES)
-    if missing := {"lsoa11cd", "lsoa21cd", "chgind"} - set(raw.columns):
-        raise SchemaError(
-            f"LSOA 2011 -> 2021 lookup ({path}): lacks column(s) {', '.join(sorted(missing))}"
-        )
-    england = raw[raw["lsoa21cd"].str.startswith("E", na=False)]
-    return check_crosswalk(england, f"LSOA 2011 -> 2021 lookup ({path})")
+def read_earlier(path: Path | str) -> pd.DataFrame:
+    """File 7 (2019) as its own build reads it: one row per 2011 LSOA, all 32,844."""
+    return read_file7(path, edition=EARLIER, expected_rows=E19.expected_lsoas)
 
 
 def change_frame(
     lsoa25: pd.DataFrame, lsoa19: pd.DataFrame, crosswalk: pd.DataFrame, lookup: pd.DataFrame
 ) -> pd.DataFrame:
-    """The change table's measures per MSOA: both editions on the 2021 MSOAs, split 2011
-    LSOAs apportioned by their 2021 LSOAs' mid-2022 populations."""
+    """The change table's measures per MSOA: both editions on the 2021 MSOAs, IoD2019's as
+    ``iod19_msoa21`` holds them (split 2011 LSOAs shared by ``_change.SPLIT_RULE``)."""
     england = lookup[lookup["lsoa21cd"].isin(lsoa25["lsoa21cd"])]
-    weights = lsoa25.set_index("lsoa21cd")["pop_total"]
-    pieces = lsoa11_pieces(crosswalk, england, weights=weights)
-    populations = [c for c in lsoa19.columns if c.startswith("pop_")]
-    # File 10 (2019) averages each tie group's mean rank, so the 2019 average ranks do too.
-    ranks = [f"{m.short}_rank" for m in METRICS]
-    tied = lsoa19.assign(**{r: summary_ranks(lsoa19[r], E19.summary_ranks) for r in ranks})
-    earlier = earlier_on_areas(tied, pieces, populations, E19.expected_lsoas)
+    pieces = lsoa11_pieces(crosswalk, england, split_weights(lsoa25))
+    earlier = earlier_on_areas(lsoa19, pieces, E19)
     later = aggregate(lsoa25, england)
     return change_table(earlier, later, comparability(pieces), CHANGE_METRICS, CHANGE_BY_SCORE)
 
@@ -110,8 +71,8 @@ def _tables(resolved: dict[str, ResolvedInput]) -> tuple[pd.DataFrame, ...]:
     """File 7 of both editions, the LSOA 2011 -> 2021 and the OA -> MSOA (2021) lookups."""
     return (
         read_file7(resolved["file7"].path),
-        read_file7_2019(resolved[FILE7_2019].path),
-        read_crosswalk(resolved[CROSSWALK].path),
+        read_earlier(resolved[FILE7_2019].path),
+        read_lsoa11_lsoa21(resolved[CROSSWALK].path),
         read_lookup(resolved["lookup"].path),
     )
 
@@ -170,8 +131,37 @@ def lsoas_still_most_deprived(
     names = ("file7", FILE7_2019, CROSSWALK)
     resolved = resolve(config, names, progress=progress, reporter=Reporter(progress))
     lsoa25 = read_file7(resolved["file7"].path)
-    lsoa19 = read_file7_2019(resolved[FILE7_2019].path)
-    crosswalk = read_crosswalk(resolved[CROSSWALK].path)
+    lsoa19 = read_earlier(resolved[FILE7_2019].path)
+    crosswalk = read_lsoa11_lsoa21(resolved[CROSSWALK].path)
     return lsoas_kept(
         crosswalk, lsoa19, lsoa25.set_index("lsoa21cd")["imd_decile"], E19.expected_lsoas
+    )
+
+
+@dataclass(frozen=True)
+class EarlierProof:
+    """File 10 (2019) against the engine (``validate --edition 2019``), with what explaining
+    each difference reads: File 7 (2019) and File 10 (2019) with MHCLG's own rank of each
+    average rank."""
+
+    table: pd.DataFrame
+    lsoa: pd.DataFrame
+    file10: pd.DataFrame
+    path: Path
+
+
+def earlier_proof(config: Config | None = None, out_dir: Path | str | None = None) -> EarlierProof:
+    """Validate the 2019 edition on its 317 districts (writing ``validation.csv``) and read
+    the two files the page's explanations rest on."""
+    config = config or load_config()
+    result = validate(config, out_dir, progress=False, edition=EARLIER)
+    summaries = geographies_of(EARLIER)[E19.lad_key.removesuffix("cd")].summaries
+    names = (FILE7_2019, summaries)
+    resolved = resolve(config, names, progress=False, reporter=Reporter(False))
+    ranks = [f"{m.published}_rank_of_average_rank" for m in E19.engine_metrics if m.published]
+    return EarlierProof(
+        table=result.table,
+        lsoa=read_earlier(resolved[FILE7_2019].path),
+        file10=read_lad_summaries(resolved[summaries].path, EARLIER, also=ranks),
+        path=result.path,
     )

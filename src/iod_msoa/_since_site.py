@@ -8,15 +8,17 @@ scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ._change import APPORTIONED, DecileKept
-from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS
+from ._editions import CHANGE_BY_SCORE, CHANGE_METRICS, Edition
 from ._figures import (
     INK,
     MAP_CRS,
@@ -26,6 +28,8 @@ from ._figures import (
     lad_outlines,
     source_line,
 )
+from ._since import E19, EarlierProof
+from ._ties import summary_ranks
 
 # IMD decile change, bucketed: towards the most deprived (orange) or away from it (purple).
 MOVES = (
@@ -181,3 +185,217 @@ def placeholders(
 def share(part: int, whole: int) -> str:
     """``part`` of ``whole`` as a percentage with one decimal."""
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+# --- the File 10 (2019) proof: every difference from MHCLG's district summaries, explained
+
+# An average rank that one LSOA's population this many people different would turn into
+# File 10's figure is explained by the weights: File 10's populations differ slightly from
+# File 6's (the stand-in's) in some districts. One that needs more is an outlier.
+FEW_PEOPLE = 10
+# Each reason's word in the proof table (the page defines each): placeholder scores in the
+# stand-in; estimates MHCLG sums from numerators File 7 lacks; off by under one unit of
+# File 10's last decimal (3-dp LSOA values); weights (one LSOA's population up to
+# FEW_PEOPLE people different gives File 10's figure); an outlier, investigated.
+REASONS = {
+    "placeholder": "placeholders",
+    "estimate": "estimates",
+    "decimals": "decimals",
+    "weights": "weights",
+    "outlier": "outlier",
+}
+_KIND = (
+    r"_(average_score|average_rank|proportion_most_deprived_10|extent|local_concentration|scale)$"
+)
+
+
+def _decimals(table: pd.DataFrame, edition: Edition) -> pd.Series:
+    """Per row of the comparison: how many decimals File 10 gives its measure."""
+    places = {
+        f"{m.short}_{pm.measure}": pm.decimals
+        for m in edition.engine_metrics
+        for pm in edition.vocab_published
+        if pm.applies_to(m)
+    }
+    return table["measure"].map(places)
+
+
+def _ranks_long(lsoa: pd.DataFrame, metrics: Sequence[str], edition: Edition) -> pd.DataFrame:
+    """One row per LSOA and metric: its district, tie-averaged rank (as File 10 averages
+    them) and weighting population."""
+    weight = {m.short: m.denominator for m in edition.engine_metrics}
+    key, lad = edition.lsoa_key, edition.lad_key
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "lsoa": lsoa[key],
+                    "area_code": lsoa[lad],
+                    "metric": m,
+                    "rank": summary_ranks(lsoa[f"{m}_rank"], edition.summary_ranks),
+                    "weight": lsoa[weight[m]].astype("float64"),
+                }
+            )
+            for m in metrics
+        ],
+        ignore_index=True,
+    )
+
+
+def people_to_match(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
+    """Per average rank that differs from File 10: the smallest change of one LSOA's
+    weighting population that gives File 10's figure exactly, and which LSOA.
+
+    The average rank is ``N + 1 - sum(w r) / sum(w)``; one LSOA's weight changed by ``d``
+    gives File 10's mean rank ``T`` when ``d = (T W - S) / (r - T)``.
+    """
+    t = proof.table
+    rows = t[t["measure"].str.endswith("_average_rank") & ~t["matches_published_rounding"]]
+    rows = rows.assign(metric=rows["measure"].str.removesuffix("_average_rank"))
+    long = _ranks_long(proof.lsoa, rows["metric"].unique(), edition)
+    cols = ["area_code", "area_name", "metric", "measure", "ours", "published", "diff"]
+    joined = rows[cols].merge(long, on=["area_code", "metric"])
+    joined["rw"] = joined["rank"] * joined["weight"]
+    sums = joined.groupby(["area_code", "measure"])[["rw", "weight"]].transform("sum")
+    target = edition.expected_lsoas + 1 - joined["published"]
+    joined["change"] = (target * sums["weight"] - sums["rw"]) / (joined["rank"] - target)
+    smallest = joined["change"].abs().groupby([joined["area_code"], joined["measure"]]).idxmin()
+    best = joined.loc[smallest]
+    best = best.assign(people=best["change"].abs(), now=best["weight"])
+    columns = [*cols, "lsoa", "now", "change"]
+    return best[[*columns, "people"]].reset_index(drop=True)
+
+
+def differences(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
+    """Every comparison that does not match File 10 at its published rounding, with the
+    reason (a key of :data:`REASONS`), tried in that order."""
+    t = proof.table
+    rows = t[~t["matches_published_rounding"]].copy()
+    kind = rows["measure"].str.extract(_KIND)[0]
+    people = people_to_match(proof, edition).set_index(["area_code", "measure"])["people"]
+    rows["people"] = pd.MultiIndex.from_frame(rows[["area_code", "measure"]]).map(people)
+    note = rows["note"].fillna("")
+    few = (kind == "average_rank") & (rows["people"] <= FEW_PEOPLE)
+    # a local concentration no further off than the average ranks the weights explain
+    bound = rows.loc[few, "diff"].abs().max() if few.any() else 0.0
+    rows["reason"] = np.select(
+        [
+            note.str.startswith("not comparable"),
+            note.str.startswith("estimate"),
+            kind.isin(["average_score", "proportion_most_deprived_10", "extent"])
+            & (rows["diff"].abs() < 10.0 ** -_decimals(rows, edition)),
+            few | ((kind == "local_concentration") & (rows["diff"].abs() <= bound)),
+        ],
+        ["placeholder", "estimate", "decimals", "weights"],
+        "outlier",
+    )
+    return rows
+
+
+def _figure(value: float) -> str:
+    """A difference to six decimals without trailing zeros: 352.31, 0.000561."""
+    return f"{value:,.6f}".rstrip("0").rstrip(".")
+
+
+def proof_table(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
+    """Per File 10 (2019) measure: districts compared, how many match at published
+    rounding, the largest difference and why the rest differ."""
+    t = proof.table
+    diffs = differences(proof, edition)
+    why = diffs.groupby("measure")["reason"].agg(
+        lambda r: ", ".join(f"{n} {REASONS[k]}" for k, n in r.value_counts().items())
+    )
+    grouped = t.assign(abs_diff=t["diff"].abs()).groupby("measure", sort=False)
+    matching = grouped["matches_published_rounding"].sum()
+    table = pd.DataFrame(  # narrow, so that a phone shows the reasons without scrolling
+        {"districts matching": matching.astype(str) + " of " + grouped.size().astype(str)}
+    )
+    table["the others"] = why.reindex(table.index).fillna("")
+    table["largest difference"] = grouped["abs_diff"].max().map(_figure)
+    return table.rename_axis("measure")
+
+
+def weight_groups(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
+    """Per weighting population: its average ranks, the districts differing from File 10 on
+    any and on all of them, the largest difference and the most people one LSOA would need
+    (the outliers left out): the same districts recur where File 10's weights differ."""
+    people = people_to_match(proof, edition)
+    people = people[people["people"] <= FEW_PEOPLE]
+    weight = {m.short: m.denominator for m in edition.engine_metrics if m.published}
+    people["population"] = people["metric"].map(weight)
+    labels = {d.short: d.label for d in edition.denominators}
+    measures = pd.Series(weight).value_counts().rename("average ranks")
+    per_district = people.groupby(["population", "area_code"]).size()
+    everywhere = per_district.eq(per_district.index.get_level_values(0).map(measures))
+    table = pd.DataFrame(
+        {
+            "average ranks": measures,
+            "districts differing": per_district.groupby(level=0).size(),
+            "on all of them": everywhere.groupby(level=0).sum(),
+            "largest difference": people.groupby("population")["diff"].agg(lambda d: d.abs().max()),
+            "most people needed": people.groupby("population")["people"].max(),
+        }
+    ).fillna(0)
+    table.index = table.index.map(labels)
+    return table.rename_axis("weighted by").round(3)
+
+
+def outlier_facts(proof: EarlierProof, edition: Edition = E19) -> pd.DataFrame:
+    """For each outlier: its district's LSOAs, what change of File 6's populations would
+    give File 10's figure, whether the district's other measures match, and whether File
+    10's own rank of the figure agrees with the figure (a typo in one cell would not)."""
+    found = people_to_match(proof, edition)
+    found = found[found["people"] > FEW_PEOPLE]
+    return pd.DataFrame(
+        {
+            f"{row.area_name} ({row.area_code}), {row.measure}": _outlier(proof, row, edition)
+            for row in found.itertuples()
+        }
+    ).rename_axis("fact")
+
+
+def _outlier(proof: EarlierProof, row: Any, edition: Edition) -> pd.Series:
+    """One outlier's facts (see :func:`outlier_facts`)."""
+    code, rank = row.area_code, f"{row.metric}_rank"
+    here = (proof.lsoa[edition.lad_key] == code).to_numpy()
+    tied = proof.lsoa[rank].duplicated(keep=False).to_numpy()
+    lsoas = proof.lsoa[here]
+    long = _ranks_long(proof.lsoa, [row.metric], edition)[here]  # ties over all England
+    first = (lsoas[f"{row.metric}_decile"] == 1).to_numpy()
+    rw, w = long["rank"] * long["weight"], long["weight"]
+    target = edition.expected_lsoas + 1 - row.published
+    # the most deprived decile's populations times ``factor`` give File 10's figure
+    factor = (target * w[~first].sum() - rw[~first].sum()) / (
+        rw[first].sum() - target * w[first].sum()
+    )
+    t = proof.table[proof.table["area_code"] == code]
+    compared = t[(t["note"].fillna("") == "") & (t["measure"] != row.measure)]
+    published = proof.file10.set_index(edition.lad_key)
+    column = next(m.published for m in edition.engine_metrics if m.short == row.metric)
+    others = published[f"{column}_average_rank"].drop(code)
+    names = lsoas.set_index(edition.lsoa_key)[edition.lsoa_key.removesuffix("cd") + "nm"]
+    return pd.Series(
+        {
+            "File 10's figure; ours": f"{row.published:,.2f}; {row.ours:,.2f}",
+            "LSOAs in the district": f"{len(lsoas):,}",
+            "of them in the most deprived decile": f"{int(first.sum()):,}",
+            "of them with a tied rank": f"{int(tied[here].sum()):,}",
+            "one LSOA's population that would give File 10's figure": (
+                f"{row.lsoa} ({names[row.lsoa]}): {row.now + row.change:,.0f} instead of "
+                f"{row.now:,.0f}"
+            ),
+            "or the most deprived decile's populations times": (
+                f"{factor:.4f} ({(factor - 1) * w[first].sum():+,.0f} people)"
+            ),
+            "the district's other compared measures matching File 10": (
+                f"{int(compared['matches_published_rounding'].sum())} of {len(compared)}"
+            ),
+            "File 10's own rank of its figure": (
+                f"{published.loc[code, f'{column}_rank_of_average_rank']:.0f}"
+            ),
+            "the rank File 10's figure takes among File 10's": (
+                f"{int((others > row.published).sum()) + 1}"
+            ),
+            "the rank our figure would take": f"{int((others > row.ours).sum()) + 1}",
+        }
+    )

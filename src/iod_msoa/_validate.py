@@ -253,7 +253,7 @@ def validate(
     file7 = edition_of(edition).file7_input
     used = {d.key: d.validation for d in plan.datasets}
     resolved = resolve(config, plan.validation_inputs, progress=progress, reporter=reporter)
-    inputs = read_tables(resolved, reporter, plan.reading)
+    inputs = read_tables(resolved, reporter, plan.reading, plan.edition)
     frames = []
     placeholders = placeholder_scores(inputs.lsoa)
     for g in chosen:

@@ -21,7 +21,10 @@
   var waiting = {}; // element id -> page size of its table, redrawn by areas() per geography
   var WIDE_MAP = 560; // px: narrower maps (phones) start with the legend closed
 
-  var STEP_MS = 8; // drawing yields to the page this often: no long task, however many areas
+  var STEP_MS = 4; // drawing yields to the page this often: no long task, however many areas
+  // While the areas are being drawn the canvas is repainted this seldom, not every frame:
+  // each repaint walks every area drawn so far and hands the whole canvas to the compositor.
+  var REPAINT_MS = 300;
 
   // The integers of a string written by encode_integers, one per call.
   function integerReader(text) {
@@ -37,9 +40,11 @@
     };
   }
 
-  // Leaflet [lat, lng] rings from the delta-encoded coordinates (see encode_geometry), one
-  // area per call, so that thousands of areas can be drawn in short steps.
-  function geometryReader(g) {
+  // Rings of points, [lat, lng] unless point(lat, lng) makes them, from the delta-encoded
+  // coordinates (see encode_geometry), one area per call, so that thousands of areas can be
+  // drawn in short steps.
+  function geometryReader(g, point) {
+    point = point || function (lat, lng) { return [lat, lng]; };
     var scale = Math.pow(10, g.decimals);
     var step = integerReader(g.coords);
     var x = 0, y = 0, ring = 0, polygon = 0, area = 0;
@@ -52,7 +57,7 @@
           for (var i = 0; i < points.length; i++) {
             x += step();
             y += step();
-            points[i] = [y / scale, x / scale];
+            points[i] = point(y / scale, x / scale);
           }
           rings.push(points);
         }
@@ -107,9 +112,14 @@
     }).addTo(map);
   }
 
+  // One number format per number of digits: toLocaleString with options makes a new one at
+  // every call, which costs more than the rest of a table page.
+  var formats = {};
   function format(value, digits) {
     if (value === null || value === undefined) return "n/a";
-    return value.toLocaleString("en-GB", { maximumFractionDigits: digits });
+    formats[digits] = formats[digits] ||
+      new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits });
+    return formats[digits].format(value);
   }
 
   function present(value) { return value !== null && value !== undefined; }
@@ -157,6 +167,27 @@
     if (moved) L.DomUtil.setPosition(box, L.DomUtil.getPosition(box).add([dx, dy]));
   }
 
+  // Leaflet's canvas renderer, with a hold: while held, areas added wait for the next
+  // release to be painted, in one repaint for all of them (an internal of the vendored
+  // Leaflet 1.9.4, where _requestRedraw asks for a repaint in the next frame). Made on
+  // first use, so that this file loads without Leaflet.
+  var HeldCanvas;
+  function heldCanvas(options) {
+    HeldCanvas = HeldCanvas || L.Canvas.extend({
+      _requestRedraw: function (layer) {
+        if (!this.held) return L.Canvas.prototype._requestRedraw.call(this, layer);
+        if (this._map) this._extendRedrawBounds(layer);
+      },
+      release: function () {
+        this.held = false;
+        if (this._map && this._redrawBounds) {
+          this._redrawRequest = this._redrawRequest || L.Util.requestAnimFrame(this._redraw, this);
+        }
+      },
+    });
+    return new HeldCanvas(options);
+  }
+
   function render(elementId, data, metric) {
     data = data || JSON.parse(document.getElementById(elementId + "-data").textContent);
     var before = views[elementId];
@@ -175,7 +206,7 @@
     var nouns = plural(data);
     view.map = map;
 
-    var renderer = L.canvas({ padding: 0.5 });
+    var renderer = heldCanvas({ padding: 0.25 });
     function colour(i) {
       var c = view.current;
       if (byRank(data, c)) {
@@ -343,7 +374,9 @@
     // thousands of them are drawn: first every area's rings, then the polygons band by band
     // from north to south, west to east and back in turn, so that each step's neighbours
     // make a small patch for the canvas to redraw, not a strip across the map.
-    var next = geometryReader(data.geometry);
+    // Leaflet's own points at once: no [lat, lng] pair for Leaflet to copy, and less
+    // garbage to collect while drawing.
+    var next = geometryReader(data.geometry, function (lat, lng) { return new L.LatLng(lat, lng); });
     var shapes = [];
     function inSteps(count, work, then) {
       function from(start) {
@@ -355,6 +388,13 @@
         else then();
       }
       from(0);
+    }
+    var repainted = performance.now(); // when the held canvas last showed the areas added
+    function repaint(last) {
+      if (!last && performance.now() - repainted < REPAINT_MS) return;
+      repainted = performance.now();
+      renderer.release();
+      renderer.held = !last;
     }
     var BANDS = 24;
     function place(i) {
@@ -379,7 +419,9 @@
       var order = shapes.map(function (_, i) { return i; });
       var key = order.map(place);
       order.sort(function (a, b) { return key[a] - key[b]; });
-      inSteps(data.n, function (k) { draw(order[k]); }, function () {
+      renderer.held = true;
+      inSteps(data.n, function (k) { draw(order[k]); repaint(false); }, function () {
+        repaint(true);
         view.waiting.splice(0).forEach(function (then) { then(); });
       });
     });
