@@ -19,7 +19,7 @@ import iod_msoa
 from iod_msoa._build import BACKGROUND_THREAD
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
 
-from .built import copy_of, tree_snapshot
+from .built import copy_of, once_per_run, tree_snapshot
 from .realdata import write_config
 
 Row = Mapping[str, Any]
@@ -109,13 +109,15 @@ def real_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_all(
     real_config: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, iod_msoa.BuildResult]]:
-    """Every geography built once per session in one pass, as ``--geography all`` builds
-    them (needs the development inputs), by key. Tests only read it; one that changes a
-    folder copies it first (``copy_of``): the session fails if any file here changed."""
-    out = tmp_path_factory.mktemp("packages")
+    """Every geography built once per run in one pass, as ``--geography all`` builds
+    them (needs the development inputs), by key: the first pytest-xdist worker builds, the
+    others find the outputs current. Tests only read it; one that changes a folder copies it
+    first (``copy_of``): the session fails if any file here changed."""
     config = iod_msoa.load_config(real_config)
-    results = {r.geography.key: r for r in iod_msoa.build_many(config, "all", out, progress=False)}
-    before = tree_snapshot(out)
+    with once_per_run(tmp_path_factory, "packages") as out:
+        built = iod_msoa.build_many(config, "all", out, progress=False)
+        before = tree_snapshot(out)
+    results = {r.geography.key: r for r in built}
     yield results
     assert tree_snapshot(out) == before, "a test changed the shared build: copy it first"
 

@@ -425,6 +425,9 @@ def test_stopped_run_leaves_the_earlier_set(earlier, capsys, real_config, sig, w
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        # As from a terminal: a test run started in the background (or by a pytest-xdist
+        # worker so started) passes SIGINT on ignored, and Python then never sees it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     err = _stop_when(proc, sig, when)
     assert "Traceback" not in err

@@ -13,6 +13,7 @@ import pytest
 
 import iod_msoa
 
+from .built import copy_of
 from .realdata import needs_inputs, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,9 +80,13 @@ def readme_python() -> str:
 
 @pytest.mark.realdata
 @needs_inputs
-def test_readme_python_example_runs_with_one_config(tmp_path):
+def test_readme_python_example_runs_with_one_config(tmp_path, built_all):
+    """The example's packages are the session's (current: the builds return at once), so
+    this proves the example's calls; the builds themselves are tested in test_build."""
     code = readme_python()
     assert "load_inputs(config)" in code and "build(config)" in code
+    for key, folder in [("msoa21", "data/packages"), ("icb24", "out"), ("rgn24", "out")]:
+        copy_of(built_all[key].out_dir, tmp_path / folder, built_all[key].out_dir.name)
     (tmp_path / "config").mkdir()
     write_config(tmp_path / "config").rename(tmp_path / "config" / "shared-inputs.toml")
     ran = subprocess.run(
