@@ -120,41 +120,30 @@ def main() -> None:
         blog = [sys.executable, str(HERE / "blog_method.py"), str(paths["file7"])]
         blog += [str(paths["lookup"]), str(Path(tmp) / "blog.csv")]
         own = [*build, "--areas", str(grouping), "--out", str(Path(tmp) / "own")]
-        subprocess.run(own, env=env, check=True, stdout=subprocess.DEVNULL)  # makes the cache
+
+        def quietly(command: list[str]) -> None:
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+
+        quietly(own)  # makes the cache
         rows += [
             (
                 "whole process: iod-msoa build (all outputs)",
                 timed(
-                    lambda: subprocess.run(
-                        [*build, "--out", str(Path(tmp) / "out")],
-                        env=env,
-                        check=True,
-                        stdout=subprocess.DEVNULL,
-                    ),
+                    lambda: quietly([*build, "--out", str(Path(tmp) / "out")]),
                     args.repeat,
                 ),
             ),
             (
                 "whole process: iod-msoa build --areas (CSV grouping of all LSOAs)",
                 timed(
-                    lambda: subprocess.run(
-                        own,
-                        env=env,
-                        check=True,
-                        stdout=subprocess.DEVNULL,
-                    ),
+                    lambda: quietly(own),
                     args.repeat,
                 ),
             ),
             (
                 "whole process: iod-msoa build --areas, no LSOA cache yet",
                 timed(
-                    lambda: subprocess.run(
-                        [*own, "--cache-dir", tempfile.mkdtemp(dir=tmp)],
-                        env=env,
-                        check=True,
-                        stdout=subprocess.DEVNULL,
-                    ),
+                    lambda: quietly([*own, "--cache-dir", tempfile.mkdtemp(dir=tmp)]),
                     args.repeat,
                 ),
             ),
@@ -165,11 +154,8 @@ def main() -> None:
             (
                 "whole process: iod-msoa build --geography all",
                 timed(
-                    lambda: subprocess.run(
-                        [*build, "--geography", "all", "--out", str(Path(tmp) / "all")],
-                        env=env,
-                        check=True,
-                        stdout=subprocess.DEVNULL,
+                    lambda: quietly(
+                        [*build, "--geography", "all", "--out", str(Path(tmp) / "all")]
                     ),
                     args.repeat,
                 ),
