@@ -58,18 +58,24 @@ def test_lsoas_kept_gives_merged_lsoas_their_parents_weighted_rank():
     assert (kept.kept, kept.of) == (2, 4)
 
 
-def test_earlier_on_areas_counts_a_split_lsoa_in_each_msoa_by_its_share(make_lsoa_table):
+def _on_areas(make_lsoa_table, ranked, weights: pd.Series) -> pd.DataFrame:
+    """Five 2011 LSOAs (``ranked`` gives A-D as (code, score, rank), then F) of one district,
+    each with the same populations, on the crosswalk's two MSOAs split by ``weights``."""
     pops = dict(zip(DENOMINATOR_SHORTS, (100, 20, 30, 50), strict=True))
     rows = [
         {"lsoa21cd": c, "lad24cd": "E06000001", "score": s, "rank": r, **pops}
-        for c, s, r in (("A", 40.0, 1), ("B", 30.0, 2), ("C", 20.0, 3), ("D", 10.0, 4))
+        for c, s, r in (*ranked, ("F", 5.0, 5))
     ]
-    rows.append({"lsoa21cd": "F", "lad24cd": "E06000001", "score": 5.0, "rank": 5, **pops})
     lsoa = make_lsoa_table(rows).rename(columns={"lsoa21cd": "lsoa11cd"})
-    weights = pd.Series({"A": 1, "B1": 3, "B2": 1, "C1": 1, "C2": 1, "DF": 1})
     pieces = lsoa11_pieces(CROSSWALK, AREAS, weights)
     tiny = replace(EDITIONS[2025], lsoa_key="lsoa11cd", expected_lsoas=5)
-    table = earlier_on_areas(lsoa, pieces, tiny).set_index("msoa21cd")
+    return earlier_on_areas(lsoa, pieces, tiny).set_index("msoa21cd")
+
+
+def test_earlier_on_areas_counts_a_split_lsoa_in_each_msoa_by_its_share(make_lsoa_table):
+    ranked = (("A", 40.0, 1), ("B", 30.0, 2), ("C", 20.0, 3), ("D", 10.0, 4))
+    weights = pd.Series({"A": 1, "B1": 3, "B2": 1, "C1": 1, "C2": 1, "DF": 1})
+    table = _on_areas(make_lsoa_table, ranked, weights)
     assert table["pop_total"].to_dict() == {"m1": 175.0, "m2": 325.0}  # A + 3/4 B; the rest
     # m1: A (40, weight 100) and 3/4 of B (30, weight 75)
     assert table.loc["m1", "imd_score"] == pytest.approx((40 * 100 + 30 * 75) / 175)
@@ -78,16 +84,8 @@ def test_earlier_on_areas_counts_a_split_lsoa_in_each_msoa_by_its_share(make_lso
 def test_earlier_on_areas_counts_a_split_lsoa_once_in_its_tie_group(make_lsoa_table):
     """B (split in two pieces) ties with C at rank 2: a group of two LSOAs, mean rank 2.5,
     averaged once (not once more by the engine, nor as a group of three pieces)."""
-    pops = dict(zip(DENOMINATOR_SHORTS, (100, 20, 30, 50), strict=True))
-    rows = [
-        {"lsoa21cd": c, "lad24cd": "E06000001", "score": s, "rank": r, **pops}
-        for c, s, r in (("A", 40.0, 1), ("B", 30.0, 2), ("C", 30.0, 2), ("D", 10.0, 4))
-    ]
-    rows.append({"lsoa21cd": "F", "lad24cd": "E06000001", "score": 5.0, "rank": 5, **pops})
-    lsoa = make_lsoa_table(rows).rename(columns={"lsoa21cd": "lsoa11cd"})
-    pieces = lsoa11_pieces(CROSSWALK, AREAS, pd.Series(1.0, index=AREAS["lsoa21cd"]))
-    tiny = replace(EDITIONS[2025], lsoa_key="lsoa11cd", expected_lsoas=5)
-    table = earlier_on_areas(lsoa, pieces, tiny).set_index("msoa21cd")
+    ranked = (("A", 40.0, 1), ("B", 30.0, 2), ("C", 30.0, 2), ("D", 10.0, 4))
+    table = _on_areas(make_lsoa_table, ranked, pd.Series(1.0, index=AREAS["lsoa21cd"]))
     # m1: A (rank 1, weight 100) and half of B (rank 2.5, weight 50); reported as 6 - mean
     assert table.loc["m1", "imd_average_rank"] == pytest.approx(6 - (1 * 100 + 2.5 * 50) / 150)
 
