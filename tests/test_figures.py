@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -136,6 +138,48 @@ def test_decile_map_uses_tiles_when_they_come(areas, palette, monkeypatch):
 def test_lad_outlines_dissolve_by_local_authority(areas):
     outlines = _figures.lad_outlines(areas)
     assert sorted(outlines["lad24cd"]) == ["E08000025", "E08000026"]
+
+
+DRAWS_IN_A_NOTEBOOK = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.display_pub.publish = lambda *args, **kwargs: None  # the printed figure goes nowhere
+shell.run_cell("import matplotlib; matplotlib.use('module://matplotlib_inline.backend_inline')")
+if sys.argv[1:] == ["once"]:
+    shell.run_cell("from iod_msoa import maps; maps.draw_figures_once()")
+shell.run_cell(
+    "import matplotlib.pyplot as plt\\n"
+    "draws = []\\n"
+    "fig, ax = plt.subplots()\\n"
+    "fig.canvas.mpl_connect('draw_event', lambda event: draws.append(1))\\n"
+    "line = ax.plot([1, 2])"
+)
+print(len(shell.user_ns["draws"]))
+"""
+
+
+def test_draw_figures_once_leaves_a_notebooks_figure_to_the_inline_backend():
+    def draws(*args: str) -> int:
+        run = [sys.executable, "-c", DRAWS_IN_A_NOTEBOOK, *args]
+        return int(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+
+    printed = draws("once")
+    assert printed >= 1  # the inline backend still prints it
+    assert printed == draws() - 1  # without: pyplot's hook draws it first, for nothing
+
+
+def test_lad_outlines_are_read_back_from_the_cache(tmp_path, monkeypatch, areas):
+    monkeypatch.setenv(_mapdata.SHAPE_CACHE_ENV, str(tmp_path / "shapes"))
+    first = _figures.lad_outlines(areas)
+    monkeypatch.setattr(gpd.GeoDataFrame, "dissolve", lambda *a, **k: pytest.fail("again"))
+    again = _figures.lad_outlines(areas)
+    assert list(again["lad24cd"]) == list(first["lad24cd"]) and again.crs == areas.crs
+    assert again.geom_equals_exact(first, tolerance=0).all()
+    moved = areas.assign(lad24cd=areas["lad24cd"].iloc[::-1].to_numpy())  # other groups
+    with pytest.raises(pytest.fail.Exception, match="again"):
+        _figures.lad_outlines(moved)
 
 
 def test_small_multiples_one_panel_per_metric(areas, palette):

@@ -89,6 +89,31 @@ def decode_integers(text: str) -> np.ndarray:
     return (zigzag >> 1) ^ -(zigzag & 1)
 
 
+def test_with_geometry_reads_its_shapes_back_from_the_cache(tmp_path, monkeypatch, areas):
+    monkeypatch.setenv(_mapdata.SHAPE_CACHE_ENV, str(tmp_path / "shapes"))
+    path = tmp_path / "boundaries.gpkg"
+    areas[["msoa21cd", "geometry"]].rename(columns={"msoa21cd": "MSOA21CD"}).to_file(path)
+    table = pd.DataFrame(areas.drop(columns="geometry"))
+    first = _mapdata.with_geometry(table, path, tolerance=0.1)
+    whole = _mapdata.with_geometry(table, path, tolerance=None)
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(_mapdata, "read_boundaries", not_again)
+    again = _mapdata.with_geometry(table, path, tolerance=0.1)
+    assert list(shapely.to_wkb(again.geometry.to_numpy())) == list(
+        shapely.to_wkb(first.geometry.to_numpy())
+    )
+    assert list(again.index) == list(table.index) and again.crs == first.crs
+    assert _mapdata.with_geometry(table, path, tolerance=None).geom_equals_exact(whole, 0).all()
+    with pytest.raises(AssertionError, match="read again"):  # other MSOAs: not cached
+        _mapdata.with_geometry(table.iloc[1:], path, tolerance=0.1)
+    areas.iloc[:1][["msoa21cd", "geometry"]].to_file(path)  # the file changed: read again
+    with pytest.raises(AssertionError, match="read again"):
+        _mapdata.with_geometry(table, path, tolerance=0.1)
+
+
 def test_encode_integers_round_trips_small_and_large_numbers():
     values = np.array([0, 1, -1, 15, 16, -16, 31, 32, -33, 1000, -123456, 2**29 - 1, 1 - 2**29])
     text = _mapdata.encode_integers(values)

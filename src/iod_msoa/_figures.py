@@ -9,6 +9,7 @@ drawn instead with a note saying so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import textwrap
@@ -29,7 +30,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
-from ._mapdata import MISSING_COLOUR, asset, tile_provider
+from ._mapdata import MISSING_COLOUR, asset, cached_shapes, shapes_key, tile_provider
 from ._vocab import METRICS
 
 OFFLINE_ENV = "IOD_MSOA_OFFLINE"
@@ -108,8 +109,18 @@ def decile_scale(colours: Sequence[str]) -> tuple[ListedColormap, BoundaryNorm]:
 
 
 def lad_outlines(areas: gpd.GeoDataFrame, by: str = "lad24cd") -> gpd.GeoDataFrame:
-    """Local authority polygons made by dissolving the areas inside them."""
-    return areas[[by, "geometry"]].dissolve(by=by).reset_index()
+    """Local authority polygons made by dissolving the areas inside them, one row per code
+    in order; kept in :func:`shape_cache` under the exact shapes and codes, as dissolving
+    England's MSOAs takes a second on each page that outlines them."""
+    parts = areas[[by, "geometry"]].dropna(subset=[by])
+    codes = np.unique(parts[by].astype(str))
+    labels = hashlib.sha256("\n".join(parts[by].astype(str)).encode()).hexdigest()
+    key = shapes_key(shapely.to_wkb(parts.geometry.to_numpy()), "lad_outlines", labels)
+
+    def dissolve() -> np.ndarray:
+        return parts.dissolve(by=by).geometry.to_numpy()
+
+    return gpd.GeoDataFrame({by: codes}, geometry=cached_shapes(key, dissolve), crs=areas.crs)
 
 
 def compound_path(geometry: gpd.GeoSeries | np.ndarray) -> MplPath:
