@@ -234,8 +234,14 @@ def encode_measure(values: Sequence[float | None], scale: int) -> str:
     return encode_integers(codes.astype(np.int64))
 
 
+def _listed(values: pd.Series) -> list[Any]:
+    """The values as a list for JSON, missing as ``None``: whole columns at once, as the
+    areas page lists 48 columns for each of nine geographies."""
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
 def _ints(values: pd.Series) -> list[int | None]:
-    return [None if pd.isna(v) else int(v) for v in values.astype("Float64").round().tolist()]
+    return _listed(values.astype("Float64").round().astype("Int64"))
 
 
 def explore_data(
@@ -276,10 +282,7 @@ def explore_data(
         lads, lad_index = np.unique(areas["lad24nm"].astype(str), return_inverse=True)
         data |= {"lad": lad_index.tolist(), "ladNames": lads.tolist()}
     return data | {
-        "score": [
-            [None if pd.isna(v) else v for v in areas[f"{m}_score"].round(3).tolist()]
-            for m in metrics
-        ],
+        "score": [_listed(areas[f"{m}_score"].round(3)) for m in metrics],
         "rank": [_ints(areas[f"{m}_rank"]) for m in metrics],
         "decile": [_ints(areas[f"{m}_decile"]) for m in metrics],
         "geometry": encode_geometry(shapes),
