@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -107,11 +108,27 @@ def test_add_basemap_survives_a_failing_tile_server(monkeypatch):
     import contextily
 
     monkeypatch.delenv(_figures.OFFLINE_ENV)
+    monkeypatch.setattr(_figures, "tile_host_resolves", lambda: True)
 
     def refuse(*args, **kwargs):
         raise ConnectionError("no route to host")
 
     monkeypatch.setattr(contextily, "add_basemap", refuse)
+    _fig, ax = plt.subplots()
+    assert _figures.add_basemap(ax) is False
+
+
+def test_add_basemap_asks_no_tile_when_the_tile_server_has_no_address(monkeypatch):
+    import contextily
+
+    monkeypatch.delenv(_figures.OFFLINE_ENV)
+
+    def no_address(host, *args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_address)
+    monkeypatch.setattr(contextily, "add_basemap", lambda *a, **k: pytest.fail("asked"))
+    assert _figures.tile_host_resolves() is False
     _fig, ax = plt.subplots()
     assert _figures.add_basemap(ax) is False
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import textwrap
 from collections.abc import Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -66,6 +68,7 @@ __all__ = [  # what ``iod_msoa.maps`` offers from here
     "read_palette",
     "small_multiples",
     "source_line",
+    "tile_host_resolves",
     "validation_scatter",
 ]
 
@@ -195,9 +198,20 @@ def draw_outlines(
     return collection
 
 
+def tile_host_resolves() -> bool:
+    """Whether the tile server's name resolves: without that no tile can come, and the
+    tile client (contextily, with rasterio) takes a quarter of a second to import."""
+    host = urlsplit(tile_provider().build_url()).hostname
+    try:
+        socket.getaddrinfo(host, 443)
+    except (OSError, UnicodeError):
+        return False
+    return True
+
+
 def add_basemap(ax: Axes, crs: str = MAP_CRS) -> bool:
     """Add light basemap tiles under the map; ``False`` (and no error) when they cannot be had."""
-    if offline():
+    if offline() or not tile_host_resolves():
         return False
     try:
         import contextily as cx
