@@ -111,13 +111,6 @@ def test_tied_ranks_become_the_mean_rank_of_their_group():
     )
 
 
-@pytest.mark.parametrize("as_index", [False, True])
-def test_a_tie_group_counts_an_lsoa_split_in_pieces_once(as_index):
-    lsoas = ["A", "B", "B", "C"]  # B is one LSOA in two pieces, tied with C at rank 2
-    codes = pd.Index(lsoas) if as_index else lsoas
-    np.testing.assert_array_equal(mean_rank_of_ties([1, 2, 2, 2], codes), [1, 2.5, 2.5, 2.5])
-
-
 def test_summary_ranks_follow_the_edition_rule():
     assert E19.summary_ranks == E25.summary_ranks == "mean"
     np.testing.assert_array_equal(summary_ranks([1, 1], E19.summary_ranks), [1.5, 1.5])

@@ -106,7 +106,7 @@ def aggregate(
     lsoa = lsoa.sort_values(key, kind="stable")
     area_codes = assign_areas(lsoa[key], lookup, area, allow_unmatched=allow_unmatched, key=key)
     # tie groups count LSOAs over the whole table, before those in no area are left out
-    lsoas = pd.Index(lsoa[edition.lsoa_key].to_numpy())  # checked for repeats once
+    lsoas = lsoa[edition.lsoa_key].to_numpy()
     tied = {
         m.short: summary_ranks(lsoa[f"{m.short}_rank"], edition.summary_ranks, lsoas)[
             area_codes.notna().to_numpy()

@@ -19,12 +19,10 @@ def mean_rank_of_ties(ranks: ArrayLike, lsoas: ArrayLike | None = None) -> NDArr
 
     Needs every LSOA of the nation (a group's size is counted here), given "min" ranks.
     ``lsoas`` names each row's LSOA where one LSOA has several rows (pieces of a 2011 LSOA
-    split between areas): a tie group counts LSOAs, not rows. Given as a ``pd.Index``, it
-    is checked for repeats once for every measure ranked over it, not once per measure.
+    split between areas): a tie group counts LSOAs, not rows.
     """
     r = np.asarray(ranks, dtype="float64")
-    codes = lsoas if lsoas is None or isinstance(lsoas, pd.Index) else pd.Index(np.asarray(lsoas))
-    once = r if codes is None or codes.is_unique else r[~codes.duplicated()]
+    once = r if lsoas is None else r[~pd.Index(np.asarray(lsoas)).duplicated()]
     values, counts = np.unique(once, return_counts=True)
     return r + (counts[np.searchsorted(values, r)] - 1) / 2
 
