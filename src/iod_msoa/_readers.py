@@ -290,11 +290,12 @@ def _score_order_problems(table: pd.DataFrame, m: Metric, key: str) -> list[Prob
     """LSOAs whose score is above that of an LSOA ranked more deprived (rows of one rank,
     ties, may differ by rounding among themselves, never with the ranks around them)."""
     rank, score = table[f"{m.short}_rank"], table[f"{m.short}_score"]
-    order = np.lexsort((score.to_numpy(), rank.to_numpy()))  # by rank, lowest score first
+    order = np.argsort(rank.to_numpy(), kind="stable")  # by rank
     ranks, scores = rank.to_numpy()[order], score.to_numpy()[order]
-    first = np.r_[True, ranks[1:] != ranks[:-1]]  # a rank's first row has its lowest score
-    lowest_so_far = np.minimum.accumulate(scores[first])
-    before = np.r_[np.inf, lowest_so_far[:-1]][np.cumsum(first) - 1]  # of the ranks above
+    first = np.flatnonzero(np.r_[True, ranks[1:] != ranks[:-1]])  # each rank's first row
+    lowest_so_far = np.minimum.accumulate(np.minimum.reduceat(scores, first))
+    group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(order)]))
+    before = np.r_[np.inf, lowest_so_far[:-1]][group]  # the lowest score of the ranks above
     above = np.empty(len(order), dtype=bool)
     above[order] = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
     above = pd.Series(above, index=table.index)
