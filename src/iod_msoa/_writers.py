@@ -143,8 +143,6 @@ def write_dataset(
     files = output_files(geography.dataset)
     paths = {key: staging / name for key, name in files.items()}
     created = datetime.fromisoformat(provenance.created)
-    geometry = dataset.geometry
-    gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
     rounded = csv_ready(table)
     # GDAL stamps the GeoPackage with the time it is written unless told the time to use.
     gdal_time = {"OGR_CURRENT_DATE": created.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
@@ -164,6 +162,8 @@ def write_dataset(
         gdal_config(gdal_time),
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
+        geometry = dataset.geometry
+        gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
         gpkg = pool.submit(
             gdf.to_file,
             paths["gpkg"],
