@@ -290,14 +290,12 @@ def _score_order_problems(table: pd.DataFrame, m: Metric, key: str) -> list[Prob
     """LSOAs whose score is above that of an LSOA ranked more deprived (rows of one rank,
     ties, may differ by rounding among themselves, never with the ranks around them)."""
     rank, score = table[f"{m.short}_rank"], table[f"{m.short}_score"]
-    order = np.argsort(rank.to_numpy(), kind="stable")  # by rank
-    ranks, scores = rank.to_numpy()[order], score.to_numpy()[order]
-    first = np.flatnonzero(np.r_[True, ranks[1:] != ranks[:-1]])  # each rank's first row
-    lowest_so_far = np.minimum.accumulate(np.minimum.reduceat(scores, first))
-    group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(order)]))
-    before = np.r_[np.inf, lowest_so_far[:-1]][group]  # the lowest score of the ranks above
-    above = np.empty(len(order), dtype=bool)
-    above[order] = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
+    # ranks are whole numbers from 1 here: each rank's lowest score, without sorting
+    ranks, scores = rank.to_numpy().astype(np.int64), score.to_numpy(dtype="float64")
+    lowest = np.full(ranks.max(initial=0) + 1, np.inf)
+    np.minimum.at(lowest, ranks, scores)
+    before = np.r_[np.inf, np.minimum.accumulate(lowest)[:-1]][ranks]  # of the ranks above
+    above = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
     above = pd.Series(above, index=table.index)
     return column_rows(
         m.score,
