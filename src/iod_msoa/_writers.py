@@ -8,9 +8,6 @@ the same inputs give the same bytes.
 from __future__ import annotations
 
 import json
-import os
-import pickle
-import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -84,56 +81,6 @@ def gdal_config(options: dict[str, str]) -> Iterator[None]:
         pyogrio.set_gdal_config_options(dict.fromkeys(options))
 
 
-@contextmanager
-def in_child(
-    work: Callable[..., object], *args: object, **kwargs: object
-) -> Iterator[Callable[[], None]]:
-    """``work(*args, **kwargs)`` in a forked process, for Python-heavy work (the workbook's
-    XML) that in a thread would take turns for the GIL with the parent's; yields the wait
-    for it, which raises what ``work`` raised. A block left before the wait stops the child.
-    Where there is no fork (Windows), ``work`` runs in a thread."""
-    if not hasattr(os, "fork"):
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            yield pool.submit(work, *args, **kwargs).result
-        return
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report what went wrong, if anything, and leave at once
-        os.close(reader)
-        report, status = b"", 0
-        try:
-            work(*args, **kwargs)
-        except BaseException as exc:  # handed to the parent, which raises it
-            status = 1
-            try:
-                report = pickle.dumps(exc)
-            except Exception:  # an exception that does not pickle is told by its text
-                report = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        with os.fdopen(writer, "wb") as pipe:
-            pipe.write(report)
-        os._exit(status)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as pipe:
-        done = False
-
-        def wait() -> None:
-            nonlocal done
-            report = pipe.read()
-            status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            done = True
-            if report:
-                raise pickle.loads(report)
-            if status:
-                raise ChildProcessError(f"the process writing files stopped (status {status})")
-
-        try:
-            yield wait
-        finally:
-            if not done:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-
-
 def write_dataset(
     staging: Path, dataset: Dataset, step: Callable[[str], None] = lambda _: None
 ) -> dict[str, Path]:
@@ -143,27 +90,14 @@ def write_dataset(
     files = output_files(geography.dataset)
     paths = {key: staging / name for key, name in files.items()}
     created = datetime.fromisoformat(provenance.created)
+    geometry = dataset.geometry
+    gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
     rounded = csv_ready(table)
     # GDAL stamps the GeoPackage with the time it is written unless told the time to use.
     gdal_time = {"OGR_CURRENT_DATE": created.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-    step("GeoPackage, Excel, CSV and Parquet")
-    # XlsxWriter's work in a process of its own, GDAL in a thread, while pyarrow writes the
-    # CSV and Parquet.
-    with (
-        in_child(
-            write_xlsx,
-            paths["xlsx"],
-            rounded,
-            dictionary,
-            xlsx_notes(provenance, geography, deciles=deciles),
-            title=f"{edition_of(geography.edition).title} for {geography.title}",
-            created=created,
-        ) as xlsx,
-        gdal_config(gdal_time),
-        ThreadPoolExecutor(max_workers=1) as pool,
-    ):
-        geometry = dataset.geometry
-        gdf = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=geometry.crs)
+    # GDAL and XlsxWriter work in threads while pyarrow writes the CSV and Parquet.
+    with gdal_config(gdal_time), ThreadPoolExecutor(max_workers=2) as pool:
+        step("GeoPackage, Excel, CSV and Parquet")
         gpkg = pool.submit(
             gdf.to_file,
             paths["gpkg"],
@@ -178,6 +112,15 @@ def write_dataset(
                 "unverified_inputs": ",".join(provenance.unverified) or "none",
             },
         )
+        xlsx = pool.submit(
+            write_xlsx,
+            paths["xlsx"],
+            rounded,
+            dictionary,
+            xlsx_notes(provenance, geography, deciles=deciles),
+            title=f"{edition_of(geography.edition).title} for {geography.title}",
+            created=created,
+        )
         arrow = pa.Table.from_pandas(rounded, preserve_index=False)
         pa_csv.write_csv(arrow, paths["csv"], pa_csv.WriteOptions(quoting_style="needed"))
         about = json.dumps(
@@ -191,7 +134,7 @@ def write_dataset(
         metadata = {**(full.schema.metadata or {}), b"iod_msoa": about.encode()}
         pq.write_table(full.replace_schema_metadata(metadata), paths["parquet"])
         gpkg.result()
-        xlsx()
+        xlsx.result()
     step("data dictionary")
     dictionary.to_csv(paths["dictionary_csv"], index=False)
     markdown = dictionary_markdown(dictionary, provenance, geography, deciles=deciles)

@@ -10,10 +10,11 @@ stores fixed times in the zip and takes the document's dates from ``created``.
 The Data sheet's cells (about 650,000 for the MSOAs) are made as the XML XlsxWriter writes
 for them in its constant-memory mode, each row one ``str.format`` of a template (one per
 pattern of blank cells): the same bytes as writing them cell by cell through its API
-(``tests/test_xlsx.py`` compares the two), which took most of a build's time. XlsxWriter writes the workbook without them; the zip is then written again
-with the rows put into the sheet a block at a time, each block compressed in a second
-thread while the next is made (zlib works without the GIL), with the same entries and the
-same compression as XlsxWriter's, so the same bytes in about half the time.
+(``tests/test_xlsx.py`` compares the two), which took most of a build's time. XlsxWriter
+writes the workbook without them; the zip is then written again with the rows put into the
+sheet a block at a time, each block compressed in a second thread while the next is made
+(zlib works without the GIL), with the same entries and the same compression as
+XlsxWriter's, so the same bytes in a fraction of the time.
 """
 
 from __future__ import annotations
