@@ -224,8 +224,24 @@ def _data_rows(
     sheet: Worksheet, table: pd.DataFrame, textual: list[bool], blank: np.ndarray, text_xf: int
 ) -> Iterator[str]:
     """The Data sheet's XML for ``table``, ``_BLOCK_ROWS`` rows at a time (the table's first
-    row is the sheet's second). Each row is one ``str.format`` of the template of its blank
-    cells (which write nothing): rows share a few."""
+    row is the sheet's second), each block made only when asked for: the first is
+    compressed while the next is made."""
+    for at in range(0, len(table), _BLOCK_ROWS):
+        block = table.iloc[at : at + _BLOCK_ROWS]
+        yield _block_rows(sheet, block, textual, blank[at : at + len(block)], text_xf, at + 2)
+
+
+def _block_rows(
+    sheet: Worksheet,
+    table: pd.DataFrame,
+    textual: list[bool],
+    blank: np.ndarray,
+    text_xf: int,
+    first: int,
+) -> str:
+    """The XML of ``table``'s rows, the first being the sheet's row ``first``. Each row is
+    one ``str.format`` of the template of its blank cells (which write nothing): rows share
+    a few."""
     values, cells = _cell_values(sheet, table, textual, text_xf)
     # Rows without a blank cell (most) share the first template; the others are told
     # apart by their blank cells (sorting every row's would take longer than the rows).
@@ -238,16 +254,11 @@ def _data_rows(
         '<row r="{0}">' + "".join(c for c, b in zip(cells, p, strict=True) if not b) + "</row>"
         for p in patterns
     ]
-    for at in range(0, len(table), _BLOCK_ROWS):
-        rows = values[at : at + _BLOCK_ROWS].tolist()
-        yield "".join(
-            [
-                templates[w].format(number, *row)
-                for number, w, row in zip(
-                    range(at + 2, at + 2 + len(rows)),
-                    which[at : at + len(rows)].tolist(),
-                    rows,
-                    strict=True,
-                )
-            ]
-        )
+    return "".join(
+        [
+            templates[w].format(number, *row)
+            for number, w, row in zip(
+                range(first, first + len(table)), which.tolist(), values.tolist(), strict=True
+            )
+        ]
+    )
