@@ -1,7 +1,9 @@
-"""The command ends its process at once when ``main`` returns, its output flushed first."""
+"""The command ends its process at once when ``main`` returns: the exit handlers run and
+its output is flushed first, the interpreter's teardown skipped."""
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 
@@ -15,15 +17,18 @@ class Ended(Exception):
 
 
 @pytest.fixture
-def ended(monkeypatch) -> list[int]:
-    statuses: list[int] = []
+def ended(monkeypatch) -> list[object]:
+    """What happened at the end, in order: the exit handlers ran, the process ended with a
+    status (pytest's own handlers are not run)."""
+    events: list[object] = []
 
     def end(status: int) -> None:
-        statuses.append(status)
+        events.append(status)
         raise Ended
 
     monkeypatch.setattr(os, "_exit", end)
-    return statuses
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: events.append("handlers"))
+    return events
 
 
 class Buffered(io.StringIO):
@@ -51,7 +56,7 @@ def test_run_flushes_then_ends_without_finalising(monkeypatch, ended, status):
     monkeypatch.setattr(cli, "main", main)
     with pytest.raises(Ended):
         cli.run()
-    assert ended == [status]
+    assert ended == ["handlers", status]
     assert out.flushed == "Built: 6,856 MSOAs\n"
     assert err.flushed == "iod-msoa: error: x\n"
 
@@ -65,4 +70,4 @@ def test_a_reader_gone_is_status_120_as_python_gives(monkeypatch, ended):
     monkeypatch.setattr(cli, "main", lambda: 0)
     with pytest.raises(Ended):
         cli.run()
-    assert ended == [120]
+    assert ended == ["handlers", 120]

@@ -6,10 +6,12 @@ Ctrl-C during start-up ends in one line, not a traceback.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -352,14 +354,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> NoReturn:
     """The ``iod-msoa`` command: :func:`main`, then exit at once.
 
-    When ``main`` returns, every file is written, closed and swapped in, so the interpreter's
-    finalisation (freeing every table, unloading GDAL: a fifth of a second of a build) is
-    skipped: the streams are flushed and the process ends. A run stopped or failed while a
-    background thread still reads polygons in GDAL's C++ must end so anyway: before Python
-    3.14 finalising stops the thread mid-call and can crash the process (status -11) after
-    a clean stop.
+    When ``main`` returns, every file is written, closed and swapped in. The usual exit's
+    handlers run (``atexit``), then the streams are flushed and the process ends without
+    the interpreter's teardown (unloading GDAL and every module: a fifth of a second of a
+    build). A run stopped or failed while a background thread still reads polygons in
+    GDAL's C++ skips the handlers too: before Python 3.14 finalising stops the thread
+    mid-call and can crash the process (status -11) after a clean stop.
     """
     status = main()
+    if not any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        atexit._run_exitfuncs()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
