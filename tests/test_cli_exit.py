@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import threading
 
 import pytest
 
@@ -28,6 +29,8 @@ def ended(monkeypatch) -> list[object]:
 
     monkeypatch.setattr(os, "_exit", end)
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: events.append("handlers"))
+    # nothing runs behind (another test's background reader may still be sleeping)
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.current_thread()])
     return events
 
 
