@@ -240,6 +240,33 @@ def test_no_sideways_scroll_on_a_phone(browser, base_url, page):
     assert all(right <= width for right in menus), menus
 
 
+# Download links broken over lines, and tables wider than their box without the edge shadow
+# that says there is more to the right (a phone shows no scrollbar).
+PHONE_STUMBLES = """
+var broken = Array.from(document.querySelectorAll("main a[download]"))
+  .filter(function (a) { return a.getClientRects().length > 1; })
+  .map(function (a) { return a.textContent; });
+var uncued = Array.from(document.querySelectorAll(".cell-output-display table:not(.msoa-table)"))
+  .filter(function (t) {
+    return t.scrollWidth > t.clientWidth + 1
+      && getComputedStyle(t).backgroundImage.indexOf("radial-gradient") < 0;
+  })
+  .map(function (t) { return t.closest(".cell").id; });
+return [broken, uncued];
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_on_a_phone_file_names_stay_whole_and_wide_tables_show_they_scroll(browser, base_url, page):
+    """Issue 17's new user at 375 px: download names broke into four-letter pieces on "Your
+    area", and tables hid their numbers past the right edge with nothing to say so."""
+    with window(browser, 375, 740):
+        sitetools.open_page(browser, urljoin(base_url, page))
+        broken, uncued = browser.execute_script(PHONE_STUMBLES)
+    assert broken == [], broken
+    assert uncued == [], uncued
+
+
 # Downloads ---------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -123,3 +124,37 @@ def test_a_failed_build_without_a_config_names_the_config_route(tmp_path):
     assert "IOD_MSOA_CONFIG=path/to/config.toml bash scripts/build" in ran.stderr
     assert "config/shared-inputs.toml" in ran.stderr
     assert "Quarto is not installed" not in ran.stderr  # it stopped at the data
+
+
+def test_in_conda_it_installs_the_kernelspec_naming_our_provisioner_once(tmp_path):
+    """conda-forge's ipykernel installs a python3 kernelspec on TCP: replaced, once."""
+    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
+    conda = tmp_path / "conda"
+    (conda / "bin").mkdir(parents=True)
+    calls = tmp_path / "python-called-with.txt"
+    for tool, body in (("iod-msoa", "exit 0"), ("python", f'echo "$*" >> {calls}')):
+        (conda / "bin" / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (conda / "bin" / tool).chmod(0o755)
+    spec = conda / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(json.dumps({"argv": ["python"], "metadata": {"debugger": True}}))
+    quarto, _ = fake_quarto(tmp_path)
+    env = {"PATH": NO_QUARTO_PATH, "CONDA_PREFIX": str(conda), "QUARTO": str(quarto)}
+
+    def build() -> None:
+        ran = subprocess.run(
+            ["bash", str(tmp_path / "scripts" / "build")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert ran.returncode == 0, ran.stderr
+
+    build()
+    assert calls.read_text() == "-m iod_msoa._kernel\n"
+    spec.write_text(
+        json.dumps({"metadata": {"kernel_provisioner": {"provisioner_name": "iod-msoa-ipc"}}})
+    )
+    build()
+    assert calls.read_text() == "-m iod_msoa._kernel\n"  # not again

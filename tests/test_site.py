@@ -440,6 +440,15 @@ def test_pages_have_front_matter_and_banners():
     assert (ROOT / index["image"]).is_file()
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_each_pages_first_cell_says_a_copy_needs_iod_msoa_config_offline(page):
+    """The home page says the first cell of each page reads the inputs "and its title says
+    so": a reader copying cells offline learns it where the cells are (issue 17)."""
+    first = next(code for kind, code in page_chunks((ROOT / page).read_text()) if kind == "cell")
+    summary = re.search(r'^#\| code-summary: "(?P<text>[^"]*)"', first, re.M)
+    assert summary and "IOD_MSOA_CONFIG" in summary["text"], first
+
+
 def test_cells_are_short():
     """Pages call the package; logic lives in _site.py, _figures.py and _mapdata.py."""
     for page in PAGES:
@@ -552,6 +561,9 @@ def test_downloads_markdown_links_each_file_with_its_size(tmp_path):
         f"| [{FILES['csv']}](../data/packages/ds/{FILES['csv']})"
         f'{{download="{FILES["csv"]}"}} | {_site.DOWNLOADS["csv"]} | 2.0 kB |'
     )
+    # the one name every package shares is saved under the package's (issue 17: collisions)
+    datapackage = next(row for row in rows if row.startswith(f"| [{FILES['datapackage']}]"))
+    assert f'{{download="ds_{FILES["datapackage"]}"}}' in datapackage
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pandas as pd
 from ._build import BuildResult
 from ._config import Config
 from ._describe import empty_deciles
-from ._folder import Provenance
+from ._folder import FILES, VALIDATION_FILE, Provenance
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._manifest import MANIFEST
 from ._plan import make_plan
@@ -116,17 +116,29 @@ def unverified_banner(provenance: Provenance) -> str:
     )
 
 
+SHARED_NAMES = {FILES["datapackage"], VALIDATION_FILE}  # the same in every package
+
+
 def downloads(
     paths: Mapping[str, Path],
     page_dir: str | Path | None = None,
     descriptions: Mapping[str, str] = DOWNLOADS,
 ) -> pd.DataFrame:
-    """The built files to offer: name, link relative to the page, description, size."""
+    """The built files to offer: name, the name it is saved under, link relative to the page,
+    description, size.
+
+    Every package has a ``datapackage.json`` (the name Frictionless tools look for), and
+    validated ones a ``validation.csv``: saved under those names, two geographies' downloads
+    would collide in one folder, so they are saved with the package's name in front.
+    """
     keys = [k for k in descriptions if k not in OPTIONAL_DOWNLOADS or k in paths]
     files = [Path(paths[k]) for k in keys]
     return pd.DataFrame(
         {
             "file": [f.name for f in files],
+            "saved_as": [
+                f"{f.parent.name}_{f.name}" if f.name in SHARED_NAMES else f.name for f in files
+            ],
             "link": [page_link(f, page_dir) for f in files],
             "description": [descriptions[k] for k in keys],
             "size": [human_size(f.stat().st_size) for f in files],
@@ -148,7 +160,7 @@ def downloads_markdown(
         + "]("
         + table["link"]
         + '){download="'
-        + table["file"]
+        + table["saved_as"]
         + '"} | '
         + table["description"]
         + " | "
