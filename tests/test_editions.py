@@ -111,6 +111,14 @@ def test_tied_ranks_become_the_mean_rank_of_their_group():
     )
 
 
+def test_ranks_that_are_not_whole_or_run_far_beyond_their_count_tie_the_same_way():
+    np.testing.assert_array_equal(mean_rank_of_ties([1.5, 1.5, 3]), [2, 2, 3])
+    huge = 10**9
+    np.testing.assert_array_equal(mean_rank_of_ties([1, huge, huge]), [1, huge + 0.5, huge + 0.5])
+    np.testing.assert_array_equal(mean_rank_of_ties([2, 2, 1], ["a", "a", "b"]), [2, 2, 1])
+    np.testing.assert_array_equal(mean_rank_of_ties([2, 2, 1], ["a", "c", "b"]), [2.5, 2.5, 1])
+
+
 def test_summary_ranks_follow_the_edition_rule():
     assert E19.summary_ranks == E25.summary_ranks == "mean"
     np.testing.assert_array_equal(summary_ranks([1, 1], E19.summary_ranks), [1.5, 1.5])

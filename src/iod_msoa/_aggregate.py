@@ -105,8 +105,10 @@ def aggregate(
     n_national = len(lsoa) if n_national is None else n_national
     lsoa = lsoa.sort_values(key, kind="stable")
     area_codes = assign_areas(lsoa[key], lookup, area, allow_unmatched=allow_unmatched, key=key)
-    # tie groups count LSOAs over the whole table, before those in no area are left out
-    lsoas = lsoa[edition.lsoa_key].to_numpy()
+    # tie groups count LSOAs over the whole table, before those in no area are left out;
+    # a table of one row per LSOA (File 7 itself) has nothing to count twice
+    lsoas = lsoa[edition.lsoa_key]
+    lsoas = None if lsoas.is_unique else lsoas.to_numpy()
     tied = {
         m.short: summary_ranks(lsoa[f"{m.short}_rank"], edition.summary_ranks, lsoas)[
             area_codes.notna().to_numpy()

@@ -290,13 +290,12 @@ def _score_order_problems(table: pd.DataFrame, m: Metric, key: str) -> list[Prob
     """LSOAs whose score is above that of an LSOA ranked more deprived (rows of one rank,
     ties, may differ by rounding among themselves, never with the ranks around them)."""
     rank, score = table[f"{m.short}_rank"], table[f"{m.short}_score"]
-    order = np.lexsort((score.to_numpy(), rank.to_numpy()))  # by rank, lowest score first
-    ranks, scores = rank.to_numpy()[order], score.to_numpy()[order]
-    first = np.r_[True, ranks[1:] != ranks[:-1]]  # a rank's first row has its lowest score
-    lowest_so_far = np.minimum.accumulate(scores[first])
-    before = np.r_[np.inf, lowest_so_far[:-1]][np.cumsum(first) - 1]  # of the ranks above
-    above = np.empty(len(order), dtype=bool)
-    above[order] = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
+    # ranks are whole numbers from 1 here: each rank's lowest score, without sorting
+    ranks, scores = rank.to_numpy().astype(np.int64), score.to_numpy(dtype="float64")
+    lowest = np.full(ranks.max(initial=0) + 1, np.inf)
+    np.minimum.at(lowest, ranks, scores)
+    before = np.r_[np.inf, np.minimum.accumulate(lowest)[:-1]][ranks]  # of the ranks above
+    above = scores > before + SCORE_ORDER_TOLERANCE * np.maximum(1, np.abs(before))
     above = pd.Series(above, index=table.index)
     return column_rows(
         m.score,
@@ -365,17 +364,32 @@ def _value_problems(
     non-negative, plausible for one LSOA and, for the age groups, within the total.
     Blank values were reported already and are skipped here.
     """
-    checks = [*_metric_checks(table, n_national, metrics), *_population_checks(table, denominators)]
+    with np.errstate(invalid="ignore"):  # inf % 1: an infinite value is reported, not warned
+        checks = [
+            *_metric_checks(table, n_national, metrics),
+            *_population_checks(table, denominators),
+        ]
     return [
         problem
         for column, official, bad, what in checks
         for problem in column_rows(
-            official, bad & table[column].notna(), what, table[key], table[column]
+            official,
+            pd.Series(bad & ~np.isnan(_numbers(table, column)), index=table.index),
+            what,
+            table[key],
+            table[column],
         )
     ]
 
 
-_Check = tuple[str, str, pd.Series, str]  # our column, official header, bad rows, what is wrong
+# our column, official header, bad rows, what is wrong
+_Check = tuple[str, str, np.ndarray, str]
+
+
+def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A column made numbers as floats (blanks NaN): the checks run on numpy's arrays, not
+    pandas' (a few hundred of them: most of the time of reading File 7 went to pandas)."""
+    return table[column].to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _metric_checks(table: pd.DataFrame, n_national: int, metrics: Sequence[Metric]) -> list[_Check]:
@@ -383,20 +397,20 @@ def _metric_checks(table: pd.DataFrame, n_national: int, metrics: Sequence[Metri
     checks = []
     for m in metrics:
         column = f"{m.short}_score"
-        score = table[column]
+        score = _numbers(table, column)
         checks += [
             (column, m.score, ~np.isfinite(score), "infinite value(s)"),
             (
                 column,
                 m.score,
-                np.isfinite(score) & (score.abs() > MAX_ABS_SCORE),
+                np.isfinite(score) & (np.abs(score) > MAX_ABS_SCORE),
                 f"value(s) beyond ±{MAX_ABS_SCORE:,} (no IoD score comes near)",
             ),
         ]
         for kind, top in (("rank", n_national), ("decile", 10)):
             column = f"{m.short}_{kind}"
-            values = table[column]
-            inside = values.between(1, top)
+            values = _numbers(table, column)
+            inside = (values >= 1) & (values <= top)
             checks += [
                 (column, getattr(m, kind), ~inside, f"value(s) outside 1..{top:,}"),
                 (
@@ -412,11 +426,11 @@ def _metric_checks(table: pd.DataFrame, n_national: int, metrics: Sequence[Metri
 def _population_checks(table: pd.DataFrame, denominators: Sequence[Denominator]) -> list[_Check]:
     """Populations non-negative, plausible for one LSOA, whole (those counted in people),
     the age groups within the total."""
-    total = table[denominators[0].short]
+    total = _numbers(table, denominators[0].short)
     checks = []
     for d in denominators:
-        values = table[d.short]
-        plausible = values.between(0, MAX_LSOA_POPULATION)
+        values = _numbers(table, d.short)
+        plausible = (values >= 0) & (values <= MAX_LSOA_POPULATION)
         checks += [
             (d.short, d.column, values < 0, "negative population(s)"),
             (
@@ -436,7 +450,7 @@ def _population_checks(table: pd.DataFrame, denominators: Sequence[Denominator])
                 (
                     d.short,
                     d.column,
-                    plausible & total.between(0, MAX_LSOA_POPULATION) & (values > total),
+                    plausible & (total >= 0) & (total <= MAX_LSOA_POPULATION) & (values > total),
                     f"population(s) larger than the LSOA's {denominators[0].column!r}",
                 )
             )

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,10 @@ def read_boundaries(path: Path | str, code: str = "msoa21cd", what: str = "MSOA"
             + shown_rows(codes.duplicated(keep=False), codes.fillna("<blank>"))
         )
     frame = frame.set_index(code_field).rename_axis(code)
-    geometry = frame.geometry.make_valid().to_crs(4326)
+    shapes = frame.geometry
+    valid = _in_halves(shapely.make_valid, shapes.to_numpy())
+    geometry = gpd.GeoSeries(valid, index=shapes.index, crs=shapes.crs)
+    geometry = geometry.to_crs(4326)
     geometry.attrs["source"] = source
     return geometry
 
@@ -294,7 +298,7 @@ def _coverage_unions(geoms: np.ndarray, areas: pd.Series) -> pd.Series:
 
     Each area's polygons (in row order, as a group-by gives them) fill a row of a table
     padded with None, which GEOS unions a row at a time, half the rows in each of two
-    threads (GEOS works without the GIL).
+    threads.
     """
     group, keys = pd.factorize(areas)
     order = np.argsort(group, kind="stable")
@@ -302,7 +306,12 @@ def _coverage_unions(geoms: np.ndarray, areas: pd.Series) -> pd.Series:
     slot = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
     table = np.full((len(counts), counts.max(initial=0)), None, dtype=object)
     table[group[order], slot] = geoms[order]
-    union = functools.partial(shapely.coverage_union_all, axis=1)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        merged = np.concatenate(list(pool.map(union, np.array_split(table, 2))))
+    merged = _in_halves(functools.partial(shapely.coverage_union_all, axis=1), table)
     return pd.Series(merged, index=keys)
+
+
+def _in_halves(work: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``work`` (a GEOS function of each row) on each half of ``rows`` in its own thread,
+    joined in order: GEOS works without the GIL, so both cores share the work."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return np.concatenate(list(pool.map(work, np.array_split(rows, 2))))

@@ -23,8 +23,27 @@ def mean_rank_of_ties(ranks: ArrayLike, lsoas: ArrayLike | None = None) -> NDArr
     """
     r = np.asarray(ranks, dtype="float64")
     once = r if lsoas is None else r[~pd.Index(np.asarray(lsoas)).duplicated()]
+    return r + (_group_sizes(once, r) - 1) / 2
+
+
+def _group_sizes(once: NDArray[np.float64], ranks: NDArray[np.float64]) -> NDArray[np.int64]:
+    """How many of ``once`` have each of ``ranks``. Whole ranks from 0 to a few times their
+    count (File 7's run 1..n) are counted by value, without sorting; any others by sorting."""
+    top = once.max(initial=0)
+    if (
+        np.isfinite(top)
+        and top <= _COUNTED_BY_VALUE * len(once)
+        and (once >= 0).all()
+        and (once % 1 == 0).all()
+    ):
+        return np.bincount(once.astype(np.int64))[ranks.astype(np.int64)]
     values, counts = np.unique(once, return_counts=True)
-    return r + (counts[np.searchsorted(values, r)] - 1) / 2
+    return counts[np.searchsorted(values, ranks)]
+
+
+# Counted by value while the largest rank is at most this many times the ranks counted (a
+# part of File 7 keeps England's ranks); beyond it sorting takes less memory.
+_COUNTED_BY_VALUE = 16
 
 
 def summary_ranks(

@@ -7,13 +7,14 @@ Codes and names are stored as text (Excel would otherwise read a code like ``E06
 as a number), and the file is the same bytes for the same table and time: XlsxWriter
 stores fixed times in the zip and takes the document's dates from ``created``.
 
-The Data sheet's cells (about 650,000 for the MSOAs) are made a column at a time as the XML
-XlsxWriter writes for them in its constant-memory mode: the same bytes as writing them cell
-by cell through its API (``tests/test_xlsx.py`` compares the two), which took most of a
-build's time. XlsxWriter writes the workbook without them; the zip is then written again
-with the rows put into the sheet a block at a time, each block compressed in a second
-thread while the next is made (zlib works without the GIL), with the same entries and the
-same compression as XlsxWriter's, so the same bytes in about half the time.
+The Data sheet's cells (about 650,000 for the MSOAs) are made as the XML XlsxWriter writes
+for them in its constant-memory mode, each row one ``str.format`` of a template (one per
+pattern of blank cells): the same bytes as writing them cell by cell through its API
+(``tests/test_xlsx.py`` compares the two), which took most of a build's time. XlsxWriter
+writes the workbook without them; the zip is then written again with the rows put into the
+sheet a block at a time, each block compressed in a second thread while the next is made
+(zlib works without the GIL), with the same entries and the same compression as
+XlsxWriter's, so the same bytes in a fraction of the time.
 """
 
 from __future__ import annotations
@@ -102,12 +103,8 @@ def write_xlsx(
         data._check_dimensions(int(filled[-1]) + 1, 0)
     data.autofilter(0, 0, len(table), len(table.columns) - 1)
     workbook.close()
-    text_xf = text._get_xf_index()
-    blocks = (
-        _data_rows(data, table.iloc[at : at + _BLOCK_ROWS], textual, blank[at:], text_xf, at)
-        for at in range(0, len(table), _BLOCK_ROWS)
-    )
-    _write_zip(path, book.getvalue(), blocks)
+    rows = _data_rows(data, table, textual, blank, text._get_xf_index())
+    _write_zip(path, book.getvalue(), rows)
 
 
 def _write_zip(path: Path, book: bytes, rows: Iterator[str]) -> None:
@@ -166,17 +163,15 @@ def _inline_strings(sheet: Worksheet, values: np.ndarray) -> np.ndarray:
     )
 
 
-def _numbers(values: np.ndarray) -> np.ndarray:
-    """``%.16G`` of each value (XlsxWriter's number format) as objects; a column of whole
-    numbers (ranks, deciles, counts) goes through integers, the same text several times faster.
-    Python's own ``%`` over a list is three times faster than ``np.char.mod``."""
+def _whole(values: np.ndarray) -> bool:
+    """Whether a column's numbers are all whole (ranks, deciles, counts): written from
+    integers, the same text as ``%.16G`` several times faster (``"%.16G" % -0.0`` is "-0")."""
     known = values[~np.isnan(values)]
-    whole = (known == np.round(known)).all() and (np.abs(known) < 1e15).all()
-    if whole and not (np.signbit(known) & (known == 0)).any():  # "%.16G" % -0.0 is "-0"
-        return np.array(
-            list(map(str, np.nan_to_num(values).astype(np.int64).tolist())), dtype=object
-        )
-    return np.array(list(map("%.16G".__mod__, values.tolist())), dtype=object)
+    return bool(
+        (known == np.round(known)).all()
+        and (np.abs(known) < 1e15).all()
+        and not (np.signbit(known) & (known == 0)).any()
+    )
 
 
 def _blanks(table: pd.DataFrame, textual: list[bool]) -> np.ndarray:
@@ -202,29 +197,68 @@ def _blanks(table: pd.DataFrame, textual: list[bool]) -> np.ndarray:
     return blank
 
 
+def _cell_values(
+    sheet: Worksheet, table: pd.DataFrame, textual: list[bool], text_xf: int
+) -> tuple[np.ndarray, list[str]]:
+    """Each cell's value as its row template takes it (text as its XML, whole numbers as
+    integers, other numbers as floats), and each column's cell template (``{0}`` the row
+    number, ``{k}`` the value of column ``k - 1``): numbers are ``%.16G``, XlsxWriter's
+    number format, which ``format`` gives too."""
+    values = np.empty(table.shape, dtype=object)
+    cells = []
+    for col, ((_, column), is_text) in enumerate(zip(table.items(), textual, strict=True)):
+        ref = f'<c r="{xl_col_to_name(col)}{{0}}"'
+        if is_text:
+            text = column.astype(object).where(column.notna(), "").to_numpy()
+            values[:, col] = _inline_strings(sheet, text)
+            cells.append(ref + f' s="{text_xf}" t="inlineStr"><is>{{{col + 1}}}</is></c>')
+            continue
+        numbers = column.to_numpy(dtype=float, na_value=np.nan)
+        whole = _whole(numbers)
+        values[:, col] = np.nan_to_num(numbers).astype(np.int64) if whole else numbers
+        cells.append(ref + f"><v>{{{col + 1}{'' if whole else ':.16G'}}}</v></c>")
+    return values, cells
+
+
 def _data_rows(
+    sheet: Worksheet, table: pd.DataFrame, textual: list[bool], blank: np.ndarray, text_xf: int
+) -> Iterator[str]:
+    """The Data sheet's XML for ``table``, ``_BLOCK_ROWS`` rows at a time (the table's first
+    row is the sheet's second), each block made only when asked for: the first is
+    compressed while the next is made."""
+    for at in range(0, len(table), _BLOCK_ROWS):
+        block = table.iloc[at : at + _BLOCK_ROWS]
+        yield _block_rows(sheet, block, textual, blank[at : at + len(block)], text_xf, at + 2)
+
+
+def _block_rows(
     sheet: Worksheet,
     table: pd.DataFrame,
     textual: list[bool],
     blank: np.ndarray,
     text_xf: int,
-    start: int,
+    first: int,
 ) -> str:
-    """The Data sheet's XML for ``table``, rows of the table from ``start`` (the sheet's row
-    ``start + 2``): numbers are ``%.16G``, XlsxWriter's number format; a ``blank`` cell
-    writes nothing."""
-    numbers = (np.arange(len(table)) + start + 2).astype(str).astype(object)
-    cells = np.empty((len(table), len(table.columns) + 2), dtype=object)
-    cells[:, 0] = '<row r="' + numbers + '">'
-    cells[:, -1] = "</row>"
-    for col, ((_, column), is_text) in enumerate(zip(table.items(), textual, strict=True)):
-        ref = '<c r="' + xl_col_to_name(col) + numbers
-        if is_text:
-            values = column.astype(object).where(column.notna(), "").to_numpy()
-            content = _inline_strings(sheet, values)
-            cell = ref + f'" s="{text_xf}" t="inlineStr"><is>' + content + "</is></c>"
-        else:
-            values = column.to_numpy(dtype=float, na_value=np.nan)
-            cell = ref + '"><v>' + _numbers(values) + "</v></c>"
-        cells[:, col + 1] = np.where(blank[: len(table), col], "", cell)
-    return "".join(cells.ravel().tolist())
+    """The XML of ``table``'s rows, the first being the sheet's row ``first``. Each row is
+    one ``str.format`` of the template of its blank cells (which write nothing): rows share
+    a few."""
+    values, cells = _cell_values(sheet, table, textual, text_xf)
+    # Rows without a blank cell (most) share the first template; the others are told
+    # apart by their blank cells (sorting every row's would take longer than the rows).
+    gaps = blank.any(axis=1)
+    patterns, which_gap = np.unique(blank[gaps], axis=0, return_inverse=True)
+    patterns = np.vstack([np.zeros((1, blank.shape[1]), dtype=bool), patterns])
+    which = np.zeros(len(blank), dtype=np.int64)
+    which[gaps] = which_gap.ravel() + 1
+    templates = [
+        '<row r="{0}">' + "".join(c for c, b in zip(cells, p, strict=True) if not b) + "</row>"
+        for p in patterns
+    ]
+    return "".join(
+        [
+            templates[w].format(number, *row)
+            for number, w, row in zip(
+                range(first, first + len(table)), which.tolist(), values.tolist(), strict=True
+            )
+        ]
+    )
