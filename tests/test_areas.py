@@ -313,6 +313,14 @@ def test_overlapping_polygons_are_named_in_pairs(tmp_path: Path) -> None:
     assert "1 pair(s) of polygons overlap: E and W (500,000 m²)" in message
 
 
+def test_a_polygon_inside_another_overlaps_it(tmp_path: Path) -> None:
+    """Interiors meeting, not edges crossing: an area drawn wholly inside another is named."""
+    frame = two_areas()
+    frame.loc[1, "geometry"] = shapely.box(X0 + 200, Y0 + 200, X0 + 700, Y0 + 700)
+    message = layer_error(tmp_path, frame)
+    assert "1 pair(s) of polygons overlap: E and W (250,000 m²)" in message
+
+
 def test_polygons_that_only_touch_do_not_overlap(tmp_path: Path) -> None:
     assert len(read_area_layer(layer_file(tmp_path / "a.gpkg", two_areas()))) == 2
 

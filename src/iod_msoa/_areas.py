@@ -287,6 +287,10 @@ def _overlap_problem(layer: gpd.GeoDataFrame) -> str | None:
     first, second = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     pair = first < second
     first, second = first[pair], second[pair]
+    # Neighbours meet only along edges (no area shared): testing that their interiors meet
+    # costs a third of cutting out every shared edge, which only overlapping pairs then need.
+    inner = shapely.relate_pattern(geoms[first], geoms[second], "T********")
+    first, second = first[inner], second[inner]
     shared = shapely.area(shapely.intersection(geoms[first], geoms[second]))
     over = shared > OVERLAP_M2
     if not over.any():
