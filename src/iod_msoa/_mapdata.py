@@ -29,6 +29,7 @@ import xyzservices
 from ._config import project_root
 from ._geographies import DEFAULT_GEOGRAPHY, GEOGRAPHIES, Geography
 from ._shapes import align_boundaries, read_boundaries
+from ._sources import sha256_file
 from ._vocab import METRICS
 
 MSOA = GEOGRAPHIES[DEFAULT_GEOGRAPHY]
@@ -155,10 +156,14 @@ def with_geometry(
     reading and repairing England's polygons takes half a second on every page that draws
     them, reading them back a twentieth of one.
     """
-    settings = ("with_geometry", WITH_GEOMETRY_FORMAT, tolerance, shapely.geos_version_string)
+    settings = (
+        "with_geometry",
+        WITH_GEOMETRY_FORMAT,
+        tolerance,
+        shapely.geos_version_string,
+        sha256_file(Path(boundaries)),
+    )
     digest = hashlib.sha256(repr(settings).encode())
-    with Path(boundaries).open("rb") as fh:
-        digest.update(hashlib.file_digest(fh, "sha256").digest())
     digest.update("\n".join(table["msoa21cd"].astype(str)).encode())
 
     def read() -> np.ndarray:
