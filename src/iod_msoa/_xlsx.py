@@ -8,13 +8,14 @@ as a number), and the file is the same bytes for the same table and time: XlsxWr
 stores fixed times in the zip and takes the document's dates from ``created``.
 
 The Data sheet's cells (about 650,000 for the MSOAs) are made as the XML XlsxWriter writes
-for them in its constant-memory mode, each row one ``str.format`` of a template (one per
-pattern of blank cells): the same bytes as writing them cell by cell through its API
-(``tests/test_xlsx.py`` compares the two), which took most of a build's time. XlsxWriter
-writes the workbook without them; the zip is then written again with the rows put into the
-sheet a block at a time, each block compressed in a second thread while the next is made
-(zlib works without the GIL), with the same entries and the same compression as
-XlsxWriter's, so the same bytes in a fraction of the time.
+for them in its constant-memory mode, a column at a time, and joined into rows by pyarrow
+(which, unlike Python, leaves the GIL to the build's other writers): the same bytes as
+writing them cell by cell through its API (``tests/test_xlsx.py`` compares the two), which
+took most of a build's time. XlsxWriter writes the workbook without them; the zip is then
+written again with the rows put into the sheet a block at a time, each block compressed in
+a second thread while the next is joined (zlib works without the GIL), with the same
+entries and the same compression as XlsxWriter's, so the same bytes in a fraction of the
+time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import xlsxwriter
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
@@ -107,7 +110,7 @@ def write_xlsx(
     _write_zip(path, book.getvalue(), rows)
 
 
-def _write_zip(path: Path, book: bytes, rows: Iterator[str]) -> None:
+def _write_zip(path: Path, book: bytes, rows: Iterator[pa.Buffer]) -> None:
     """``book`` (XlsxWriter's zip) written again to ``path`` with ``rows`` closing its Data
     sheet: each entry as it was (names, times, attributes, compression), so the bytes are
     those XlsxWriter writes for the whole sheet. Deflate's output does not depend on how
@@ -126,9 +129,8 @@ def _write_zip(path: Path, book: bytes, rows: Iterator[str]) -> None:
             with out.open(info, "w") as sheet, ThreadPoolExecutor(max_workers=1) as deflate:
                 pending = deflate.submit(sheet.write, head)
                 for block in rows:
-                    data = block.encode("utf-8")
                     pending.result()
-                    pending = deflate.submit(sheet.write, data)
+                    pending = deflate.submit(sheet.write, block)
                 pending.result()
                 sheet.write(_SHEET_DATA_END + tail)
 
@@ -197,68 +199,57 @@ def _blanks(table: pd.DataFrame, textual: list[bool]) -> np.ndarray:
     return blank
 
 
-def _cell_values(
-    sheet: Worksheet, table: pd.DataFrame, textual: list[bool], text_xf: int
-) -> tuple[np.ndarray, list[str]]:
-    """Each cell's value as its row template takes it (text as its XML, whole numbers as
-    integers, other numbers as floats), and each column's cell template (``{0}`` the row
-    number, ``{k}`` the value of column ``k - 1``): numbers are ``%.16G``, XlsxWriter's
-    number format, which ``format`` gives too."""
-    values = np.empty(table.shape, dtype=object)
-    cells = []
-    for col, ((_, column), is_text) in enumerate(zip(table.items(), textual, strict=True)):
-        ref = f'<c r="{xl_col_to_name(col)}{{0}}"'
-        if is_text:
-            text = column.astype(object).where(column.notna(), "").to_numpy()
-            values[:, col] = _inline_strings(sheet, text)
-            cells.append(ref + f' s="{text_xf}" t="inlineStr"><is>{{{col + 1}}}</is></c>')
-            continue
-        numbers = column.to_numpy(dtype=float, na_value=np.nan)
-        whole = _whole(numbers)
-        values[:, col] = np.nan_to_num(numbers).astype(np.int64) if whole else numbers
-        cells.append(ref + f"><v>{{{col + 1}{'' if whole else ':.16G'}}}</v></c>")
-    return values, cells
+def _column_cells(
+    sheet: Worksheet,
+    column: pd.Series,
+    is_text: bool,
+    blank: np.ndarray,
+    ref: str,
+    numbers: pa.Array,
+    text_xf: int,
+) -> pa.Array:
+    """One column's cells in ``numbers``' rows, as XlsxWriter writes them (a blank cell as
+    nothing): text as its XML, whole numbers from integers, other numbers as ``%.16G``,
+    XlsxWriter's number format."""
+    if is_text:
+        text = column.astype(object).where(column.notna(), "").to_numpy()
+        values = pa.array(_inline_strings(sheet, text), pa.string())
+        head, tail = f'" s="{text_xf}" t="inlineStr"><is>', "</is></c>"
+    else:
+        numeric = column.to_numpy(dtype=float, na_value=np.nan)
+        if _whole(numeric):
+            values = pc.cast(pa.array(np.nan_to_num(numeric).astype(np.int64)), pa.string())
+        else:
+            values = pa.array([format(x, ".16G") for x in numeric.tolist()], pa.string())
+        head, tail = '"><v>', "</v></c>"
+    values = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), values)
+    cells = pc.binary_join_element_wise(
+        f'<c r="{ref}', numbers, head, values, tail, "", null_handling="emit_null"
+    )
+    return pc.fill_null(cells, "")
 
 
 def _data_rows(
     sheet: Worksheet, table: pd.DataFrame, textual: list[bool], blank: np.ndarray, text_xf: int
-) -> Iterator[str]:
-    """The Data sheet's XML for ``table``, ``_BLOCK_ROWS`` rows at a time (the table's first
-    row is the sheet's second), each block made only when asked for: the first is
-    compressed while the next is made."""
-    for at in range(0, len(table), _BLOCK_ROWS):
-        block = table.iloc[at : at + _BLOCK_ROWS]
-        yield _block_rows(sheet, block, textual, blank[at : at + len(block)], text_xf, at + 2)
-
-
-def _block_rows(
-    sheet: Worksheet,
-    table: pd.DataFrame,
-    textual: list[bool],
-    blank: np.ndarray,
-    text_xf: int,
-    first: int,
-) -> str:
-    """The XML of ``table``'s rows, the first being the sheet's row ``first``. Each row is
-    one ``str.format`` of the template of its blank cells (which write nothing): rows share
-    a few."""
-    values, cells = _cell_values(sheet, table, textual, text_xf)
-    # Rows without a blank cell (most) share the first template; the others are told
-    # apart by their blank cells (sorting every row's would take longer than the rows).
-    gaps = blank.any(axis=1)
-    patterns, which_gap = np.unique(blank[gaps], axis=0, return_inverse=True)
-    patterns = np.vstack([np.zeros((1, blank.shape[1]), dtype=bool), patterns])
-    which = np.zeros(len(blank), dtype=np.int64)
-    which[gaps] = which_gap.ravel() + 1
-    templates = [
-        '<row r="{0}">' + "".join(c for c, b in zip(cells, p, strict=True) if not b) + "</row>"
-        for p in patterns
+) -> Iterator[pa.Buffer]:
+    """The Data sheet's XML for ``table`` (UTF-8, the table's first row the sheet's second),
+    ``_BLOCK_ROWS`` rows at a time: each cell is made a column at a time, and the rows are
+    joined by pyarrow, which works without the GIL, so the other writers' threads run
+    meanwhile; each block is compressed while the next is joined."""
+    numbers = pc.cast(pa.array(np.arange(2, len(table) + 2)), pa.string())
+    cells = [
+        _column_cells(sheet, column, is_text, blank[:, col], xl_col_to_name(col), numbers, text_xf)
+        for col, ((_, column), is_text) in enumerate(zip(table.items(), textual, strict=True))
     ]
-    return "".join(
-        [
-            templates[w].format(number, *row)
-            for number, w, row in zip(
-                range(first, first + len(table)), which.tolist(), values.tolist(), strict=True
-            )
-        ]
-    )
+    for at in range(0, len(table), _BLOCK_ROWS):
+        rows = pc.binary_join_element_wise(
+            '<row r="',
+            numbers[at : at + _BLOCK_ROWS],
+            '">',
+            *(c[at : at + _BLOCK_ROWS] for c in cells),
+            "</row>",
+            "",
+        )
+        _, offsets, text = rows.buffers()
+        ends = np.frombuffer(offsets, dtype=np.int32)[[rows.offset, rows.offset + len(rows)]]
+        yield text[int(ends[0]) : int(ends[1])]
