@@ -17,6 +17,7 @@ from iod_msoa._shapes import (
     area_shapes,
     lsoa_coverage,
     lsoa_pieces,
+    msoa_polygons,
     read_boundaries,
 )
 from iod_msoa._sources import sha256_file
@@ -310,6 +311,26 @@ def test_a_damaged_cache_is_not_used_but_made_again(tmp_path, monkeypatch, damag
     assert calls == [1] and cache.read_bytes() == good
     assert lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0") is not None
     assert calls == [1]  # made again: used from then on
+
+
+def test_msoa_polygons_are_repaired_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    path = _squares(tmp_path / "msoa.gpkg")
+    fresh = msoa_polygons(path, sha256_file(path), tmp_path / "cache", "1.0")
+    assert _wkb(fresh) == _wkb(read_boundaries(path))
+
+    def fail(*_args, **_kwargs):
+        raise AssertionError("read again: the cache was not used")
+
+    monkeypatch.setattr(_shapes, "read_boundaries", fail)
+    moved = tmp_path / "moved.gpkg"
+    path.rename(moved)
+    cached = msoa_polygons(moved, sha256_file(moved), tmp_path / "cache", "1.0")
+    assert _wkb(cached) == _wkb(fresh)
+    pd.testing.assert_index_equal(cached.index, fresh.index)
+    assert cached.crs == fresh.crs
+    assert cached.attrs["source"] == f"MSOA boundaries ({moved})"  # this file, named in errors
+    with pytest.raises(AssertionError, match="cache was not used"):  # another version's
+        msoa_polygons(moved, sha256_file(moved), tmp_path / "cache", "1.1")
 
 
 def test_lsoa_pieces_without_a_usable_cache_folder_still_clean(tmp_path):

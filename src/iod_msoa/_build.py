@@ -97,7 +97,7 @@ from ._shapes import (
     area_shapes,
     lsoa_coverage,
     lsoa_pieces,
-    read_boundaries,
+    msoa_polygons,
     read_lsoa_boundaries,
 )
 from ._sources import ResolvedInput, input_names, resolve_inputs
@@ -120,9 +120,10 @@ _TABLE_READERS = {
 }
 LSOA_SHAPES = "lsoa_boundaries"  # the LSOA polygons other areas are drawn from
 # Polygon inputs: input name -> reader (of the input and the cache folder) giving polygons
-# indexed by area code; LSOAs made a clean coverage once per file and version, then cached.
+# indexed by area code; repaired (LSOAs also made a clean coverage) once per file and
+# version, then cached.
 _SHAPE_READERS: dict[str, Callable[[ResolvedInput, Path], gpd.GeoSeries]] = {
-    "boundaries": lambda given, _: read_boundaries(given.path),
+    "boundaries": lambda given, cache: msoa_polygons(given.path, given.sha256, cache, version()),
     LSOA_SHAPES: lambda given, cache: lsoa_pieces(given.path, given.sha256, cache, version()),
 }
 
