@@ -200,7 +200,7 @@ def test_rebuild_it_yourself_offers_the_archive_with_its_name_and_size(tmp_path,
     archive.parent.mkdir()
     archive.write_bytes(b"x" * 5000)
     shown = run_cell(tmp_path, monkeypatch)
-    link = f"[{archive.name}](dist/{archive.name}){{download=\"{archive.name}\"}}"
+    link = f'[{archive.name}](dist/{archive.name}){{download="{archive.name}"}}'
     assert link in shown and human_size(5000) in shown
     assert "README.md" in rebuild_section() and "IOD_MSOA_CONFIG" in rebuild_section()
 
