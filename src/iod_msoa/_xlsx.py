@@ -42,7 +42,8 @@ _DICTIONARY_COLUMNS = ["column", "description", "unit", "denominator", "directio
 _MAX_CHARS = 32767  # Excel's longest text in a cell, in UTF-16 units
 _DATA_PART = "xl/worksheets/sheet1.xml"  # the Data sheet, the workbook's first
 _SHEET_DATA_END = b"</sheetData>"
-_BLOCK_ROWS = 1000  # rows made (then compressed) at a time
+_BLOCK_ROWS = 1000  # rows joined (then compressed) at a time
+_XML = pa.large_string()  # 64-bit offsets: a column of long texts may pass 2 GB
 # What any of XlsxWriter's text escapes would change (a superset: "_x" for its escaped
 # escapes); text with none of it is written as it is.
 _ESCAPED = re.compile(r"_x|[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|^\s|\s$")
@@ -199,6 +200,11 @@ def _blanks(table: pd.DataFrame, textual: list[bool]) -> np.ndarray:
     return blank
 
 
+def _xml(text: str | None) -> pa.Scalar:
+    """``text`` as the type the sheet's XML is made in."""
+    return pa.scalar(text, _XML)
+
+
 def _column_cells(
     sheet: Worksheet,
     column: pd.Series,
@@ -213,20 +219,26 @@ def _column_cells(
     XlsxWriter's number format."""
     if is_text:
         text = column.astype(object).where(column.notna(), "").to_numpy()
-        values = pa.array(_inline_strings(sheet, text), pa.string())
+        values = pa.array(_inline_strings(sheet, text), _XML)
         head, tail = f'" s="{text_xf}" t="inlineStr"><is>', "</is></c>"
     else:
         numeric = column.to_numpy(dtype=float, na_value=np.nan)
         if _whole(numeric):
-            values = pc.cast(pa.array(np.nan_to_num(numeric).astype(np.int64)), pa.string())
+            values = pc.cast(pa.array(np.nan_to_num(numeric).astype(np.int64)), _XML)
         else:
-            values = pa.array([format(x, ".16G") for x in numeric.tolist()], pa.string())
+            values = pa.array([format(x, ".16G") for x in numeric.tolist()], _XML)
         head, tail = '"><v>', "</v></c>"
-    values = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), values)
+    values = pc.if_else(pa.array(blank), _xml(None), values)
     cells = pc.binary_join_element_wise(
-        f'<c r="{ref}', numbers, head, values, tail, "", null_handling="emit_null"
+        _xml(f'<c r="{ref}'),
+        numbers,
+        _xml(head),
+        values,
+        _xml(tail),
+        _xml(""),
+        null_handling="emit_null",
     )
-    return pc.fill_null(cells, "")
+    return pc.fill_null(cells, _xml(""))
 
 
 def _data_rows(
@@ -236,20 +248,20 @@ def _data_rows(
     ``_BLOCK_ROWS`` rows at a time: each cell is made a column at a time, and the rows are
     joined by pyarrow, which works without the GIL, so the other writers' threads run
     meanwhile; each block is compressed while the next is joined."""
-    numbers = pc.cast(pa.array(np.arange(2, len(table) + 2)), pa.string())
+    numbers = pc.cast(pa.array(np.arange(2, len(table) + 2)), _XML)
     cells = [
         _column_cells(sheet, column, is_text, blank[:, col], xl_col_to_name(col), numbers, text_xf)
         for col, ((_, column), is_text) in enumerate(zip(table.items(), textual, strict=True))
     ]
     for at in range(0, len(table), _BLOCK_ROWS):
         rows = pc.binary_join_element_wise(
-            '<row r="',
+            _xml('<row r="'),
             numbers[at : at + _BLOCK_ROWS],
-            '">',
+            _xml('">'),
             *(c[at : at + _BLOCK_ROWS] for c in cells),
-            "</row>",
-            "",
+            _xml("</row>"),
+            _xml(""),
         )
         _, offsets, text = rows.buffers()
-        ends = np.frombuffer(offsets, dtype=np.int32)[[rows.offset, rows.offset + len(rows)]]
+        ends = np.frombuffer(offsets, dtype=np.int64)[[rows.offset, rows.offset + len(rows)]]
         yield text[int(ends[0]) : int(ends[1])]
