@@ -222,7 +222,11 @@ def add_basemap(ax: Axes, crs: str = MAP_CRS) -> bool:
         import contextily as cx
 
         cx.add_basemap(
-            ax, crs=crs, source=tile_provider(), timeout=TILE_TIMEOUT, attribution_size=SMALLEST_TEXT
+            ax,
+            crs=crs,
+            source=tile_provider(),
+            timeout=TILE_TIMEOUT,
+            attribution_size=SMALLEST_TEXT,
         )
     except Exception:  # no network, a tile server error, DNS: the map stands without tiles
         return False
