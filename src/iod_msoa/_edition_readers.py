@@ -74,7 +74,7 @@ def read_lad_summaries(path: Path | str, year: int, also: Sequence[str] = ()) ->
     code, name = edition.lad_key, edition.lad_key.removesuffix("cd") + "nm"
     header = edition.identifiers[code]
     try:
-        sheets = {s: t.copy() for s, t in _workbook(path.read_bytes()).items()}
+        sheets = {s: t.copy() for s, t in _workbook(Path(path).read_bytes()).items()}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise SchemaError(f"{source}: cannot be read as an xlsx workbook: {exc}") from exc
     indices = {s: t for s, t in sheets.items() if s.strip().lower() != NOTES_SHEET}
