@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from iod_msoa import _mapdata
+from iod_msoa import __version__, _mapdata
 from iod_msoa._site import human_size
 
 from . import sitetools
@@ -271,15 +271,19 @@ def test_every_download_link_returns_the_file(browser, base_url, rendered, page)
         "return Array.from(document.querySelectorAll('main a[download]'))"
         ".map(a => [a.href, a.closest('tr') ? a.closest('tr').innerText : ''])"
     )
+    paths = [urlsplit(href).path.lstrip("/") for href, _ in links]
     if page == "index.html":
-        assert len(links) >= 7  # the download box
-    project = rendered.site.parent  # where the pre-render built the packages
-    for href, row in links:
-        path = urlsplit(href).path.lstrip("/")
+        assert len(links) >= 8  # the download box, then the source archive (issue 17)
+        source = f"dist/iod_msoa-{__version__}.tar.gz"
+        assert [p for p in paths if p.startswith("dist/")] == [source]
+    project = rendered.site.parent  # where the pre-render built the packages and the archive
+    for (href, row), path in zip(links, paths, strict=True):
         status, body = fetch(href)
         built = project / path
-        package = json.loads((built.parent / "datapackage.json").read_text(encoding="utf-8"))
-        described = {r["path"]: r.get("bytes") for r in package["resources"]}
+        source = built.parent.name == "dist"  # the source archive: no data package beside it
+        package = built.parent / "datapackage.json"
+        resources = [] if source else json.loads(package.read_text(encoding="utf-8"))["resources"]
+        described = {r["path"]: r.get("bytes") for r in resources}
         assert status == 200, path
         assert len(body) == built.stat().st_size, path
         assert described.get(built.name) in {None, len(body)}, path

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 
 import pandas as pd
 import pytest
 
+from iod_msoa import _readers
 from iod_msoa._errors import SchemaError, listed
 from iod_msoa._geographies import GEOGRAPHIES
 from iod_msoa._readers import (
@@ -182,6 +185,35 @@ def test_read_file7_reports_every_problem_at_once(tmp_path, tiny_file7, write_fi
 def test_read_file7_missing_file(tmp_path):
     with pytest.raises(SchemaError, match="cannot be read as CSV"):
         read_file7(tmp_path / "nowhere.csv")
+
+
+def test_a_csv_read_short_is_an_error_not_a_shorter_table(tmp_path, monkeypatch):
+    """A file whose read stops before its end (changed meanwhile, say) must not be taken
+    for a file with fewer rows."""
+    path = tmp_path / "lookup.csv"
+    path.write_text("lsoa21cd,msoa21cd,msoa21nm\nE01000001,E02000001,Somewhere 001\n")
+    real = os.fstat
+
+    def larger(fd: int) -> os.stat_result:
+        status = real(fd)
+        return os.stat_result((status.st_mode, *status[1:6], status.st_size + 22, *status[7:]))
+
+    monkeypatch.setattr(_readers.os, "fstat", larger)
+    with pytest.raises(SchemaError, match="read 61 of its 83 bytes"):
+        read_lookup(path)
+
+
+def test_a_csv_from_a_pipe_is_read(tmp_path):
+    """A pipe (``--file7 <(unzip -p ...)``, read whole as File 7 is) has no size to check the
+    read against."""
+    path = tmp_path / "lookup.csv"
+    os.mkfifo(path)
+    text = "lsoa21cd,msoa21cd\nE01000001,E02000001\n"
+    writer = threading.Thread(target=path.write_text, args=(text,))
+    writer.start()
+    table = _readers._read_csv(path, "lookup")
+    writer.join()
+    assert table.to_dict("records") == [{"lsoa21cd": "E01000001", "msoa21cd": "E02000001"}]
 
 
 # --- read_lookup ----------------------------------------------------------------------------

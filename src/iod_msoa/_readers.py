@@ -9,7 +9,10 @@ one message, rendered by the one rule of ``_problems``.
 from __future__ import annotations
 
 import difflib
+import io
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -143,12 +146,27 @@ def is_in(values: pd.Series | pd.Index, among: pd.Series | pd.Index) -> np.ndarr
     return pc.is_in(arrow, value_set=wanted).to_numpy(zero_copy_only=False)
 
 
+def _whole_file(path: Path | str, source: str) -> io.BytesIO:
+    """The file's bytes, read at once and checked against its size: a table that lost its
+    last rows to a read cut short would give wrong counts and sums, not an error."""
+    with Path(path).open("rb") as handle:
+        status = os.fstat(handle.fileno())
+        data = handle.read()
+    size = status.st_size
+    if stat.S_ISREG(status.st_mode) and len(data) != size:  # a pipe has no size
+        raise SchemaError(
+            f"{source}: read {len(data):,} of its {size:,} bytes (was it changed while being "
+            "read?); run again"
+        )
+    return io.BytesIO(data)
+
+
 def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a CSV quickly (pyarrow); ``columns`` are matched case-insensitively when given."""
     try:
         if columns is None:
             return without_trailing_empty_rows(
-                pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig")
+                pd.read_csv(_whole_file(path, source), engine="pyarrow", encoding="utf-8-sig")
             )
         header = _raw_header(path, source)
         lower = pd.Index([str(c).strip().lower() for c in header])
@@ -156,7 +174,9 @@ def _read_csv(path: Path | str, source: str, columns: Sequence[str] | None = Non
         check_columns(pd.DataFrame(columns=list(by_lower)), columns, source, others=True)
         fail(source, _duplicated_headers(lower, columns), SchemaError)  # MSOA21CD, msoa21cd
         usecols = [by_lower[c] for c in columns]
-        table = pd.read_csv(path, engine="pyarrow", usecols=usecols, encoding="utf-8-sig")
+        table = pd.read_csv(
+            _whole_file(path, source), engine="pyarrow", usecols=usecols, encoding="utf-8-sig"
+        )
         table = table.rename(columns={by_lower[c]: c for c in columns})[list(columns)]
         return without_trailing_empty_rows(table)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
