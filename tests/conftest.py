@@ -189,7 +189,9 @@ def copy(package: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def rendered(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> sitetools.Render:
     """The whole site rendered by Quarto from a copy of the sources and the development inputs,
     its packages seeded from the session's build of every geography (``built_all``), so the
     pre-render and the areas page find them current instead of building them again. The

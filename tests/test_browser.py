@@ -27,8 +27,9 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from PIL import Image
 
-from iod_msoa import __version__, _mapdata
+from iod_msoa import __version__, _mapdata, maps
 from iod_msoa._site import human_size
 
 from . import sitetools
@@ -252,6 +253,39 @@ def test_on_a_phone_wide_tables_show_they_scroll(browser, base_url, page):
         sitetools.open_page(browser, urljoin(base_url, page))
         uncued = browser.execute_script(UNCUED_TABLES)
     assert uncued == [], uncued
+
+
+# The static figures: each one's smallest type (_figures.SMALLEST_TEXT points, drawn at the
+# PNG's dpi) as the page shows it, and whether a figure wider than its box says to swipe.
+FIGURE_PAGES = [
+    f"notebooks/{name}.html" for name in ("local", "since2019", "validation", "domains")
+]
+FIGURES_SHOWN = """
+return Array.from(document.querySelectorAll("main figure img")).map(function (img) {
+  var box = img.parentElement, caption = img.closest("figure").querySelector("figcaption");
+  return [img.getAttribute("src"), img.getBoundingClientRect().width,
+    img.getBoundingClientRect().width > box.clientWidth + 1,
+    getComputedStyle(caption, "::before").content.indexOf("Swipe") >= 0];
+});
+"""
+READABLE_PX = 11  # CSS px: the least type a phone reader can take in at arm's length
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("page", FIGURE_PAGES)
+def test_figure_type_is_readable_on_a_phone_and_a_desktop(browser, base_url, rendered, page, width):
+    """Issue 17's new user at 375 px: the figures, shrunk to the screen, set their type at 3
+    to 8 px (validation's at 8 px at 1280 px too). A figure wider than the screen says so."""
+    with window(browser, width, 740):
+        sitetools.open_page(browser, urljoin(base_url, page))
+        shown = browser.execute_script(FIGURES_SHOWN)
+    assert shown, page
+    for src, displayed, wider, cued in shown:
+        with Image.open(rendered.site / Path(page).parent / src) as png:
+            dpi, natural = png.info["dpi"][0], png.width
+        smallest = maps.SMALLEST_TEXT * dpi / 72 * displayed / natural
+        assert smallest >= READABLE_PX, f"{src}: smallest type {smallest:.1f} px at {width} px"
+        assert cued or not wider, f"{src}: wider than its box at {width} px, with no cue"
 
 
 # Downloads ---------------------------------------------------------------------------------

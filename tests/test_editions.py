@@ -247,3 +247,23 @@ def test_read_file10_2019_refuses_a_file_that_is_not_xlsx(tmp_path):
 def test_read_file10_2019_needs_a_sheet_besides_notes(tmp_path):
     with pytest.raises(SchemaError, match="no sheet besides Notes"):
         read_lad_summaries(_write(tmp_path / "f.xlsx", {}), 2019)
+
+
+def test_read_file10_parses_a_workbook_once(file10, monkeypatch):
+    """The Since 2019 page validates against File 10 (2019), then reads it again for the
+    explanations: one parse, and a reader's edits do not reach the next read."""
+    from iod_msoa import _edition_readers
+
+    parses = []
+    parse = pd.read_excel
+    monkeypatch.setattr(pd, "read_excel", lambda *a, **k: parses.append(1) or parse(*a, **k))
+    _edition_readers._workbook.cache_clear()
+    first = read_lad_summaries(file10, 2019)
+    first.loc[0, "imd19_extent"] = -1.0
+    again = read_lad_summaries(file10, 2019)
+    assert len(parses) == 1 and again["imd19_extent"].tolist() == [0.2, 0.2]
+    codes = ["E06000003"]
+    other = _write(
+        file10.parent / "other.xlsx", {s: _sheet(p, codes) for s, (p, _) in SHEETS.items()}
+    )
+    assert read_lad_summaries(other, 2019)["lad19cd"].tolist() == codes and len(parses) == 2

@@ -271,3 +271,39 @@ def test_maps_offers_the_figures_and_the_map_data():
     for module in (_figures, _mapdata):
         assert all(getattr(maps, name) is getattr(module, name) for name in module.__all__)
     assert set(maps.__all__) == {*_figures.__all__, *_mapdata.__all__}
+
+
+def test_no_figure_sets_type_smaller_than_a_phone_can_read(areas, palette):
+    """Issue 17: a phone shows the figures at their natural size (assets/phone.scss), where
+    type below SMALLEST_TEXT (the validation panels' 7 pt, the heatmap's 6 pt) is too small."""
+    from iod_msoa import _since_site
+
+    comparison = pd.DataFrame(
+        {"area_code": ["A", "B"], "measure": "imd_extent", "ours": [0.1, 0.2], "published": 0.1}
+    ).assign(diff=lambda t: t["ours"] - t["published"], matches_published_rounding=True)
+    lsoas = pd.DataFrame(
+        {"msoa21cd": areas["msoa21cd"], "imd_score": areas["imd_score"], "imd_decile": 1}
+    )
+    change = areas.assign(
+        imd_decile_change=np.arange(len(areas)) % 5 - 2,
+        imd_rank_19=np.arange(1, len(areas) + 1),
+        imd_rank_25=np.arange(len(areas), 0, -1),
+        comparability=np.where(np.arange(len(areas)) < 3, "apportioned", "exact"),
+    )
+    figures = {
+        "decile_map": _figures.decile_map(areas, "imd_decile", palette, title="T", source="S"),
+        "small_multiples": _figures.small_multiples(areas, ["imd", "income"], palette, source="S"),
+        "heatmap": _figures.correlation_heatmap(areas[["imd_score", "income_score"]].corr()),
+        "validation": _figures.validation_scatter(comparison, ["imd_extent"], highlight=["A"]),
+        "spread": _figures.lsoa_spread(lsoas, areas, palette),
+        "local": _figures.local_map(areas, "imd_decile", palette, title="T", source="S"),
+        "movement": _since_site.movement_map(change, title="T", source="S"),
+        "ranks": _since_site.rank_scatter(change, source="S"),
+    }
+    for name, fig in figures.items():
+        sizes = [
+            t.get_fontsize()
+            for t in fig.findobj(mpl.text.Text)
+            if t.get_visible() and t.get_text().strip()
+        ]
+        assert min(sizes) >= _figures.SMALLEST_TEXT, name

@@ -8,6 +8,8 @@ Each problem found is reported in one line.
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 import zipfile
 from collections.abc import Sequence
@@ -45,6 +47,17 @@ def published_columns(edition: Edition) -> list[str]:
     ]
 
 
+@functools.lru_cache(maxsize=1)
+def _workbook(content: bytes) -> dict[str, pd.DataFrame]:
+    """Every sheet of a File 10 xlsx, parsed once per content: the Since 2019 page validates
+    the 2019 edition and then explains its differences from the same workbook
+    (``iod_msoa.earlier_proof``), and parsing it is most of either's time."""
+    # Only an empty cell is blank: "n/a" is a value to name, not a missing one.
+    return pd.read_excel(
+        io.BytesIO(content), sheet_name=None, keep_default_na=False, na_values=[""]
+    )
+
+
 def read_lad_summaries(path: Path | str, year: int, also: Sequence[str] = ()) -> pd.DataFrame:
     """Read an edition's File 10 xlsx (a Notes sheet, then one sheet per index) as one row
     per local authority: ``<lad_key>``, its name column and the published measures (and
@@ -61,8 +74,7 @@ def read_lad_summaries(path: Path | str, year: int, also: Sequence[str] = ()) ->
     code, name = edition.lad_key, edition.lad_key.removesuffix("cd") + "nm"
     header = edition.identifiers[code]
     try:
-        # Only an empty cell is blank: "n/a" is a value to name, not a missing one.
-        sheets = pd.read_excel(path, sheet_name=None, keep_default_na=False, na_values=[""])
+        sheets = {s: t.copy() for s, t in _workbook(Path(path).read_bytes()).items()}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise SchemaError(f"{source}: cannot be read as an xlsx workbook: {exc}") from exc
     indices = {s: t for s, t in sheets.items() if s.strip().lower() != NOTES_SHEET}

@@ -41,6 +41,10 @@ TILE_TIMEOUT = (2.0, 5.0)  # seconds to connect, to read each tile
 INK = "#1f2a36"  # text colours of the site theme, assets/theme.scss
 MUTED = "#5b6673"
 OUTLINE = "#ffffff"
+# The smallest type any figure sets, in points. A phone shows the figures at their natural size
+# (assets/phone.scss, ".swipe"), where a point at the site's 110 dpi (_quarto.yml) is 1.53 CSS
+# px: 8 pt is 12 px, the least a reader can take in at arm's length.
+SMALLEST_TEXT = 8.0
 __all__ = [  # what ``iod_msoa.maps`` offers from here
     "INK",
     "MAP_CRS",
@@ -48,6 +52,7 @@ __all__ = [  # what ``iod_msoa.maps`` offers from here
     "OFFLINE_ENV",
     "OUTLINE",
     "SHORT_LABELS",
+    "SMALLEST_TEXT",
     "TILE_TIMEOUT",
     "add_basemap",
     "areas_over_msoas",
@@ -217,7 +222,11 @@ def add_basemap(ax: Axes, crs: str = MAP_CRS) -> bool:
         import contextily as cx
 
         cx.add_basemap(
-            ax, crs=crs, source=tile_provider(), timeout=TILE_TIMEOUT, attribution_size=6
+            ax,
+            crs=crs,
+            source=tile_provider(),
+            timeout=TILE_TIMEOUT,
+            attribution_size=SMALLEST_TEXT,
         )
     except Exception:  # no network, a tile server error, DNS: the map stands without tiles
         return False
@@ -240,7 +249,7 @@ def decile_colourbar(
     return bar
 
 
-def source_line(fig: Figure, text: str, fontsize: float = 7) -> None:
+def source_line(fig: Figure, text: str, fontsize: float = SMALLEST_TEXT) -> None:
     """The source note under a figure, wrapped to its width, with room kept for it.
 
     The constrained layout is told to leave the note's height free at the bottom, so the
@@ -349,7 +358,7 @@ def correlation_heatmap(correlations: pd.DataFrame) -> Figure:
     corr = np.where(np.triu(np.ones_like(corr, dtype=bool), k=1), np.nan, corr)
     labels = [SHORT_LABELS.get(m, m) for m in correlations.columns]
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(0.42 * n + 2.6, 0.42 * n + 1.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(0.3 * n + 2.6, 0.3 * n + 1.6), layout="constrained")
     image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(n), labels, fontsize=8)
@@ -364,7 +373,7 @@ def correlation_heatmap(correlations: pd.DataFrame) -> Figure:
             f"{v:.2f}".replace("0.", "."),
             ha="center",
             va="center",
-            fontsize=6,
+            fontsize=SMALLEST_TEXT,
             color="white" if abs(v) > 0.6 else INK,
         )
     bar = fig.colorbar(image, ax=ax, shrink=0.6)
@@ -378,9 +387,12 @@ def validation_scatter(
     measures: Sequence[str],
     *,
     highlight: Sequence[str] = (),
-    ncols: int = 4,
+    ncols: int = 3,
 ) -> Figure:
     """Ours against MHCLG's published value, one panel per measure, y = x drawn in.
+
+    Three panels across keep the figure as wide as the page's column, so that its type is
+    shown at its natural size on a desktop (four shrank it by a third).
 
     ``highlight`` LADs (e.g. those whose inputs are all official) are drawn on top in colour.
     """
@@ -424,14 +436,14 @@ def validation_scatter(
             transform=ax.transAxes,
             ha="left",
             va="top",
-            fontsize=7,
+            fontsize=SMALLEST_TEXT,
             color=MUTED,
         )
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=SMALLEST_TEXT)
         ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(4))
         ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(5))
-        ax.set_xlabel("MHCLG File 10", fontsize=7, color=MUTED)
-        ax.set_ylabel("ours", fontsize=7, color=MUTED)
+        ax.set_xlabel("MHCLG File 10", fontsize=SMALLEST_TEXT, color=MUTED)
+        ax.set_ylabel("ours", fontsize=SMALLEST_TEXT, color=MUTED)
     for ax in flat[len(measures) :]:
         ax.set_visible(False)
     if len(highlight):
@@ -458,7 +470,7 @@ def lsoa_spread(
     y = lsoa["msoa21cd"].map(position).to_numpy()
     cmap, norm = decile_scale(colours)
     height = 0.6 + 0.24 * len(order)
-    fig, ax = plt.subplots(figsize=(7.5, height), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.5, height), layout="constrained")
     spread = lsoa.groupby("msoa21cd")[f"{metric}_score"].agg(["min", "max"]).loc[order["msoa21cd"]]
     ax.hlines(order.index, spread["min"], spread["max"], color="#c3ccd6", linewidth=2.5, zorder=1)
     ax.scatter(
@@ -482,7 +494,7 @@ def lsoa_spread(
         linewidths=1.6,
         label="MSOA score (population-weighted mean)",
     )
-    ax.set_yticks(order.index, order[label], fontsize=7.5)
+    ax.set_yticks(order.index, order[label], fontsize=SMALLEST_TEXT)
     ax.set_ylim(-0.7, len(order) - 0.3)
     ax.set_xlabel(f"{SHORT_LABELS.get(metric, metric)} score (higher = more deprived)", fontsize=9)
     ax.grid(axis="x", color="#e5e9ee", linewidth=0.6)
@@ -531,7 +543,7 @@ def local_map(
             str(n),
             ha="center",
             va="center",
-            fontsize=7,
+            fontsize=SMALLEST_TEXT,
             fontweight="bold",
             color="white" if on_dark else INK,
         )
