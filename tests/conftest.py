@@ -7,6 +7,8 @@ so the fixtures follow ``data/schema.toml``.
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -17,12 +19,29 @@ import pytest
 
 import iod_msoa
 from iod_msoa._build import BACKGROUND_THREAD
+from iod_msoa._plan import PACKAGES
 from iod_msoa._vocab import DENOMINATOR_SHORTS, METRICS, file7_columns
 
+from . import sitetools
 from .built import copy_of, once_per_run, tree_snapshot
 from .realdata import write_config
 
 Row = Mapping[str, Any]
+
+# pytest-xdist's `--dist loadscope` (what CI runs) keeps each module on one worker and hands
+# out the modules with the most tests first. Two changes, made by the scheduler below:
+# the modules that read Quarto's render (the session's ``rendered``, a minute of work) are one
+# unit, so one worker renders; and the modules that run longest go first, whatever their
+# number of tests, so that no worker is left alone with a long one at the end.
+RENDER_READERS = ("tests/test_browser.py", "tests/test_site.py")
+LONGEST_FIRST = (
+    "tests/test_browser.py",
+    "tests/test_copied_cells.py",
+    "tests/test_areas_realdata.py",
+    "tests/test_lookups_realdata.py",
+    "tests/test_cli.py",
+    "tests/test_hostile_outputs.py",
+)
 
 
 def build_lsoa_table(rows: Sequence[Row], *, n_national: int | None = None) -> pd.DataFrame:
@@ -167,3 +186,52 @@ def package(package_validation: iod_msoa.ValidationResult) -> Path:
 def copy(package: Path, tmp_path: Path) -> Path:
     """A copy of ``package`` a test may change."""
     return copy_of(package, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def rendered(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> sitetools.Render:
+    """The whole site rendered by Quarto from a copy of the sources and the development inputs,
+    its packages seeded from the session's build of every geography (``built_all``), so the
+    pre-render and the areas page find them current instead of building them again. The
+    browser tests open its pages; the page tests read the notebooks it executed. Both modules
+    run on one worker (``pytest_xdist_make_scheduler``), so the site renders once per run."""
+    if os.environ.get("IOD_MSOA_SITE"):
+        return sitetools.Render(Path(os.environ["IOD_MSOA_SITE"]).resolve(), 0.0, "")
+    try:
+        quarto = sitetools.find_quarto()
+    except sitetools.Missing as missing:
+        pytest.skip(str(missing))
+    folder = tmp_path_factory.mktemp("render")
+    if "IOD_MSOA_INPUTS" in os.environ:
+        config = write_config(folder)
+    else:
+        config = sitetools.ROOT / "config" / "shared-inputs.toml"
+    project = sitetools.copy_project(folder / "site")
+    for result in request.getfixturevalue("built_all").values():
+        shutil.copytree(result.out_dir, project / PACKAGES / result.out_dir.name)
+    return sitetools.render(project, config, quarto)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadscope`` with the modules reading the render on one worker and the longest
+    modules first (``RENDER_READERS``, ``LONGEST_FIRST``); other modes as pytest-xdist has them."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongestFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            module = scope.split("::", 1)[0]
+            return RENDER_READERS[0] if module in RENDER_READERS else scope
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(LONGEST_FIRST):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)

@@ -161,11 +161,14 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def render(project: Path, config: Path, quarto: str) -> Render:
-    """``quarto render`` of the whole site in ``project``, timed per page; errors end the run."""
+    """``quarto render`` of the whole site in ``project``, timed per page; errors end the run.
+
+    Quarto keeps each page's executed notebook beside its source (``keep-ipynb``), for the
+    page tests to read what every cell put out (tests/test_site.py)."""
     lines, marks = [], [("pre-render", 0.0)]
     start = time.perf_counter()
     with subprocess.Popen(
-        [quarto, "render"],
+        [quarto, "render", "-M", "keep-ipynb:true"],
         cwd=project,
         env=render_env(config),
         stdout=subprocess.PIPE,

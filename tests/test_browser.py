@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -31,11 +30,10 @@ import pytest
 from PIL import Image
 
 from iod_msoa import __version__, _mapdata, maps
-from iod_msoa._plan import PACKAGES
 from iod_msoa._site import human_size
 
 from . import sitetools
-from .realdata import needs_inputs, write_config
+from .realdata import needs_inputs
 
 pytestmark = [pytest.mark.site, pytest.mark.realdata, needs_inputs]
 
@@ -55,28 +53,6 @@ def unavailable(reason: str):
 
 
 # Render, serve, browse: once per session ----------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def rendered(request, tmp_path_factory) -> sitetools.Render:
-    """The whole site rendered by Quarto from a copy of the sources and the development inputs,
-    its packages seeded from the session's build of every geography (``built_all``), so the
-    pre-render and the areas page find them current instead of building them again."""
-    if os.environ.get("IOD_MSOA_SITE"):
-        return sitetools.Render(Path(os.environ["IOD_MSOA_SITE"]).resolve(), 0.0, "")
-    try:
-        quarto = sitetools.find_quarto()
-    except sitetools.Missing as missing:
-        pytest.skip(str(missing))
-    folder = tmp_path_factory.mktemp("render")
-    if "IOD_MSOA_INPUTS" in os.environ:
-        config = write_config(folder)
-    else:
-        config = ROOT / "config" / "shared-inputs.toml"
-    project = sitetools.copy_project(folder / "site")
-    for result in request.getfixturevalue("built_all").values():
-        shutil.copytree(result.out_dir, project / PACKAGES / result.out_dir.name)
-    return sitetools.render(project, config, quarto)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,9 +30,12 @@ print(client.km is None)
 """
 
 
-def run_a_cell(prefix: Path) -> subprocess.CompletedProcess[str]:
-    """Run one cell in the ``python3`` kernel installed under *prefix*; kernel stderr included."""
+def run_a_cell(prefix: Path, tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one cell in the ``python3`` kernel installed under *prefix*; kernel stderr included.
+    With *tmp*, the run's temporary folder (``$TMPDIR``): the kernel's sockets go there."""
     env = os.environ | {"JUPYTER_PATH": str(prefix / "share" / "jupyter")}
+    if tmp is not None:
+        env["TMPDIR"] = str(tmp)
     return subprocess.run(
         [sys.executable, "-c", RUN_A_CELL],
         capture_output=True,
@@ -51,13 +55,18 @@ def test_the_kernelspec_names_the_provisioner(tmp_path):
 
 def test_a_kernel_from_our_kernelspec_runs_on_ipc_without_the_warning(tmp_path):
     _kernel.install_kernelspec(prefix=str(tmp_path))
-    sockets_before = set(Path(tempfile.gettempdir()).glob("iod-msoa-kernel-*"))
-    ran = run_a_cell(tmp_path)
+    # a temporary folder of its own, as kernels other tests or renders start meanwhile make
+    # and remove socket folders in the shared one; short, as a socket's path is (< 108 bytes)
+    tmp = Path(tempfile.mkdtemp(prefix="iod-msoa-test-"))
+    try:
+        ran = run_a_cell(tmp_path, tmp)
+        left = list(tmp.glob("iod-msoa-kernel-*"))
+    finally:
+        shutil.rmtree(tmp)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == "42\nTrue\n"
     assert WARNING not in ran.stderr
-    # its socket folder is gone with the kernel
-    assert set(Path(tempfile.gettempdir()).glob("iod-msoa-kernel-*")) == sockets_before
+    assert left == []  # its socket folder is gone with the kernel
 
 
 def test_ipykernels_own_kernelspec_warns(tmp_path):

@@ -1,20 +1,20 @@
-"""The Quarto site without Quarto: its configuration, its links, its helpers, and every page's
-Python run in a fresh Jupyter kernel the way ``quarto render`` would run it.
+"""The Quarto site: its configuration, its links, its helpers, and every page's Python as
+Quarto's render ran it (``rendered`` in conftest.py, the browser tests' render).
 
-Pages run in a copy of the site in a temporary folder (so their build writes there), in the
-page's own folder, with ``$IOD_MSOA_CONFIG`` naming the development inputs and
-``$IOD_MSOA_OFFLINE`` set so no map waits for tiles.
+The render runs each page in a fresh Jupyter kernel, in a copy of the site (so the pages'
+build writes there), in the page's own folder, with ``$IOD_MSOA_CONFIG`` naming the
+development inputs and ``$IOD_MSOA_OFFLINE`` set so no map waits for tiles, and keeps each
+page's executed notebook: the page tests read what every cell put out. Without Quarto they
+skip; tests/test_copied_cells.py runs every cell (``eval: false`` ones too) without it.
 """
 
 from __future__ import annotations
 
 import base64
-import os
+import html
 import re
-import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -24,7 +24,6 @@ import pandas as pd
 import pyogrio
 import pytest
 import yaml
-from nbclient import NotebookClient
 from packaging.requirements import Requirement
 
 import iod_msoa
@@ -34,7 +33,7 @@ from iod_msoa._vocab import DENOMINATORS, METRIC_BY_SHORT, METRICS
 
 from .provenance import input_record, make_provenance
 from .realdata import FILES as INPUT_FILES
-from .realdata import INPUTS, needs_inputs, write_config
+from .realdata import INPUTS, needs_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 QUARTO = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
@@ -47,6 +46,10 @@ CELL = re.compile(
 )
 INLINE = re.compile(r"`\{python\}\s+(?P<expr>[^`]+?)`")
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+WORKED_EXAMPLE = re.compile(
+    r"The weighted sum, (\S+), is the IMD score of (.+?) \(([^)]*)\) in the dataset, (\S+), "
+    r"which ranks it (\S+) of (\S+) MSOAs: decile (\S+)\."
+)
 
 
 # Reading pages ---------------------------------------------------------------------------
@@ -69,105 +72,53 @@ def markdown_text(text: str) -> str:
     return CELL.sub("", text)
 
 
-def quarto_setup_cell() -> str:
-    """What Quarto's Jupyter engine sets up before a page's cells: figure format and dpi."""
-    dpi = QUARTO["format"]["html"].get("fig-dpi", 96)
-    return (
-        "import matplotlib.pyplot as plt\n"
-        "from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
-        f"plt.rcParams.update({{'figure.dpi': {dpi}, 'savefig.dpi': 'figure'}})\n"
-        "set_matplotlib_formats('png')\n"
-    )
-
-
-def as_notebook(text: str) -> nbformat.NotebookNode:
-    cells = [nbformat.v4.new_code_cell(quarto_setup_cell(), metadata={"role": "setup"})]
-    for kind, code in page_chunks(text):
-        source = code if kind == "cell" else f"print({code.strip()})"
-        cells.append(nbformat.v4.new_code_cell(source, metadata={"role": kind}))
-    return nbformat.v4.new_notebook(cells=cells)
-
-
-# The site, copied and built once per session ---------------------------------------------
+# The pages as Quarto's render ran them ----------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """A copy of the site's sources, with the dataset built into its data/ folder."""
-    folder = tmp_path_factory.mktemp("site")
-    shutil.copy(ROOT / "_quarto.yml", folder)
-    shutil.copy(ROOT / "index.qmd", folder)
-    shutil.copytree(
-        ROOT / "notebooks", folder / "notebooks", ignore=shutil.ignore_patterns("*_files")
-    )
-    shutil.copytree(ROOT / "assets", folder / "assets")
-    return folder
+def site(rendered) -> Path:
+    """The copy of the project Quarto rendered (``rendered`` in conftest.py): the pages ran
+    there, in their own folders, so their build wrote there."""
+    if not rendered.stages:
+        pytest.skip(
+            "$IOD_MSOA_SITE gives a rendered site: the page tests need a render's notebooks"
+        )
+    return rendered.site.parent
 
 
 @pytest.fixture(scope="session")
-def site_env(tmp_path_factory) -> dict[str, str]:
-    """Environment of the pages' kernels: the development inputs, no tile fetching.
-
-    Given to the kernels only, so the rest of the test session sees the environment as is.
-    """
-    if "IOD_MSOA_INPUTS" in os.environ:
-        config = write_config(tmp_path_factory.mktemp("config"))
-    else:
-        config = ROOT / "config" / "shared-inputs.toml"
-    return {**os.environ, "IOD_MSOA_CONFIG": str(config), _figures.OFFLINE_ENV: "1"}
-
-
-@pytest.fixture(scope="session")
-def built(site, site_env, built_all):
-    """The dataset where the pages (and Quarto's pre-render) put it, as after
-    `scripts/build`: the session's build of every geography copied there, so the pages find
-    their outputs current (the build itself is tested in test_build and test_geographies)."""
-    packages = (site / OUTPUT_PREFIX).parent
-    for result in built_all.values():
-        shutil.copytree(result.out_dir, packages / result.out_dir.name)
-    config = iod_msoa.load_config(site_env["IOD_MSOA_CONFIG"])
+def built(site, real_config):
+    """The dataset where the pages (and Quarto's pre-render) put it, as after `scripts/build`:
+    seeded from the session's build of every geography, so the pages found it current (the
+    build itself is tested in test_build and test_geographies)."""
+    config = iod_msoa.load_config(real_config)
     result = iod_msoa.build(config, site / OUTPUT_PREFIX, progress=False)
     assert result.skipped, "the pages' inputs are not the session's"
     return result
 
 
 @pytest.fixture(scope="session")
-def executed(site, site_env, built):
-    """Run a page (once per session): every cell and inline expression, in order."""
-    cache: dict[str, tuple[nbformat.NotebookNode, float]] = {}
+def executed(site, rendered):
+    """A page as the render ran it, every cell in order in a fresh Jupyter kernel: the
+    notebook Quarto kept (``keep-ipynb``), and the render's seconds for the page."""
+    cache: dict[str, nbformat.NotebookNode] = {}
 
-    def run(page: str) -> tuple[nbformat.NotebookNode, float]:
+    def read(page: str) -> tuple[nbformat.NotebookNode, float]:
         if page not in cache:
-            path = site / page
-            notebook = as_notebook(path.read_text(encoding="utf-8"))
-            client = NotebookClient(
-                notebook,
-                kernel_name="python3",
-                timeout=300,
-                resources={"metadata": {"path": str(path.parent)}},
-            )
-            start = time.perf_counter()
-            client.execute(env=site_env)
-            cache[page] = (notebook, time.perf_counter() - start)
-        return cache[page]
+            kept = site / Path(page).with_suffix(".quarto_ipynb")
+            cache[page] = nbformat.read(kept, as_version=4)
+        return cache[page], rendered.stages[page]
 
-    return run
+    return read
 
 
-def outputs(notebook: nbformat.NotebookNode, role: str | None = None) -> list[dict]:
-    return [
-        out
-        for cell in notebook.cells
-        if role is None or cell.metadata.get("role") == role
-        for out in cell.get("outputs", [])
-    ]
+def outputs(notebook: nbformat.NotebookNode) -> list[dict]:
+    return [out for cell in notebook.cells for out in cell.get("outputs", [])]
 
 
 def printed(notebook: nbformat.NotebookNode) -> str:
     """What the page's cells printed: Markdown for ``output: asis`` cells."""
-    return "".join(
-        o.get("text", "") for o in outputs(notebook, "cell") if o["output_type"] == "stream"
-    )
+    return "".join(o.get("text", "") for o in outputs(notebook) if o["output_type"] == "stream")
 
 
 # Every page runs --------------------------------------------------------------------------
@@ -183,7 +134,8 @@ def test_page_runs_in_a_fresh_kernel(executed, page):
     assert not errors
     stderr = "".join(o.get("text", "") for o in outputs(notebook) if o.get("name") == "stderr")
     assert "Traceback" not in stderr
-    print(f"{page}: {len(notebook.cells) - 1} cells and inline expressions in {seconds:.1f} s")
+    cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+    print(f"{page}: {cells} cells in {seconds:.1f} s of the render")
 
 
 @pytest.mark.notebooks
@@ -193,13 +145,7 @@ def test_page_runs_in_a_fresh_kernel(executed, page):
 def test_no_output_makes_quarto_load_scripts_from_a_cdn(executed, page):
     """Quarto adds require.js and jQuery from a CDN to a page with any HTML or JS output."""
     notebook, _ = executed(page)
-    kinds = {
-        kind
-        for cell in notebook.cells
-        if "#| eval: false" not in cell.source  # run here as a check, never by Quarto
-        for o in cell.get("outputs", [])
-        for kind in o.get("data", {})
-    }
+    kinds = {kind for o in outputs(notebook) for kind in o.get("data", {})}
     assert not kinds & {"text/html", "application/javascript"}
 
 
@@ -217,15 +163,13 @@ def test_every_page_warns_about_unverified_inputs(executed, built, page):
 @pytest.mark.notebooks
 @pytest.mark.realdata
 @needs_inputs
-def test_inline_expressions_print_plain_values(executed):
-    """The worked example's sentence: the weighted sum is the dataset's score."""
-    notebook, _ = executed("index.qmd")
-    values = [
-        "".join(o.get("text", "") for o in cell.outputs).strip()
-        for cell in notebook.cells
-        if cell.metadata.get("role") == "inline"
-    ]
-    weighted_sum, name, code, score, rank, n, decile = values
+def test_inline_expressions_print_plain_values(rendered):
+    """The worked example's sentence as the reader sees it: plain values (no quotes, no
+    reprs), and the weighted sum is the dataset's score."""
+    page = html.unescape(re.sub(r"<[^>]+>", "", (rendered.site / "index.html").read_text()))
+    sentence = WORKED_EXAMPLE.search(" ".join(page.split()))
+    assert sentence, "the worked example's sentence is not on the home page"
+    weighted_sum, name, code, score, rank, n, decile = sentence.groups()
     assert int(rank.replace(",", "")) >= 1
     assert weighted_sum == score
     assert re.fullmatch(r"E02\d{6}", code) and name and not name.startswith("'")
@@ -251,7 +195,9 @@ def test_validation_is_offered_only_once_written(tmp_path):
 
 @pytest.mark.realdata
 @needs_inputs
-def test_build_writes_every_file_the_site_offers(built):
+def test_build_writes_every_file_the_site_offers(built_all):
+    """The session's build, the one the site's packages are copied from (``built``)."""
+    built = built_all["msoa21"]
     for key in set(_site.DOWNLOADS) - _site.OPTIONAL_DOWNLOADS:
         assert built.paths[key].is_file(), key
     assert len(pd.read_csv(built.paths["csv"])) == N_MSOAS
@@ -266,7 +212,8 @@ def test_download_links_point_at_built_files(executed, site, built):
     notebook, _ = executed("index.qmd")
     box = printed(notebook)
     links = [m["target"] for m in LINK.finditer(box) if OUTPUT_PREFIX in m["target"]]
-    assert sorted(Path(t).name for t in links) == sorted(p.name for p in map(Path, FILES.values()))
+    offered = [*(Path(p).name for p in FILES.values()), VALIDATION_FILE]  # the pre-render validates
+    assert sorted(Path(t).name for t in links) == sorted(offered)
     for target in links:
         assert (site / target).resolve() == (built.out_dir / Path(target).name).resolve()
         assert (site / target).is_file()
@@ -846,3 +793,11 @@ def test_own_areas_table_is_most_deprived_first():
     assert list(shown.index) == ["Beta", "Alpha"]
     assert shown.loc["Beta", "people"] == "2,500" and shown.loc["Beta", "rank of 2"] == 1
     assert shown.loc["Beta", "LSOAs in England's most deprived 10%"] == "25%"
+
+
+def test_the_test_scheduler_names_modules_that_exist():
+    """A module renamed away from conftest's lists would lose its place without a word."""
+    from . import conftest
+
+    for module in (*conftest.RENDER_READERS, *conftest.LONGEST_FIRST):
+        assert (ROOT / module).is_file(), module
