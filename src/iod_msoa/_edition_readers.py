@@ -58,6 +58,11 @@ def _workbook(content: bytes) -> dict[str, pd.DataFrame]:
     )
 
 
+def _sheets(path: Path) -> dict[str, pd.DataFrame]:
+    """The workbook's sheets as the caller's own copies: the parsed ones stay as read."""
+    return {sheet: table.copy() for sheet, table in _workbook(path.read_bytes()).items()}
+
+
 def read_lad_summaries(path: Path | str, year: int, also: Sequence[str] = ()) -> pd.DataFrame:
     """Read an edition's File 10 xlsx (a Notes sheet, then one sheet per index) as one row
     per local authority: ``<lad_key>``, its name column and the published measures (and
@@ -74,7 +79,7 @@ def read_lad_summaries(path: Path | str, year: int, also: Sequence[str] = ()) ->
     code, name = edition.lad_key, edition.lad_key.removesuffix("cd") + "nm"
     header = edition.identifiers[code]
     try:
-        sheets = {s: t.copy() for s, t in _workbook(Path(path).read_bytes()).items()}
+        sheets = _sheets(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise SchemaError(f"{source}: cannot be read as an xlsx workbook: {exc}") from exc
     indices = {s: t for s, t in sheets.items() if s.strip().lower() != NOTES_SHEET}
