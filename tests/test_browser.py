@@ -41,7 +41,7 @@ ROOT = sitetools.ROOT
 PAGES = sitetools.pages()
 EXPLORE = "notebooks/explore.html"
 N_MSOAS = 6856
-TILE_HOSTS = {urlsplit(_mapdata.tile_provider().build_url()).hostname}
+TILE_HOSTS = {_mapdata.tile_host()}
 REQUIRED = os.environ.get("IOD_MSOA_SITE_TESTS") == "required"
 
 

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -32,7 +31,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
-from ._mapdata import MISSING_COLOUR, asset, cached_shapes, shapes_key, tile_provider
+from ._mapdata import MISSING_COLOUR, asset, cached_shapes, shapes_key, tile_host, tile_provider
 from ._vocab import METRICS
 
 OFFLINE_ENV = "IOD_MSOA_OFFLINE"
@@ -206,9 +205,8 @@ def draw_outlines(
 def tile_host_resolves() -> bool:
     """Whether the tile server's name resolves: without that no tile can come, and the
     tile client (contextily, with rasterio) takes a quarter of a second to import."""
-    host = urlsplit(tile_provider().build_url()).hostname
     try:
-        socket.getaddrinfo(host, 443)
+        socket.getaddrinfo(tile_host(), 443)
     except (OSError, UnicodeError):
         return False
     return True

@@ -19,6 +19,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -178,6 +179,11 @@ def with_geometry(
 def tile_provider() -> xyzservices.TileProvider:
     """The basemap tiles of every map on the site (static and interactive)."""
     return xyzservices.providers.query_name(TILES)
+
+
+def tile_host() -> str:
+    """The tile server's host name: the one host besides the site's own that its maps ask."""
+    return urlsplit(tile_provider().build_url()).hostname or ""
 
 
 def encode_integers(values: np.ndarray) -> str:
