@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
@@ -248,18 +250,25 @@ def _no_cleaning(monkeypatch):
     monkeypatch.setattr(_shapes, "lsoa_coverage", fail)
 
 
+def _read_back_when_moved(read, path: Path, fresh: gpd.GeoSeries, what: str) -> Path:
+    """``read`` (a cached reader of ``path``, cache in ``path``'s folder) of the file moved:
+    ``fresh``'s polygons from the cache, naming the moved file in errors. Returns that file."""
+    moved = path.with_name("moved.gpkg")
+    path.rename(moved)
+    cached = read(moved, sha256_file(moved), path.parent / "cache", "1.0")
+    assert _wkb(cached) == _wkb(fresh)
+    pd.testing.assert_index_equal(cached.index, fresh.index)
+    assert cached.crs == fresh.crs
+    assert cached.attrs["source"] == f"{what} boundaries ({moved})"  # this file, named in errors
+    return moved
+
+
 def test_lsoa_pieces_are_cleaned_once_then_read_from_the_cache(tmp_path, monkeypatch):
     path = _lsoa_file(tmp_path / "lsoa.gpkg")
     fresh = lsoa_pieces(path, sha256_file(path), tmp_path / "cache", "1.0")
     assert _wkb(fresh) == _wkb(lsoa_coverage(read_boundaries(path, "lsoa21cd", "LSOA")))
     _no_cleaning(monkeypatch)
-    moved = tmp_path / "moved.gpkg"
-    path.rename(moved)
-    cached = lsoa_pieces(moved, sha256_file(moved), tmp_path / "cache", "1.0")
-    assert _wkb(cached) == _wkb(fresh)
-    pd.testing.assert_index_equal(cached.index, fresh.index)
-    assert cached.crs == fresh.crs
-    assert cached.attrs["source"] == f"LSOA boundaries ({moved})"  # this file, named in errors
+    _read_back_when_moved(lsoa_pieces, path, fresh, "LSOA")
 
 
 def test_a_changed_lsoa_file_or_version_is_cleaned_afresh(tmp_path):
@@ -322,13 +331,7 @@ def test_msoa_polygons_are_repaired_once_then_read_from_the_cache(tmp_path, monk
         raise AssertionError("read again: the cache was not used")
 
     monkeypatch.setattr(_shapes, "read_boundaries", fail)
-    moved = tmp_path / "moved.gpkg"
-    path.rename(moved)
-    cached = msoa_polygons(moved, sha256_file(moved), tmp_path / "cache", "1.0")
-    assert _wkb(cached) == _wkb(fresh)
-    pd.testing.assert_index_equal(cached.index, fresh.index)
-    assert cached.crs == fresh.crs
-    assert cached.attrs["source"] == f"MSOA boundaries ({moved})"  # this file, named in errors
+    moved = _read_back_when_moved(msoa_polygons, path, fresh, "MSOA")
     with pytest.raises(AssertionError, match="cache was not used"):  # another version's
         msoa_polygons(moved, sha256_file(moved), tmp_path / "cache", "1.1")
 
